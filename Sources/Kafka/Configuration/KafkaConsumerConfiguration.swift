@@ -1,0 +1,83 @@
+/// Settings of a ``KafkaConsumer``.
+public struct KafkaConsumerConfiguration: Sendable {
+    public enum IsolationLevel: String, Sendable {
+        /// See only records of committed transactions (and non-transactional ones).
+        case readCommitted = "read_committed"
+        case readUncommitted = "read_uncommitted"
+    }
+
+    public enum OffsetReset: String, Sendable {
+        case earliest, latest
+        /// Fail with an error when there is no committed offset.
+        case error
+    }
+
+    public enum RebalanceProtocol: Sendable {
+        /// Eager: every member gives up all partitions at each rebalance (range/roundrobin).
+        case eager
+        /// Cooperative sticky: only moved partitions are revoked.
+        case cooperative
+    }
+
+    /// Shared client settings.
+    public var client: KafkaClientConfiguration
+    /// `group.id`. `nil` for a consumer that only uses `assign` (no group). Default `nil`.
+    public var groupID: String? = nil
+    /// `group.instance.id` for static membership. Default `nil`.
+    public var groupInstanceID: String? = nil
+    /// `isolation.level`. Default `.readCommitted`.
+    public var isolationLevel: IsolationLevel = .readCommitted
+    /// `auto.offset.reset`: where to start without a committed offset. Default `.earliest`.
+    public var autoOffsetReset: OffsetReset = .earliest
+    /// `session.timeout.ms`. Default 45 s.
+    public var sessionTimeout: Duration = .seconds(45)
+    /// `heartbeat.interval.ms`. Default 3 s.
+    public var heartbeatInterval: Duration = .seconds(3)
+    /// `max.poll.interval.ms`: a member that does not poll this long leaves the group. Default 300 s.
+    public var maxPollInterval: Duration = .seconds(300)
+    /// `enable.auto.commit`. Default `false`: the caller commits.
+    public var enableAutoCommit: Bool = false
+    /// `enable.auto.offset.store`. Default `false`: the caller stores offsets of what it finished.
+    public var enableAutoOffsetStore: Bool = false
+    /// `enable.partition.eof`: deliver ``KafkaConsumerEvent/partitionEOF(_:)``. Default `false`.
+    public var enablePartitionEOF: Bool = false
+    /// Assignment strategy family. Default `.eager` (range,roundrobin).
+    public var rebalanceProtocol: RebalanceProtocol = .eager
+    /// `fetch.wait.max.ms`. Default 100 ms.
+    public var fetchWaitMax: Duration = .milliseconds(100)
+
+    public init(client: KafkaClientConfiguration, groupID: String? = nil) {
+        self.client = client
+        self.groupID = groupID
+    }
+
+    public init(bootstrapServers: [String], groupID: String? = nil) {
+        self.init(client: KafkaClientConfiguration(bootstrapServers: bootstrapServers), groupID: groupID)
+    }
+
+    func properties() throws(KafkaError) -> [(String, String)] {
+        try client.validate()
+        if sessionTimeout <= heartbeatInterval {
+            throw .configuration("sessionTimeout: must be longer than heartbeatInterval")
+        }
+        var result = client.properties
+        // librdkafka needs a group.id to create a consumer handle even for assign-only use.
+        result.append(("group.id", groupID ?? "millwright-unused-\(UInt32.random(in: 0...UInt32.max))"))
+        if let groupInstanceID { result.append(("group.instance.id", groupInstanceID)) }
+        result += [
+            ("isolation.level", isolationLevel.rawValue),
+            ("auto.offset.reset", autoOffsetReset.rawValue),
+            ("session.timeout.ms", String(sessionTimeout.milliseconds)),
+            ("heartbeat.interval.ms", String(heartbeatInterval.milliseconds)),
+            ("max.poll.interval.ms", String(maxPollInterval.milliseconds)),
+            ("enable.auto.commit", enableAutoCommit ? "true" : "false"),
+            ("enable.auto.offset.store", enableAutoOffsetStore ? "true" : "false"),
+            ("enable.partition.eof", enablePartitionEOF ? "true" : "false"),
+            ("fetch.wait.max.ms", String(fetchWaitMax.milliseconds)),
+            ("partition.assignment.strategy",
+             rebalanceProtocol == .eager ? "range,roundrobin" : "cooperative-sticky"),
+        ]
+        result += client.additionalProperties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return result
+    }
+}

@@ -1,0 +1,190 @@
+/// A topic and one of its partitions.
+public struct KafkaTopicPartition: Hashable, Sendable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    public var description: String { "\(topic)[\(partition)]" }
+}
+
+/// A position in a partition. `offset` is the offset of the *next* record to read, as Kafka
+/// stores committed offsets; the logical values are ``KafkaOffset``.
+public struct KafkaTopicPartitionOffset: Hashable, Sendable, CustomStringConvertible {
+    public var topicPartition: KafkaTopicPartition
+    public var offset: Int64
+    /// Free text stored with a committed offset (at most a few hundred bytes), if any.
+    public var metadata: String?
+
+    public init(_ topicPartition: KafkaTopicPartition, offset: Int64, metadata: String? = nil) {
+        self.topicPartition = topicPartition
+        self.offset = offset
+        self.metadata = metadata
+    }
+
+    public init(topic: String, partition: Int32, offset: Int64, metadata: String? = nil) {
+        self.init(KafkaTopicPartition(topic: topic, partition: partition), offset: offset, metadata: metadata)
+    }
+
+    public var topic: String { topicPartition.topic }
+    public var partition: Int32 { topicPartition.partition }
+    public var description: String { "\(topicPartition)@\(KafkaOffset.describe(offset))" }
+}
+
+/// librdkafka's logical offsets.
+public enum KafkaOffset {
+    /// The first offset still in the log.
+    public static let beginning: Int64 = -2
+    /// The offset after the last record (only new records are read).
+    public static let end: Int64 = -1
+    /// The committed offset, or `auto.offset.reset` when there is none.
+    public static let stored: Int64 = -1000
+    /// No offset (nothing committed).
+    public static let invalid: Int64 = -1001
+
+    static func describe(_ offset: Int64) -> String {
+        switch offset {
+        case beginning: return "BEGINNING"
+        case end: return "END"
+        case stored: return "STORED"
+        case invalid: return "INVALID"
+        default: return String(offset)
+        }
+    }
+}
+
+/// A Kafka record header. A header may have no value (`nil`), which differs from an empty one.
+public struct KafkaHeader: Hashable, Sendable {
+    public var key: String
+    public var value: [UInt8]?
+
+    public init(key: String, value: [UInt8]?) {
+        self.key = key
+        self.value = value
+    }
+
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = Array(value.utf8)
+    }
+
+    /// The value as UTF-8 text, if it has one and it is valid UTF-8.
+    public var stringValue: String? {
+        value.flatMap { String(validating: $0, as: UTF8.self) }
+    }
+}
+
+extension Array where Element == KafkaHeader {
+    /// The last header with this key (Kafka allows repeats; the last one wins, as in Kafka Streams).
+    public func last(_ key: String) -> KafkaHeader? { last { $0.key == key } }
+}
+
+/// A record timestamp in milliseconds since the Unix epoch, and what set it.
+public struct KafkaTimestamp: Hashable, Sendable {
+    public enum Kind: Sendable, Hashable {
+        /// Set by the producer (the default on every topic).
+        case createTime
+        /// Set by the broker when it appended the record (`message.timestamp.type=LogAppendTime`).
+        case logAppendTime
+    }
+
+    public var milliseconds: Int64
+    public var kind: Kind
+
+    public init(milliseconds: Int64, kind: Kind = .createTime) {
+        self.milliseconds = milliseconds
+        self.kind = kind
+    }
+}
+
+/// A record to produce.
+public struct KafkaProducerMessage: Sendable {
+    public var topic: String
+    /// `nil` lets librdkafka's partitioner pick by key (murmur2-random: the same as the Java client).
+    public var partition: Int32?
+    public var key: [UInt8]?
+    /// `nil` is a tombstone on a compacted topic.
+    public var value: [UInt8]?
+    public var headers: [KafkaHeader]
+    /// `nil` uses the producer's clock.
+    public var timestamp: Int64?
+
+    public init(
+        topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?,
+        headers: [KafkaHeader] = [], timestamp: Int64? = nil
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
+
+    public init(
+        topic: String, partition: Int32? = nil, key: String?, value: String?,
+        headers: [KafkaHeader] = [], timestamp: Int64? = nil
+    ) {
+        self.init(
+            topic: topic, partition: partition, key: key.map { Array($0.utf8) },
+            value: value.map { Array($0.utf8) }, headers: headers, timestamp: timestamp)
+    }
+}
+
+/// Where a produced record landed.
+public struct KafkaDeliveryReport: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var timestamp: Int64?
+}
+
+/// A consumed record.
+public struct KafkaConsumerMessage: Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [KafkaHeader]
+    public var timestamp: KafkaTimestamp?
+
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
+        headers: [KafkaHeader] = [], timestamp: KafkaTimestamp? = nil
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
+
+    public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+    public var keyString: String? { key.flatMap { String(validating: $0, as: UTF8.self) } }
+    public var valueString: String? { value.flatMap { String(validating: $0, as: UTF8.self) } }
+}
+
+/// What a consumer poll can yield.
+public enum KafkaConsumerEvent: Sendable {
+    case message(KafkaConsumerMessage)
+    /// The consumer reached the end of a partition (only with `enablePartitionEOF`); `offset` is
+    /// the next offset that will be written there.
+    case partitionEOF(KafkaTopicPartitionOffset)
+}
+
+/// Low and high watermark of a partition: the first offset still kept and the next to be written.
+public struct KafkaWatermarks: Hashable, Sendable {
+    public var low: Int64
+    public var high: Int64
+
+    public init(low: Int64, high: Int64) {
+        self.low = low
+        self.high = high
+    }
+}

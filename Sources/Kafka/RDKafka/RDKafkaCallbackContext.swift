@@ -1,0 +1,92 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// What librdkafka's C callbacks reach through their `opaque` pointer. One per client handle,
+/// owned by ``RDKafkaClient`` and alive until after `rd_kafka_destroy` returns.
+///
+/// Sendable: every mutable piece sits behind a `Mutex` or an `Atomic`.
+final class RDKafkaCallbackContext: Sendable {
+    let logger: Logger
+    let statisticsHandler: (@Sendable (String) -> Void)?
+    let latestStatistics = Mutex<String?>(nil)
+    /// Called on the polling thread, inside librdkafka's rebalance callback.
+    let rebalanceHandler = Mutex<(@Sendable (RDKafkaRebalance) -> Void)?>(nil)
+    /// Called on the polling thread with the result of an asynchronous commit.
+    let commitHandler = Mutex<(@Sendable (Result<[KafkaTopicPartitionOffset], KafkaError>) -> Void)?>(nil)
+    /// Delivery failures of records sent without a waiter (fire-and-forget).
+    let untrackedDeliveryFailures = Atomic<Int>(0)
+    let lastDeliveryError = Mutex<KafkaError?>(nil)
+    let fatalError = Mutex<KafkaError?>(nil)
+
+    init(logger: Logger, statisticsHandler: (@Sendable (String) -> Void)?) {
+        self.logger = logger
+        self.statisticsHandler = statisticsHandler
+    }
+
+    static func from(_ opaque: UnsafeMutableRawPointer?) -> RDKafkaCallbackContext? {
+        guard let opaque else { return nil }
+        return Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    }
+
+    static func from(handle rk: OpaquePointer?) -> RDKafkaCallbackContext? {
+        guard let rk else { return nil }
+        return from(rd_kafka_opaque(rk))
+    }
+
+    /// Installs the callbacks every client has: log, error, statistics.
+    func install(on conf: OpaquePointer) {
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
+        rd_kafka_conf_set_log_cb(conf) { rk, level, facility, message in
+            guard let context = RDKafkaCallbackContext.from(handle: rk) else { return }
+            let text = message.map { String(cString: $0) } ?? ""
+            let fac = facility.map { String(cString: $0) } ?? ""
+            context.logger.log(
+                level: RDKafkaCallbackContext.logLevel(syslog: level), "\(text)",
+                metadata: ["rdkafka.facility": "\(fac)"], source: "librdkafka")
+        }
+        rd_kafka_conf_set_error_cb(conf) { rk, code, reason, opaque in
+            guard let context = RDKafkaCallbackContext.from(opaque) else { return }
+            let text = reason.map { String(cString: $0) } ?? ""
+            if code == RD_KAFKA_RESP_ERR__FATAL.rawValue, let rk {
+                var buffer = [CChar](repeating: 0, count: 512)
+                let underlying = rd_kafka_fatal_error(rk, &buffer, buffer.count)
+                let error = RDKafkaResult.error(underlying, "fatal client error: \(String(cString: buffer))")
+                context.fatalError.withLock { $0 = error }
+                context.logger.critical("\(error)")
+            } else {
+                // Transport hiccups, brokers going down: librdkafka retries these itself.
+                context.logger.warning(
+                    "librdkafka error", metadata: ["code": "\(RDKafkaResult.name(of: code))", "reason": "\(text)"])
+            }
+        }
+        if statisticsHandler != nil {
+            rd_kafka_conf_set_stats_cb(conf) { _, json, length, opaque in
+                guard let context = RDKafkaCallbackContext.from(opaque), let json else { return 0 }
+                let text = String(
+                    decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self)
+                context.latestStatistics.withLock { $0 = text }
+                context.statisticsHandler?(text)
+                return 0  // 0: librdkafka frees the JSON buffer
+            }
+        }
+    }
+
+    static func logLevel(syslog level: Int32) -> Logger.Level {
+        switch level {
+        case ...2: return .critical
+        case 3: return .error
+        case 4: return .warning
+        case 5: return .notice
+        case 6: return .info
+        default: return .debug
+        }
+    }
+}
+
+/// A rebalance as the polling thread sees it.
+struct RDKafkaRebalance: Sendable {
+    enum Kind: Sendable { case assigned, revoked, lost }
+    var kind: Kind
+    var partitions: [KafkaTopicPartition]
+}

@@ -1,0 +1,199 @@
+import CRdKafka
+import Foundation
+
+/// Receives one delivery report on librdkafka's polling thread. Passed to librdkafka as the
+/// per-message opaque (retained), released when its report arrives.
+class RDKafkaDeliveryWaiter: @unchecked Sendable {
+    // @unchecked: subclasses keep their mutable state behind a lock.
+    func complete(_ result: Result<KafkaDeliveryReport, KafkaError>) {}
+}
+
+extension RDKafkaClient {
+    /// Installs the delivery report callback. Call from `configure` when creating a producer.
+    static func installDeliveryCallback(on conf: OpaquePointer) {
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+            guard let message else { return }
+            let m = message.pointee
+            let result: Result<KafkaDeliveryReport, KafkaError>
+            let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+            if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+                let ts = rd_kafka_message_timestamp(message, &type)
+                result = .success(
+                    KafkaDeliveryReport(
+                        topic: topic, partition: m.partition, offset: m.offset,
+                        timestamp: type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts))
+            } else {
+                result = .failure(RDKafkaResult.error(m.err, "delivery to \(topic)[\(m.partition)]"))
+            }
+            if let waiter = m._private {
+                Unmanaged<RDKafkaDeliveryWaiter>.fromOpaque(waiter).takeRetainedValue().complete(result)
+            } else if case .failure(let error) = result, let context = RDKafkaCallbackContext.from(opaque) {
+                context.untrackedDeliveryFailures.add(1, ordering: .relaxed)
+                context.lastDeliveryError.withLock { $0 = error }
+                context.logger.error("delivery failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Enqueues one record (copied). When librdkafka's local queue is full this serves delivery
+    /// reports and tries again, up to `queueFullTimeout`.
+    func produce(
+        _ message: KafkaProducerMessage, waiter: RDKafkaDeliveryWaiter?, queueFullTimeout: Duration
+    ) throws(KafkaError) {
+        try checkFatal()
+        let opaque = waiter.map { Unmanaged.passRetained($0).toOpaque() }
+        let deadline = ContinuousClock.now.advanced(by: queueFullTimeout)
+        while true {
+            let error = produceOnce(message, opaque: opaque)
+            guard let error else { return }
+            let code = rd_kafka_error_code(error)
+            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL && ContinuousClock.now < deadline {
+                rd_kafka_error_destroy(error)
+                poll(timeoutMilliseconds: 10)
+                continue
+            }
+            if let opaque { Unmanaged<RDKafkaDeliveryWaiter>.fromOpaque(opaque).release() }
+            try RDKafkaResult.check(error, "produce to \(message.topic)")
+        }
+    }
+
+    private func produceOnce(_ message: KafkaProducerMessage, opaque: UnsafeMutableRawPointer?) -> OpaquePointer? {
+        var headers: OpaquePointer? = nil
+        if !message.headers.isEmpty {
+            headers = rd_kafka_headers_new(message.headers.count)
+            for header in message.headers {
+                if let value = header.value {
+                    value.withUnsafeBytes {
+                        _ = rd_kafka_header_add(headers, header.key, -1, $0.baseAddress, $0.count)
+                    }
+                } else {
+                    _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
+                }
+            }
+        }
+        let error: OpaquePointer? = message.topic.withCString { topic in
+            withOptionalBytes(message.key) { key in
+                withOptionalBytes(message.value) { value in
+                    var vus: [rd_kafka_vu_t] = []
+                    vus.reserveCapacity(8)
+                    var v = rd_kafka_vu_t()
+                    v.vtype = RD_KAFKA_VTYPE_TOPIC
+                    v.u.cstr = topic
+                    vus.append(v)
+                    v = rd_kafka_vu_t()
+                    v.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    v.u.i = RD_KAFKA_MSG_F_COPY
+                    vus.append(v)
+                    if let partition = message.partition {
+                        v = rd_kafka_vu_t()
+                        v.vtype = RD_KAFKA_VTYPE_PARTITION
+                        v.u.i32 = partition
+                        vus.append(v)
+                    }
+                    if let key {
+                        v = rd_kafka_vu_t()
+                        v.vtype = RD_KAFKA_VTYPE_KEY
+                        v.u.mem.ptr = key.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyBuffer
+                        v.u.mem.size = key.count
+                        vus.append(v)
+                    }
+                    if let value {
+                        v = rd_kafka_vu_t()
+                        v.vtype = RD_KAFKA_VTYPE_VALUE
+                        v.u.mem.ptr = value.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyBuffer
+                        v.u.mem.size = value.count
+                        vus.append(v)
+                    }
+                    if let timestamp = message.timestamp {
+                        v = rd_kafka_vu_t()
+                        v.vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                        v.u.i64 = timestamp
+                        vus.append(v)
+                    }
+                    if let headers {
+                        v = rd_kafka_vu_t()
+                        v.vtype = RD_KAFKA_VTYPE_HEADERS
+                        v.u.headers = headers
+                        vus.append(v)
+                    }
+                    if let opaque {
+                        v = rd_kafka_vu_t()
+                        v.vtype = RD_KAFKA_VTYPE_OPAQUE
+                        v.u.ptr = opaque
+                        vus.append(v)
+                    }
+                    return withHandle { rk in rd_kafka_produceva(rk, vus, vus.count) }
+                }
+            }
+        }
+        // On success librdkafka owns the headers; on failure they are still ours.
+        if error != nil, let headers { rd_kafka_headers_destroy(headers) }
+        return error
+    }
+
+    /// Waits until every queued record is delivered or failed. Blocks up to `timeout`.
+    func flush(timeout: Duration) throws(KafkaError) {
+        let code = withHandle { rd_kafka_flush($0, timeout.millisecondsInt32) }
+        try RDKafkaResult.check(code, "flush (\(outstandingCount) records still queued)")
+    }
+
+    /// Records queued locally or in flight, awaiting a delivery report.
+    var outstandingCount: Int { Int(withHandle { rd_kafka_outq_len($0) }) }
+
+    // MARK: Transactions (each blocks; call from a blocking thread)
+
+    func initTransactions(timeout: Duration) throws(KafkaError) {
+        try RDKafkaResult.check(
+            withHandle { rd_kafka_init_transactions($0, timeout.millisecondsInt32) }, "init transactions")
+    }
+
+    func beginTransaction() throws(KafkaError) {
+        try RDKafkaResult.check(withHandle { rd_kafka_begin_transaction($0) }, "begin transaction")
+    }
+
+    func sendOffsetsToTransaction(
+        _ offsets: [KafkaTopicPartitionOffset], groupMetadata: KafkaConsumerGroupMetadata, timeout: Duration
+    ) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList(offsets)
+        try RDKafkaResult.check(
+            withHandle { rk in
+                groupMetadata.withPointer {
+                    rd_kafka_send_offsets_to_transaction(rk, list.pointer, $0, timeout.millisecondsInt32)
+                }
+            }, "send offsets to transaction")
+    }
+
+    func commitTransaction(timeout: Duration) throws(KafkaError) {
+        try RDKafkaResult.check(
+            withHandle { rd_kafka_commit_transaction($0, timeout.millisecondsInt32) }, "commit transaction")
+    }
+
+    func abortTransaction(timeout: Duration) throws(KafkaError) {
+        try RDKafkaResult.check(
+            withHandle { rd_kafka_abort_transaction($0, timeout.millisecondsInt32) }, "abort transaction")
+    }
+}
+
+nonisolated(unsafe) private let emptyBuffer = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}
+
+/// Owns a `rd_kafka_consumer_group_metadata_t`, which a transactional producer needs to send a
+/// consumer's offsets into its transaction.
+///
+/// `@unchecked Sendable`: the pointer is immutable after creation and only read by librdkafka.
+public final class KafkaConsumerGroupMetadata: @unchecked Sendable {
+    private let pointer: OpaquePointer
+
+    init(taking pointer: OpaquePointer) {
+        self.pointer = pointer
+    }
+
+    deinit { rd_kafka_consumer_group_metadata_destroy(pointer) }
+
+    func withPointer<T>(_ body: (OpaquePointer) -> T) -> T { body(pointer) }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Kafka
+import Synchronization
+import TestSupport
+import Testing
+
+/// Records rebalance hooks into a shared log; the revoke hook takes its time, as a state flush would.
+private struct LoggingListener: KafkaRebalanceListener {
+    let name: String
+    let log: EventLog
+    let revokeWork: Duration
+
+    func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        for p in partitions { log.append("\(name) assigned \(p.partition)") }
+    }
+
+    func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        log.append("\(name) revoke-start \(partitions.count)")
+        Thread.sleep(forTimeInterval: Double(revokeWork.components.seconds))
+        // The hook may commit while it still owns the partitions.
+        try? consumer.commit()
+        log.append("\(name) revoke-end")
+    }
+}
+
+@Suite("Consumer groups on the in-process cluster")
+struct ConsumerGroupTests {
+    @Test("the revoke hook finishes before another member gets the partition")
+    func revokeHookRunsBeforeHandOver() async throws {
+        let cluster = try TestKafka.cluster()
+        let topic = TestKafka.uniqueName("rebalance")
+        let group = TestKafka.uniqueName("group")
+        try cluster.createTopic(topic, partitions: 4)
+        let log = EventLog()
+        let a = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: group), logger: TestKafka.logger("a"))
+        try a.subscribe(topics: [topic], listener: LoggingListener(name: "A", log: log, revokeWork: .seconds(2)))
+        let polling = StopFlag()
+        let pollA = Task {
+            while !polling.isStopped { _ = try await a.pollBatch(timeout: .milliseconds(100)) }
+        }
+        try await waitUntil { log.all.filter { $0.hasPrefix("A assigned") }.count == 4 }
+
+        let b = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: group), logger: TestKafka.logger("b"))
+        try b.subscribe(topics: [topic], listener: LoggingListener(name: "B", log: log, revokeWork: .zero))
+        let pollB = Task {
+            while !polling.isStopped { _ = try await b.pollBatch(timeout: .milliseconds(100)) }
+        }
+        try await waitUntil { log.all.contains { $0.hasPrefix("B assigned") } }
+        polling.stop()
+        try await pollA.value
+        try await pollB.value
+
+        let entries = log.all
+        let revokeEnd = try #require(entries.firstIndex(of: "A revoke-end"))
+        let revokeStart = try #require(entries.firstIndex(of: "A revoke-start 4"))
+        let firstB = try #require(entries.firstIndex { $0.hasPrefix("B assigned") })
+        #expect(revokeStart < revokeEnd)
+        #expect(revokeEnd < firstB, "B got a partition before A's revoke hook finished: \(entries)")
+        let aAfter = Set(entries[revokeEnd...].filter { $0.hasPrefix("A assigned") })
+        let bAfter = Set(entries.filter { $0.hasPrefix("B assigned") })
+        #expect(aAfter.count + bAfter.count == 4, "the four partitions are split between A and B: \(entries)")
+        try await a.close()
+        try await b.close()
+    }
+
+    @Test("a manual commit is where a new consumer of the group resumes")
+    func manualCommitThenResume() async throws {
+        let cluster = try TestKafka.cluster()
+        let topic = TestKafka.uniqueName("resume")
+        let group = TestKafka.uniqueName("group")
+        try cluster.createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        _ = try await producer.send(batch: (0..<20).map { KafkaProducerMessage(topic: topic, key: nil, value: String($0)) })
+
+        let first = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: group), logger: TestKafka.logger("c1"))
+        try first.subscribe(topics: [topic])
+        let firstBatch = try await TestKafka.collect(first, count: 20)
+        #expect(firstBatch.count == 20)
+        // Finish only the first 12: store and commit up to there.
+        try first.storeOffset(for: firstBatch[11])
+        try await first.commit()
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        #expect(try await first.committed([tp]).first?.offset == 12)
+        try await first.close()
+
+        let second = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: group), logger: TestKafka.logger("c2"))
+        try second.subscribe(topics: [topic])
+        let resumed = try await TestKafka.collect(second, count: 8)
+        #expect(resumed.map { $0.valueString! } == (12..<20).map(String.init))
+        #expect(resumed.first?.offset == 12)
+        try await second.close()
+        await producer.close()
+    }
+
+    @Test("seek, position, watermarks, pause/resume and partition EOF")
+    func positioning() async throws {
+        let cluster = try TestKafka.cluster(brokers: 1)
+        let topic = TestKafka.uniqueName("seek")
+        try cluster.createTopic(topic, partitions: 1, replicationFactor: 1)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        _ = try await producer.send(batch: (0..<10).map { KafkaProducerMessage(topic: topic, key: nil, value: String($0)) })
+        var configuration = TestKafka.consumerConfiguration(cluster, group: nil)
+        configuration.enablePartitionEOF = true
+        let consumer = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger("c"))
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        #expect(try await consumer.watermarks(tp) == KafkaWatermarks(low: 0, high: 10))
+        try consumer.assign([KafkaTopicPartitionOffset(tp, offset: KafkaOffset.beginning)])
+        var eof: KafkaTopicPartitionOffset?
+        var values: [String] = []
+        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+        while eof == nil && ContinuousClock.now < deadline {
+            for event in try await consumer.pollBatch(timeout: .milliseconds(100)) {
+                switch event {
+                case .message(let m): values.append(m.valueString!)
+                case .partitionEOF(let position): eof = position
+                }
+            }
+        }
+        #expect(values == (0..<10).map(String.init))
+        #expect(eof?.offset == 10)
+        #expect(try consumer.position([tp]).first?.offset == 10)
+
+        try await consumer.seek([KafkaTopicPartitionOffset(tp, offset: 7)])
+        let afterSeek = try await TestKafka.collect(consumer, count: 3)
+        #expect(afterSeek.map(\.offset) == [7, 8, 9])
+
+        try consumer.pause([tp])
+        _ = try await producer.send(batch: [KafkaProducerMessage(topic: topic, key: nil, value: "10")])
+        let whilePaused = try await TestKafka.collect(consumer, count: 1, timeout: .seconds(2))
+        #expect(whilePaused.isEmpty, "a paused partition returns nothing")
+        try consumer.resume([tp])
+        let afterResume = try await TestKafka.collect(consumer, count: 1)
+        #expect(afterResume.map(\.offset) == [10])
+        try await consumer.close()
+        await producer.close()
+    }
+}
+
+/// Polls a condition every 50 ms for up to `timeout`; throws if it never holds.
+func waitUntil(timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while !condition() {
+        if ContinuousClock.now >= deadline { throw WaitTimeout() }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+struct WaitTimeout: Error {}

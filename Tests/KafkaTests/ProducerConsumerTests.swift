@@ -1,0 +1,128 @@
+import Foundation
+import Kafka
+import TestSupport
+import Testing
+
+@Suite("Producer and consumer on the in-process cluster")
+struct ProducerConsumerTests {
+    @Test("a round trip keeps keys, values, headers, partitions and timestamps")
+    func roundTripKeepsEverything() async throws {
+        let cluster = try TestKafka.cluster()
+        let topic = TestKafka.uniqueName("roundtrip")
+        try cluster.createTopic(topic, partitions: 3)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        let sent = (0..<30).map { i in
+            KafkaProducerMessage(
+                topic: topic, partition: Int32(i % 3), key: "key-\(i)", value: "value-\(i)",
+                headers: [
+                    KafkaHeader(key: "correlation-id", value: "corr-\(i)"),
+                    KafkaHeader(key: "empty", value: [UInt8]()),
+                    KafkaHeader(key: "null", value: nil as [UInt8]?),
+                ],
+                timestamp: 1_700_000_000_000 + Int64(i))
+        }
+        let reports = try await producer.send(batch: sent)
+        #expect(reports.count == 30)
+        #expect(reports.map(\.partition) == sent.map { $0.partition! })
+        let single = try await producer.sendAndAwait(
+            KafkaProducerMessage(topic: topic, partition: 0, key: nil as [UInt8]?, value: nil as [UInt8]?))
+        #expect(single.partition == 0)
+
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
+        try consumer.assign((0..<3).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
+        let received = try await TestKafka.collect(consumer, count: 31)
+        #expect(received.count == 31)
+        let byKey = Dictionary(received.compactMap { m in m.keyString.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
+        for (i, message) in sent.enumerated() {
+            let got = try #require(byKey["key-\(i)"], "message key-\(i) missing")
+            #expect(got.valueString == "value-\(i)")
+            #expect(got.partition == message.partition)
+            #expect(got.timestamp == KafkaTimestamp(milliseconds: 1_700_000_000_000 + Int64(i), kind: .createTime))
+            #expect(got.headers == message.headers, "headers keep order, empty and null values")
+            #expect(got.offset == reports[i].offset)
+        }
+        let tombstone = try #require(received.first { $0.key == nil })
+        #expect(tombstone.value == nil, "a nil value stays a tombstone")
+        try await consumer.close()
+        await producer.close()
+    }
+
+    @Test("an unknown property or a bad value fails construction naming the property")
+    func invalidPropertyIsNamed() throws {
+        let cluster = try TestKafka.cluster(brokers: 1)
+        var configuration = TestKafka.producerConfiguration(cluster)
+        configuration.client.additionalProperties = ["no.such.property": "1"]
+        let unknown = #expect(throws: KafkaError.self) { try KafkaProducer(configuration: configuration, logger: TestKafka.logger("p")) }
+        #expect(unknown?.code == .configuration)
+        #expect(unknown?.reason.contains("no.such.property") == true)
+        #expect(unknown?.reason.contains("unknown property") == true)
+
+        configuration.client.additionalProperties = ["linger.ms": "banana"]
+        let invalid = #expect(throws: KafkaError.self) { try KafkaProducer(configuration: configuration, logger: TestKafka.logger("p")) }
+        #expect(invalid?.reason.contains("linger.ms") == true)
+        #expect(invalid?.reason.contains("banana") == true)
+
+        var consumerConfiguration = TestKafka.consumerConfiguration(cluster, group: "g")
+        consumerConfiguration.client.additionalProperties = ["isolation.level": "sometimes"]
+        let consumerError = #expect(throws: KafkaError.self) {
+            try KafkaConsumer(configuration: consumerConfiguration, logger: TestKafka.logger("c"))
+        }
+        #expect(consumerError?.reason.contains("isolation.level") == true)
+
+        let empty = #expect(throws: KafkaError.self) {
+            try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: []), logger: TestKafka.logger("p"))
+        }
+        #expect(empty?.reason.contains("bootstrapServers") == true)
+    }
+
+    @Test("a broker taken down during produce and brought back: nothing lost, order per partition kept")
+    func brokerDownDuringProduce() async throws {
+        let cluster = try TestKafka.cluster(brokers: 3)
+        let topic = TestKafka.uniqueName("outage")
+        try cluster.createTopic(topic, partitions: 3, replicationFactor: 3)
+        for p in Int32(0)..<3 { try cluster.setPartitionLeader(topic: topic, partition: p, broker: p + 1) }
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        let total = 3000
+        for i in 0..<total {
+            if i == 1000 { try cluster.takeBrokerDown(2) }
+            if i == 2000 {
+                try await Task.sleep(for: .seconds(1))
+                try cluster.bringBrokerUp(2)
+            }
+            try producer.send(KafkaProducerMessage(topic: topic, partition: Int32(i % 3), key: "k", value: String(i)))
+            if i % 200 == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try await producer.flush(timeout: .seconds(60))
+        #expect(producer.untrackedDeliveryFailures == 0)
+
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
+        try consumer.assign((0..<3).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
+        let received = try await TestKafka.collect(consumer, count: total, timeout: .seconds(60))
+        #expect(received.count == total)
+        for p in Int32(0)..<3 {
+            let values = received.filter { $0.partition == p }.map { Int($0.valueString!)! }
+            let expected = Array(stride(from: Int(p), to: total, by: 3))
+            #expect(values == expected, "partition \(p) has every record once, in send order")
+        }
+        try await consumer.close()
+        await producer.close()
+    }
+
+    @Test("the messages sequence yields records in order and ends when the consumer closes")
+    func messagesSequence() async throws {
+        let cluster = try TestKafka.cluster(brokers: 1)
+        let topic = TestKafka.uniqueName("sequence")
+        try cluster.createTopic(topic, partitions: 1, replicationFactor: 1)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        _ = try await producer.send(batch: (0..<100).map { KafkaProducerMessage(topic: topic, key: nil, value: String($0)) })
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
+        try consumer.assign([KafkaTopicPartitionOffset(topic: topic, partition: 0, offset: KafkaOffset.beginning)])
+        var values: [Int] = []
+        for try await message in consumer.messages {
+            values.append(Int(message.valueString!)!)
+            if values.count == 100 { try await consumer.close() }
+        }
+        #expect(values == Array(0..<100))
+        await producer.close()
+    }
+}
