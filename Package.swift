@@ -33,10 +33,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Canonical model, topic catalog, master data and the processors. Knows nothing of Kafka.
+        .target(name: "Manufacturing", swiftSettings: strict),
         .executableTarget(
             name: "millwright",
             dependencies: [
-                "Kafka",
+                "Kafka", "Manufacturing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -61,6 +63,11 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ManufacturingTests",
+            dependencies: ["Manufacturing"],
             swiftSettings: strict
         ),
     ]

@@ -14,7 +14,7 @@ final class RDKafkaMockCluster: @unchecked Sendable {
     init(brokers: Int, logger: Logger) throws(KafkaError) {
         // The hosting handle never talks to the cluster itself; it only owns its threads.
         host = try RDKafkaClient(
-            kind: .producer, properties: [],
+            kind: .producer, properties: [("log_level", "4")],  // no bootstrap: hush its "not configured" notice
             logger: logger)
         guard let cluster = host.withHandle({ rd_kafka_mock_cluster_new($0, Int32(brokers)) }) else {
             throw .invalidState("could not start a mock cluster with \(brokers) brokers")

@@ -1,0 +1,92 @@
+import Foundation
+
+/// The topics of `topics/`, loaded and checked.
+public struct TopicCatalog: Sendable {
+    public let topics: [TopicSpec]
+    /// The folder the catalog was read from.
+    public let directory: URL
+
+    /// A problem with a catalog file, naming the file and the rule.
+    public struct LoadError: Error, CustomStringConvertible {
+        public var file: String
+        public var reason: String
+        public var description: String { "topic catalog \(file): \(reason)" }
+    }
+
+    /// Reads every `*.topic.json` in `directory` and checks it.
+    public static func load(from directory: URL) throws(LoadError) -> TopicCatalog {
+        let files: [URL]
+        do {
+            files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+                .filter { $0.lastPathComponent.hasSuffix(".topic.json") }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        } catch {
+            throw LoadError(file: directory.path, reason: "cannot list the folder: \(error.localizedDescription)")
+        }
+        if files.isEmpty { throw LoadError(file: directory.path, reason: "no *.topic.json files") }
+        var topics: [TopicSpec] = []
+        for file in files {
+            let spec: TopicSpec
+            do {
+                spec = try JSONDecoder().decode(TopicSpec.self, from: Data(contentsOf: file))
+            } catch let error as DecodingError {
+                throw LoadError(file: file.lastPathComponent, reason: describe(error))
+            } catch {
+                throw LoadError(file: file.lastPathComponent, reason: error.localizedDescription)
+            }
+            try check(spec, file: file.lastPathComponent, directory: directory)
+            topics.append(spec)
+        }
+        let catalog = TopicCatalog(topics: topics, directory: directory)
+        try catalog.checkCoPartitioning()
+        return catalog
+    }
+
+    /// The catalog's topics that exist once per cluster (templates excluded).
+    public var fixedTopics: [TopicSpec] { topics.filter { !$0.template } }
+
+    public func topic(named name: String) -> TopicSpec? { topics.first { $0.name == name } }
+
+    private static func check(_ spec: TopicSpec, file: String, directory: URL) throws(LoadError) {
+        if file != "\(spec.name).topic.json" {
+            throw LoadError(file: file, reason: "name '\(spec.name)' does not match the file name")
+        }
+        if spec.partitions < 1 { throw LoadError(file: file, reason: "partitions: must be ≥ 1 (got \(spec.partitions))") }
+        if spec.replicationFactor < 1 {
+            throw LoadError(file: file, reason: "replicationFactor: must be ≥ 1 (got \(spec.replicationFactor))")
+        }
+        if spec.template != spec.name.contains("{plant}") {
+            throw LoadError(file: file, reason: "template: must be true exactly when the name contains {plant}")
+        }
+        if let schemaFile = spec.schemaFile,
+            !FileManager.default.fileExists(atPath: directory.appendingPathComponent(schemaFile).path)
+        {
+            throw LoadError(file: file, reason: "schemaFile: \(schemaFile) does not exist")
+        }
+    }
+
+    /// The MES inputs are joined per work order: they must have the same partition count.
+    private func checkCoPartitioning() throws(LoadError) {
+        let mes = topics.filter { $0.name.hasPrefix("mes.") && !$0.template }
+        if let first = mes.first, let other = mes.first(where: { $0.partitions != first.partitions }) {
+            throw LoadError(
+                file: "\(other.name).topic.json",
+                reason: "partitions: \(other.partitions) differs from \(first.name) (\(first.partitions)); MES topics are co-partitioned by workOrderId")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context)
+            return "\(parent.isEmpty ? "" : parent + ".")\(key.stringValue): required field missing"
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), found null"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import Manufacturing
+
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Run a Kafka cluster inside this process, with the catalog's topics.",
+        discussion: """
+            Starts librdkafka's mock cluster: real Kafka-protocol brokers on 127.0.0.1 that any \
+            client (kcat, other services) can use. The first line on stdout is the bootstrap \
+            servers; details go to stderr. Runs until Ctrl-C or SIGTERM. Data lives in memory \
+            only (about 5 MB per partition is kept).
+
+            Example:
+              millwright cluster --brokers 3 | head -1    # 127.0.0.1:39451,127.0.0.1:…
+              kcat -b <that list> -L
+            """
+    )
+
+    @Option(help: "Number of brokers (ids 1…N).")
+    var brokers: Int = 3
+
+    @Option(help: "The topic catalog folder.")
+    var catalog: String = "topics"
+
+    @Option(help: "Plants whose release topics to create up front (comma-separated).")
+    var plants: String = "P100"
+
+    func validate() throws {
+        if brokers < 1 { throw ValidationError("--brokers: at least 1 (got \(brokers))") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "millwright.cluster")
+        let topics = try TopicCatalog.load(from: URL(fileURLWithPath: catalog))
+        let cluster = try InProcessKafkaCluster(brokers: brokers, logger: logger)
+        var created: [String] = []
+        for spec in topics.topics {
+            let names = spec.template
+                ? plants.split(separator: ",").map { spec.name(forPlant: $0.trimmingCharacters(in: .whitespaces)) }
+                : [spec.name]
+            for name in names {
+                try cluster.createTopic(name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+                created.append("\(name) (\(spec.partitions) partitions)")
+            }
+        }
+        // Written unbuffered so that a pipe sees the line at once.
+        FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
+        FileHandle.standardError.write(Data("""
+            millwright cluster: \(brokers) broker(s) on \(cluster.bootstrapServers)
+            created \(created.count) topics:
+            \(created.map { "  " + $0 }.joined(separator: "\n"))
+            (the mock cluster does not compact; mdm.* topics keep every version)
+            Ctrl-C to stop.
+
+            """.utf8))
+        let signal = await Signals.waitForTermination()
+        FileHandle.standardError.write(Data("millwright cluster: stopping on signal \(signal)\n".utf8))
+        withExtendedLifetime(cluster) {}
+    }
+}

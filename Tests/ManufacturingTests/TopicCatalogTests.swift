@@ -1,0 +1,44 @@
+import Foundation
+import Manufacturing
+import Testing
+
+@Suite("Topic catalog")
+struct TopicCatalogTests {
+    static let topicsFolder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("topics")
+
+    @Test("the project's catalog loads and has every topic of the contract")
+    func projectCatalogLoads() throws {
+        let catalog = try TopicCatalog.load(from: Self.topicsFolder)
+        let names = Set(catalog.topics.map(\.name))
+        for name in [
+            "mdm.plant.v1", "mdm.item.v1", "mdm.bom.v1", "mdm.routing.v1", "erp.order-approved.v1",
+            "mes.operation-completed.v1", "mes.scrap-reported.v1", "mes.{plant}.production-release.v1",
+            "erp.production-confirmation.v1", "erp.order-status.v1", "crm.order-status.v1",
+            "ops.quarantine.v1", "ops.dead-letter.v1",
+        ] {
+            #expect(names.contains(name), "\(name) missing from topics/")
+        }
+        #expect(catalog.topics.filter(\.isCompacted).map(\.name).sorted() == ["mdm.bom.v1", "mdm.item.v1", "mdm.plant.v1", "mdm.routing.v1"])
+        #expect(catalog.topic(named: "mes.{plant}.production-release.v1")?.name(forPlant: "P100") == "mes.P100.production-release.v1")
+        #expect(!catalog.fixedTopics.contains { $0.template })
+    }
+
+    @Test("a bad catalog file is refused naming the file and the field")
+    func badFileIsNamed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(#"{"name": "a.v1", "template": false, "partitions": 0, "replicationFactor": 1, "config": {}, "key": "id", "owner": "ERP", "producers": [], "consumers": [], "description": "x"}"#.utf8)
+            .write(to: folder.appendingPathComponent("a.v1.topic.json"))
+        let zero = #expect(throws: TopicCatalog.LoadError.self) { try TopicCatalog.load(from: folder) }
+        #expect(zero?.file == "a.v1.topic.json")
+        #expect(zero?.reason.hasPrefix("partitions") == true)
+
+        try Data(#"{"name": "a.v1", "template": false, "replicationFactor": 1}"#.utf8)
+            .write(to: folder.appendingPathComponent("a.v1.topic.json"))
+        let missing = #expect(throws: TopicCatalog.LoadError.self) { try TopicCatalog.load(from: folder) }
+        #expect(missing?.reason.contains("partitions: required field missing") == true)
+    }
+}
