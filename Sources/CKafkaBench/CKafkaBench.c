@@ -65,13 +65,18 @@ double mwbench_c_produce(const char *brokers, const char *topic, int64_t count, 
     return elapsed;
 }
 
-double mwbench_c_consume(const char *brokers, const char *topic, int32_t partitions, int64_t count) {
+double mwbench_c_consume(const char *brokers, const char *topic, int32_t partitions, int64_t count, int32_t prefetch) {
+    char prefetch_text[32];
+    snprintf(prefetch_text, sizeof(prefetch_text), "%d", prefetch);
     char errstr[256];
     char group[64];
     snprintf(group, sizeof(group), "cbench-%ld", (long)time(NULL));
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (set(conf, "bootstrap.servers", brokers) || set(conf, "group.id", group) ||
-        set(conf, "enable.auto.commit", "false") || set(conf, "auto.offset.reset", "earliest")) {
+        set(conf, "enable.auto.commit", "false") || set(conf, "auto.offset.reset", "earliest") ||
+        /* the same fetch settings as the Swift consumer's defaults */
+        set(conf, "fetch.wait.max.ms", "100") || set(conf, "fetch.error.backoff.ms", "50") ||
+        set(conf, "queued.min.messages", prefetch_text)) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }

@@ -2,13 +2,14 @@ import Logging
 
 /// A Kafka cluster inside this process: librdkafka's mock cluster, N brokers on 127.0.0.1 that
 /// real Kafka clients (other processes, kcat) can talk to. Used by the tests and by
-/// `millwright cluster` / `millwright dev`.
+/// `millwright cluster`.
 ///
-/// What it does and does not do (librdkafka 2.0.2): produce/fetch, consumer groups, idempotent and
-/// transactional producers, `read_committed`; AlterConsumerGroupOffsets and
-/// ListConsumerGroupOffsets. It keeps ~5 MB per partition, answers offsets-for-times with -1, does
-/// not answer CreateTopics/DeleteTopics/DescribeConfigs, does not compact, and does not store
-/// offsets sent to a transaction as the group's committed offsets.
+/// What it does (librdkafka 2.0.2): produce/fetch, consumer groups, idempotent and transactional
+/// producers, AlterConsumerGroupOffsets (on groups that never had a member) and
+/// ListConsumerGroupOffsets. What it does not do, verified here (Docs/architecture.md):
+/// `read_committed` does not hide aborted or open transactions, producers are not fenced, offsets
+/// sent to a transaction are not stored, offsets-for-times answers -1, CreateTopics/DeleteTopics/
+/// DescribeConfigs get no answer, nothing is compacted, and only ~5 MB per partition is kept.
 ///
 /// - Important: Thread-safe. Stops when the last reference goes away.
 public final class InProcessKafkaCluster: Sendable {

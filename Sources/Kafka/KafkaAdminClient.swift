@@ -40,6 +40,11 @@ public final class KafkaAdminClient: Sendable {
         }
     }
 
+    /// The number of brokers in the cluster.
+    public func brokerCount(timeout: Duration = .seconds(10)) async throws(KafkaError) -> Int {
+        try await blocking.run { [client] () throws(KafkaError) in try client.brokerCount(timeout: timeout) }
+    }
+
     /// The group's committed offsets (every partition it has committed when `partitions` is nil).
     public func listConsumerGroupOffsets(
         group: String, partitions: [KafkaTopicPartition]? = nil, timeout: Duration = .seconds(30)

@@ -4,8 +4,8 @@ public struct KafkaConsumerEvents: AsyncSequence, Sendable {
     public typealias Element = KafkaConsumerEvent
 
     let consumer: KafkaConsumer
-    /// Events fetched per hop to the consumer's queue. Default 1,000.
-    public var batchSize: Int = 1000
+    /// Events fetched per hop to the consumer's queue. Default 10,000.
+    public var batchSize: Int = 10_000
     /// How long one poll waits before the sequence checks for cancellation. Default 100 ms.
     public var pollTimeout: Duration = .milliseconds(100)
 

@@ -34,10 +34,12 @@ struct TopicsCommand: AsyncParsableCommand {
             let topics = try TopicCatalog.load(from: URL(fileURLWithPath: catalog))
             let admin = try KafkaAdminClient(configuration: connection.clientConfiguration(), logger: quietLogger())
             let existing = try await admin.listTopics(timeout: .seconds(timeout))
-            let brokers = max(existing.first?.brokerCount ?? 1, 1)
+            let brokers = max(try await admin.brokerCount(timeout: .seconds(timeout)), 1)
             var wanted: [(TopicSpec, String)] = topics.fixedTopics.map { ($0, $0.name) }
             if let plants, let template = topics.topics.first(where: \.template) {
-                wanted += plants.split(separator: ",").map { (template, template.name(forPlant: String($0))) }
+                wanted += plants.split(separator: ",").map {
+                    (template, template.name(forPlant: $0.trimmingCharacters(in: .whitespaces)))
+                }
             }
             var missing: [KafkaNewTopic] = []
             for (spec, name) in wanted {

@@ -45,6 +45,14 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var rebalanceProtocol: RebalanceProtocol = .eager
     /// `fetch.wait.max.ms`. Default 100 ms.
     public var fetchWaitMax: Duration = .milliseconds(100)
+    /// `fetch.error.backoff.ms`. Default 50 ms (librdkafka: 500 ms). librdkafka 2.0.2 also waits
+    /// this long before it fetches again for a partition it paused because the local queue held
+    /// `maxPrefetchedMessages`; at 500 ms that pause stalled consumption for half a second at a
+    /// time (Docs/performance.md).
+    public var fetchBackoff: Duration = .milliseconds(50)
+    /// `queued.min.messages`: records prefetched into the local queue before fetching pauses.
+    /// Default 100,000 (librdkafka's). Lower it to bound memory with large records.
+    public var maxPrefetchedMessages: Int = 100_000
 
     public init(client: KafkaClientConfiguration, groupID: String? = nil) {
         self.client = client
@@ -74,6 +82,8 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("enable.auto.offset.store", enableAutoOffsetStore ? "true" : "false"),
             ("enable.partition.eof", enablePartitionEOF ? "true" : "false"),
             ("fetch.wait.max.ms", String(fetchWaitMax.milliseconds)),
+            ("fetch.error.backoff.ms", String(fetchBackoff.milliseconds)),
+            ("queued.min.messages", String(maxPrefetchedMessages)),
             ("partition.assignment.strategy",
              rebalanceProtocol == .eager ? "range,roundrobin" : "cooperative-sticky"),
         ]

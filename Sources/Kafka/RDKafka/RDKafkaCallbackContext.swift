@@ -51,7 +51,7 @@ final class RDKafkaCallbackContext: Sendable {
             if code == RD_KAFKA_RESP_ERR__FATAL.rawValue, let rk {
                 var buffer = [CChar](repeating: 0, count: 512)
                 let underlying = rd_kafka_fatal_error(rk, &buffer, buffer.count)
-                let error = RDKafkaResult.error(underlying, "fatal client error: \(String(cString: buffer))")
+                let error = RDKafkaResult.error(underlying, "fatal client error: \(RDKafkaResult.text(buffer))")
                 context.fatalError.withLock { $0 = error }
                 context.logger.critical("\(error)")
             } else {

@@ -18,7 +18,7 @@ extension RDKafkaClient {
                 rd_kafka_AdminOptions_set_request_timeout(options, timeout.millisecondsInt32, &errstr, errstr.count)
                     != RD_KAFKA_RESP_ERR_NO_ERROR
             {
-                throw .configuration("\(what): request timeout: \(String(cString: errstr))")
+                throw .configuration("\(what): request timeout: \(RDKafkaResult.text(errstr))")
             }
             send(rk, options, queue)
             let wait = timeout + .seconds(2)
@@ -46,7 +46,7 @@ extension RDKafkaClient {
             guard
                 let spec = rd_kafka_NewTopic_new(
                     topic.name, Int32(topic.partitions), Int32(topic.replicationFactor), &errstr, errstr.count)
-            else { throw .configuration("topic \(topic.name): \(String(cString: errstr))") }
+            else { throw .configuration("topic \(topic.name): \(RDKafkaResult.text(errstr))") }
             specs.append(spec)
             for (name, value) in topic.config.sorted(by: { $0.key < $1.key }) {
                 try RDKafkaResult.check(

@@ -82,33 +82,33 @@ extension RDKafkaClient {
         return RDKafkaTopicPartitionList(taking: raw).partitions
     }
 
-    /// Polls the consumer queue for up to `maxMessages` events. Blocks up to `timeout`.
-    /// Rebalance and commit callbacks run inside this call, on this thread.
+    /// Polls the consumer queue for up to `maxMessages` events. Blocks up to `timeout` for the
+    /// first one, then takes only what is already queued. Rebalance and commit callbacks run
+    /// inside this call, on this thread.
+    ///
+    /// Built on `rd_kafka_consumer_poll`, not `rd_kafka_consume_batch_queue`: in librdkafka 2.0.2
+    /// the batch call does not wake the fetcher when the local queue drains below
+    /// `queued.min.messages`, which stalled consumption for 0.5 s at a time (Docs/performance.md).
     func consumeBatch(maxMessages: Int, timeoutMilliseconds: Int32) throws(KafkaError) -> [KafkaConsumerEvent] {
         try checkFatal()
-        let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
-        defer { buffer.deallocate() }
-        let count = try withConsumerQueue { queue in
-            rd_kafka_consume_batch_queue(queue, timeoutMilliseconds, buffer, maxMessages)
-        }
-        guard count > 0 else {
-            try checkFatal()
-            return []
-        }
         var events: [KafkaConsumerEvent] = []
-        events.reserveCapacity(count)
-        var topicNames: [OpaquePointer: String] = [:]
+        events.reserveCapacity(min(maxMessages, 1024))
+        var topicNames = TopicNameCache()
         var firstError: KafkaError?
-        for i in 0..<count {
-            guard let message = buffer[i] else { continue }
-            defer { rd_kafka_message_destroy(message) }
-            switch convert(message, topicNames: &topicNames) {
-            case .event(let event): events.append(event)
-            case .error(let error): if firstError == nil { firstError = error }
-            case .ignored: break
+        var wait = timeoutMilliseconds
+        try withHandle { rk throws(KafkaError) in
+            while events.count < maxMessages, let message = rd_kafka_consumer_poll(rk, wait) {
+                wait = 0
+                defer { rd_kafka_message_destroy(message) }
+                switch convert(message, topicNames: &topicNames) {
+                case .event(let event): events.append(event)
+                case .error(let error): if firstError == nil { firstError = error }
+                case .ignored: break
+                }
             }
         }
         if let firstError, events.isEmpty { throw firstError }
+        if events.isEmpty { try checkFatal() }
         return events
     }
 
@@ -119,18 +119,10 @@ extension RDKafkaClient {
     }
 
     private func convert(
-        _ message: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: inout [OpaquePointer: String]
+        _ message: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: inout TopicNameCache
     ) -> Converted {
         let m = message.pointee
-        var topic = "?"
-        if let rkt = m.rkt {
-            if let cached = topicNames[rkt] {
-                topic = cached
-            } else {
-                topic = String(cString: rd_kafka_topic_name(rkt))
-                topicNames[rkt] = topic
-            }
-        }
+        let topic = m.rkt.map { topicNames.name(of: $0) } ?? "?"
         if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
             if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 return .event(.partitionEOF(KafkaTopicPartitionOffset(topic: topic, partition: m.partition, offset: m.offset)))
@@ -239,5 +231,20 @@ extension RDKafkaClient {
     /// Blocks until done.
     func closeConsumer() throws(KafkaError) {
         try RDKafkaResult.check(withHandle { rd_kafka_consumer_close($0) }, "close consumer")
+    }
+}
+
+/// Topic names by handle for one poll: consecutive records mostly share a topic, so the last one
+/// is checked before the dictionary.
+struct TopicNameCache {
+    private var last: (OpaquePointer, String)?
+    private var names: [OpaquePointer: String] = [:]
+
+    mutating func name(of rkt: OpaquePointer) -> String {
+        if let last, last.0 == rkt { return last.1 }
+        let name = names[rkt] ?? String(cString: rd_kafka_topic_name(rkt))
+        names[rkt] = name
+        last = (rkt, name)
+        return name
     }
 }

@@ -36,7 +36,7 @@ final class RDKafkaClient: @unchecked Sendable {
                 rd_kafka_conf_destroy(conf)
                 let shown = SecretProperties.isSecret(name) ? "<redacted>" : "'\(value)'"
                 let why = result == RD_KAFKA_CONF_UNKNOWN ? "unknown property" : "invalid value \(shown)"
-                throw .configuration("property '\(name)': \(why): \(String(cString: errstr))")
+                throw .configuration("property '\(name)': \(why): \(RDKafkaResult.text(errstr))")
             }
         }
         context = RDKafkaCallbackContext(logger: logger, statisticsHandler: statisticsHandler)
@@ -44,7 +44,7 @@ final class RDKafkaClient: @unchecked Sendable {
         configure(conf)
         guard let rk = rd_kafka_new(kind.raw, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)  // not taken over on failure
-            throw .configuration("client rejected the configuration: \(String(cString: errstr))")
+            throw .configuration("client rejected the configuration: \(RDKafkaResult.text(errstr))")
         }
         handle = rk
         self.kind = kind
@@ -133,6 +133,16 @@ final class RDKafkaClient: @unchecked Sendable {
         }
         let brokers = Int(md.pointee.broker_cnt)
         return topics.map { var t = $0; t.brokerCount = brokers; return t }
+    }
+
+    /// The number of brokers in the cluster. Blocks up to `timeout`.
+    func brokerCount(timeout: Duration) throws(KafkaError) -> Int {
+        var raw: UnsafePointer<rd_kafka_metadata>?
+        try RDKafkaResult.check(
+            rd_kafka_metadata(handle, 0, nil, &raw, timeout.millisecondsInt32), "metadata request")
+        guard let md = raw else { return 0 }
+        defer { rd_kafka_metadata_destroy(md) }
+        return Int(md.pointee.broker_cnt)
     }
 
     /// The consumer queue, for consumers; `nil` for producers.

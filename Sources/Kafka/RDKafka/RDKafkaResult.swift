@@ -49,6 +49,11 @@ enum RDKafkaResult {
             file: file, line: line)
     }
 
+    /// The text librdkafka wrote into an error buffer.
+    static func text(_ buffer: [CChar]) -> String {
+        buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
     /// librdkafka's symbolic name for a code, without the leading underscore.
     static func name(of raw: Int32) -> String {
         let name = String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(rawValue: raw)))
