@@ -77,52 +77,26 @@ extension RDKafkaClient {
                 withOptionalBytes(message.value) { value in
                     var vus: [rd_kafka_vu_t] = []
                     vus.reserveCapacity(8)
-                    var v = rd_kafka_vu_t()
-                    v.vtype = RD_KAFKA_VTYPE_TOPIC
-                    v.u.cstr = topic
-                    vus.append(v)
-                    v = rd_kafka_vu_t()
-                    v.vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    v.u.i = RD_KAFKA_MSG_F_COPY
-                    vus.append(v)
-                    if let partition = message.partition {
-                        v = rd_kafka_vu_t()
-                        v.vtype = RD_KAFKA_VTYPE_PARTITION
-                        v.u.i32 = partition
+                    func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
+                        var v = rd_kafka_vu_t()
+                        v.vtype = type
+                        set(&v)
                         vus.append(v)
                     }
-                    if let key {
-                        v = rd_kafka_vu_t()
-                        v.vtype = RD_KAFKA_VTYPE_KEY
-                        v.u.mem.ptr = key.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyBuffer
-                        v.u.mem.size = key.count
-                        vus.append(v)
+                    func addBytes(_ type: rd_kafka_vtype_t, _ bytes: UnsafeRawBufferPointer) {
+                        add(type) {
+                            $0.u.mem.ptr = bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyBuffer
+                            $0.u.mem.size = bytes.count
+                        }
                     }
-                    if let value {
-                        v = rd_kafka_vu_t()
-                        v.vtype = RD_KAFKA_VTYPE_VALUE
-                        v.u.mem.ptr = value.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyBuffer
-                        v.u.mem.size = value.count
-                        vus.append(v)
-                    }
-                    if let timestamp = message.timestamp {
-                        v = rd_kafka_vu_t()
-                        v.vtype = RD_KAFKA_VTYPE_TIMESTAMP
-                        v.u.i64 = timestamp
-                        vus.append(v)
-                    }
-                    if let headers {
-                        v = rd_kafka_vu_t()
-                        v.vtype = RD_KAFKA_VTYPE_HEADERS
-                        v.u.headers = headers
-                        vus.append(v)
-                    }
-                    if let opaque {
-                        v = rd_kafka_vu_t()
-                        v.vtype = RD_KAFKA_VTYPE_OPAQUE
-                        v.u.ptr = opaque
-                        vus.append(v)
-                    }
+                    add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                    add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                    if let partition = message.partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
+                    if let key { addBytes(RD_KAFKA_VTYPE_KEY, key) }
+                    if let value { addBytes(RD_KAFKA_VTYPE_VALUE, value) }
+                    if let timestamp = message.timestamp { add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
+                    if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
+                    if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
                     return withHandle { rk in rd_kafka_produceva(rk, vus, vus.count) }
                 }
             }
