@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // System librdkafka (pkg-config `rdkafka`, Debian `librdkafka-dev`).
@@ -33,8 +35,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Processor runtime: records, global tables, state stores. Knows records, not librdkafka.
+        .target(
+            name: "Streams",
+            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // Canonical model, topic catalog, master data and the processors. Knows nothing of Kafka.
-        .target(name: "Manufacturing", swiftSettings: strict),
+        .target(
+            name: "Manufacturing",
+            dependencies: [
+                "Streams",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "millwright",
             dependencies: [
@@ -67,7 +83,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ManufacturingTests",
-            dependencies: ["Manufacturing"],
+            dependencies: [
+                "Manufacturing", "Streams", "Kafka", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict
         ),
     ]
