@@ -44,7 +44,7 @@ public struct FieldReader: Sendable {
     public func int(_ name: String, minimum: Int? = nil) throws(DecodingFailure) -> Int {
         let value = try required(name)
         guard case .number(let n, let isInteger) = value else { throw fail(name, "must be an integer, found \(value.kind)") }
-        guard isInteger || n == n.rounded(), abs(n) < 9e15 else { throw fail(name, "must be an integer, found \(n)") }
+        guard isInteger || n == n.rounded(), abs(n) < 9e15 else { throw fail(name, "must be an integer, found \(n.plain)") }
         let result = Int(n)
         if let minimum, result < minimum { throw fail(name, "must be ≥ \(minimum), found \(result)") }
         return result
@@ -55,7 +55,7 @@ public struct FieldReader: Sendable {
         let value = try required(name)
         guard case .number(let n, _) = value else { throw fail(name, "must be a number, found \(value.kind)") }
         guard n.isFinite else { throw fail(name, "must be finite") }
-        if positive ? n <= 0 : n < 0 { throw fail(name, positive ? "must be > 0, found \(n)" : "must be ≥ 0, found \(n)") }
+        if positive ? n <= 0 : n < 0 { throw fail(name, positive ? "must be > 0, found \(n.plain)" : "must be ≥ 0, found \(n.plain)") }
         return n
     }
 
@@ -120,4 +120,9 @@ extension String {
         while let last = view.last, last.isWhitespace { view.removeLast() }
         return String(view)
     }
+}
+
+extension Double {
+    /// `120` rather than `120.0`; other values as Swift prints them.
+    var plain: String { self == rounded() && abs(self) < 9e15 ? String(Int64(self)) : String(self) }
 }
