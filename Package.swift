@@ -73,7 +73,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Kafka", "Streams", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,53 @@
+/// A stream processor: turns input records into output records, keeping its state in the
+/// context's stores. It knows records, stores and time — not Kafka.
+///
+/// One instance serves one task (one partition number of its co-partitioned inputs); the runtime
+/// calls it from one thread at a time, so it needs no locking. Every effect goes through the
+/// context, so that the runtime can commit outputs, state changes and input positions together.
+public protocol StreamProcessor: AnyObject {
+    /// Handles one input record. Call `context.observeEventTime(_:)` with the record's event time
+    /// (stream time is the highest one seen on the task).
+    func process(_ record: StreamRecord, context: any ProcessorContext) throws
+
+    /// Stream time moved up (after a record, or by the idle advance of a quiet partition).
+    /// Windows close here.
+    func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws
+
+    /// Called on the wall clock at least every `ProcessorContext.wallClockInterval`, for
+    /// processing-time timeouts.
+    func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws
+}
+
+extension StreamProcessor {
+    public func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws {}
+    public func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws {}
+}
+
+/// What a processor may do: forward records, use its stores, read the clocks.
+public protocol ProcessorContext: AnyObject {
+    /// The task's partition number.
+    var partition: Int32 { get }
+    /// The highest event time seen on the task (or moved up by the idle advance), in ms since the
+    /// epoch; `Int64.min` before the first event.
+    var streamTime: Int64 { get }
+    /// The wall clock, in ms since the epoch (a manual clock in tests).
+    var wallClock: Int64 { get }
+    /// Sends a record downstream; it becomes visible when the runtime commits.
+    func forward(_ record: OutputRecord)
+    /// A key-value store of this task, by name. Its changes are committed with the outputs.
+    func store(_ name: String) -> any KeyValueStore
+    /// Reports the event time of the record being processed.
+    func observeEventTime(_ milliseconds: Int64)
+}
+
+/// A task's key-value state. Keys are text; values are bytes (the processors store JSON).
+///
+/// - Important: Only the task's thread uses it. Changes are applied and logged together with the
+///   outputs of the same commit.
+public protocol KeyValueStore: AnyObject {
+    func get(_ key: String) -> [UInt8]?
+    func put(_ key: String, _ value: [UInt8])
+    func delete(_ key: String)
+    /// Every entry whose key starts with `prefix`, in key order.
+    func entries(prefix: String) -> [(key: String, value: [UInt8])]
+}
