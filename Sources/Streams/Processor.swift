@@ -16,9 +16,14 @@ public protocol StreamProcessor: AnyObject {
     /// Called on the wall clock at least every `ProcessorContext.wallClockInterval`, for
     /// processing-time timeouts.
     func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws
+
+    /// Writes state cached in memory to the context's stores. The runtime calls it before every
+    /// commit; a processor that writes its stores directly needs nothing here.
+    func flush(context: any ProcessorContext) throws
 }
 
 extension StreamProcessor {
+    public func flush(context: any ProcessorContext) throws {}
     public func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws {}
     public func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws {}
 }

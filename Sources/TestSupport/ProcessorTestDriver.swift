@@ -9,10 +9,18 @@ public final class ProcessorTestDriver {
     /// - Parameters:
     ///   - wallClock: the manual clock's start, ms since the epoch.
     ///   - idleTimeout: the idle advance, ms (the contract's default 60 s).
-    public init(processor: any StreamProcessor, partition: Int32 = 0, wallClock: Int64, idleTimeout: Int64 = 60_000) {
+    ///   - stores: stores to start from (another driver's, to test a restore); default empty.
+    public init(
+        processor: any StreamProcessor, partition: Int32 = 0, wallClock: Int64, idleTimeout: Int64 = 60_000,
+        stores: [String: InMemoryKeyValueStore] = [:]
+    ) {
         self.processor = processor
         context = DriverContext(partition: partition, wallClock: wallClock, idleTimeout: idleTimeout)
+        context.stores = stores
     }
+
+    /// Every store the processor used, by name.
+    public var stores: [String: InMemoryKeyValueStore] { context.stores }
 
     /// Processes one record (offsets are assigned per topic if not given), then moves stream time.
     public func pipe(_ record: StreamRecord) throws {
@@ -28,6 +36,7 @@ public final class ProcessorTestDriver {
         {
             try processor.streamTimeAdvanced(to: advanced, context: context)
         }
+        try processor.flush(context: context)
     }
 
     /// Pipes a value with a key to a topic.
@@ -42,6 +51,7 @@ public final class ProcessorTestDriver {
         if let advanced = context.clock.idleAdvance(wallClock: context.wallClock) {
             try processor.streamTimeAdvanced(to: advanced, context: context)
         }
+        try processor.flush(context: context)
     }
 
     /// Everything forwarded so far, in order; clears the list.

@@ -1,0 +1,54 @@
+/// A released work order as the confirmation side keeps it (internal compacted topic
+/// `millwright.work-orders.v1`, key workOrderId, co-partitioned with the MES topics).
+public struct WorkOrder: EventPayload, Hashable {
+    public static let schema = "millwright.work-order"
+
+    public var workOrderId: String
+    public var orderId: String
+    public var plant: String
+    public var itemId: String
+    /// In the item's base unit.
+    public var orderedQty: Double
+    public var uom: String
+    public var dueDate: Timestamp
+    public var components: [BillOfMaterials.Component]
+    public var finalOperationSeq: Int
+
+    public init(release: ProductionRelease) {
+        workOrderId = release.workOrderId
+        orderId = release.orderId
+        plant = release.plant
+        itemId = release.itemId
+        orderedQty = release.quantity
+        uom = release.uom
+        dueDate = release.dueDate
+        components = release.components
+        finalOperationSeq = release.operations.last?.operationSeq ?? 0
+    }
+
+    public init(data: FieldReader, version: Int) throws(DecodingFailure) {
+        workOrderId = try data.string("workOrderId")
+        orderId = try data.string("orderId")
+        plant = try data.code("plant")
+        itemId = try data.string("itemId")
+        orderedQty = try data.quantity("orderedQty")
+        uom = try data.code("uom")
+        dueDate = try data.timestamp("dueDate")
+        var components: [BillOfMaterials.Component] = []
+        for c in try data.objects("components") {
+            components.append(.init(itemId: try c.string("itemId"), qtyPer: try c.quantity("qtyPer"), uom: try c.code("uom")))
+        }
+        self.components = components
+        finalOperationSeq = try data.int("finalOperationSeq", minimum: 0)
+    }
+
+    public var json: JSONValue {
+        [
+            "workOrderId": .string(workOrderId), "orderId": .string(orderId), "plant": .string(plant),
+            "itemId": .string(itemId), "orderedQty": .quantity(orderedQty), "uom": .string(uom),
+            "dueDate": .string(dueDate.rfc3339),
+            "components": .array(components.map { ["itemId": .string($0.itemId), "qtyPer": .quantity($0.qtyPer), "uom": .string($0.uom)] }),
+            "finalOperationSeq": .number(Double(finalOperationSeq), isInteger: true),
+        ]
+    }
+}

@@ -1,0 +1,324 @@
+import Foundation
+import Streams
+
+/// `mes.operation-completed.v1` + `mes.scrap-reported.v1` (+ the internal work-order table) →
+/// buffered, tolerance-checked postings on `erp.production-confirmation.v1`, order status for ERP
+/// and CRM, quarantines (UNKNOWN_WORK_ORDER, OVER_CONFIRMATION) and dead letters.
+///
+/// Per work order, tumbling event-time windows aligned to the epoch: a WINDOW posting when stream
+/// time passes windowEnd + grace, a MILESTONE posting at once when a final completion brings the
+/// goods receipt to the ordered quantity, an ADJUSTMENT posting for an event later than the grace.
+/// Every event is counted in exactly one posting; a posting id is never emitted twice.
+public final class ConfirmationProcessor: StreamProcessor {
+    public static let storeName = "confirmations"
+    private let settings: ProcessingSettings
+
+    // Task state, cached in memory and written to the store on `flush`.
+    private var loaded = false
+    private var workOrders: [String: WorkOrder] = [:]
+    private var progress: [String: WorkOrderProgress] = [:]
+    private var parked: [String: [ParkedEvent]] = [:]
+    private var dirty: Set<String> = []
+    private var dirtyParking: Set<String> = []
+    /// Work orders with a window closing at a time (ms).
+    private var closeSchedule: [Int64: Set<String>] = [:]
+    /// Work orders that turn LATE at a time (ms) unless completed.
+    private var dueSchedule: [Int64: Set<String>] = [:]
+
+    public init(settings: ProcessingSettings = ProcessingSettings()) {
+        self.settings = settings
+    }
+
+    // MARK: Input
+
+    public func process(_ record: StreamRecord, context: any ProcessorContext) throws {
+        load(context)
+        switch record.topic {
+        case Topics.workOrders:
+            receiveWorkOrder(record, context: context)
+        case Topics.operationCompleted:
+            switch InputRoute(record, as: OperationCompleted.self) {
+            case .deadLetter(let letter, _): context.forward(letter)
+            case .event(let e): receive(.completed(e.data), metadata: e.metadata, record: record, context: context)
+            }
+        case Topics.scrapReported:
+            switch InputRoute(record, as: ScrapReported.self) {
+            case .deadLetter(let letter, _): context.forward(letter)
+            case .event(let e): receive(.scrap(e.data), metadata: e.metadata, record: record, context: context)
+            }
+        default:
+            break
+        }
+    }
+
+    private func receiveWorkOrder(_ record: StreamRecord, context: any ProcessorContext) {
+        guard case .success(let envelope) = EventDecoder.decode(record, as: WorkOrder.self) else { return }
+        let workOrder = envelope.data
+        workOrders[workOrder.workOrderId] = workOrder
+        if progress[workOrder.workOrderId] == nil { progress[workOrder.workOrderId] = WorkOrderProgress() }
+        dirty.insert(workOrder.workOrderId)
+        dueSchedule[workOrder.dueDate.milliseconds, default: []].insert(workOrder.workOrderId)
+        // Events that arrived before the release go in now, in arrival order.
+        if let waiting = parked.removeValue(forKey: workOrder.workOrderId) {
+            dirtyParking.insert(workOrder.workOrderId)
+            for event in waiting { replayParked(event, context: context) }
+        }
+    }
+
+    private func receive(_ event: ShopFloorEvent, metadata: EventMetadata, record: StreamRecord, context: any ProcessorContext) {
+        context.observeEventTime(event.eventTime)
+        let id = event.workOrderId
+        let cause = EventCause(
+            eventId: metadata.eventId, correlationId: metadata.correlationId, topic: record.topic,
+            partition: Int(record.partition), offset: record.offset)
+        guard let workOrder = workOrders[id] else {
+            park(record, workOrderId: id, now: context.wallClock, correlation: record.header(EventHeader.correlationId)?.stringValue)
+            return
+        }
+        apply(event, cause: cause, workOrder: workOrder, context: context)
+    }
+
+    private func apply(_ event: ShopFloorEvent, cause: EventCause, workOrder: WorkOrder, context: any ProcessorContext) {
+        let id = workOrder.workOrderId
+        var state = progress[id] ?? WorkOrderProgress()
+        guard !state.seenEventIds.contains(cause.eventId) else { return }
+        state.seenEventIds.insert(cause.eventId)
+        dirty.insert(id)
+        let windowStart = floorDiv(event.eventTime, settings.windowSize) * settings.windowSize
+        let closesAt = windowStart + settings.windowSize + settings.grace
+        var postingsDue: [(ProductionConfirmation.Kind, Int64, WindowTotals)] = []
+
+        if closesAt <= context.streamTime {
+            // Later than the grace period: its window is closed; an adjustment carries it.
+            var late = WindowTotals()
+            late.add(event, cause: cause)
+            if case .completed(let c) = event, c.final { state.seenGoodsReceipt += c.goodQty }
+            postingsDue.append((.adjustment, windowStart, late))
+        } else {
+            var window = state.windows[windowStart] ?? WindowTotals()
+            window.add(event, cause: cause)
+            closeSchedule[closesAt, default: []].insert(id)
+            if case .completed(let c) = event, c.final {
+                state.seenGoodsReceipt += c.goodQty
+                if !state.milestoneReached && state.seenGoodsReceipt >= workOrder.orderedQty {
+                    state.milestoneReached = true
+                    postingsDue.append((.milestone, windowStart, window))
+                    window = WindowTotals()
+                }
+            }
+            state.windows[windowStart] = window
+        }
+        if case .completed = event, !state.started { state.started = true }
+        progress[id] = state
+        for (kind, start, totals) in postingsDue {
+            post(kind, windowStart: start, totals: totals, workOrder: workOrder, context: context)
+        }
+        publishStatus(workOrder, cause: cause, force: false, context: context)
+    }
+
+    // MARK: Time
+
+    public func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws {
+        load(context)
+        for closeAt in closeSchedule.keys.sorted() where closeAt <= milliseconds {
+            for id in closeSchedule.removeValue(forKey: closeAt) ?? [] {
+                guard let workOrder = workOrders[id], var state = progress[id] else { continue }
+                let closing = state.windows.filter { $0.key + settings.windowSize + settings.grace <= milliseconds }
+                for (start, _) in closing { state.windows[start] = nil }
+                progress[id] = state
+                dirty.insert(id)
+                for (start, totals) in closing.sorted(by: { $0.key < $1.key }) where totals.eventCount > 0 {
+                    post(.window, windowStart: start, totals: totals, workOrder: workOrder, context: context)
+                }
+            }
+        }
+        for dueAt in dueSchedule.keys.sorted() where dueAt < milliseconds {
+            for id in dueSchedule.removeValue(forKey: dueAt) ?? [] {
+                guard let workOrder = workOrders[id] else { continue }
+                let cause = progress[id].flatMap { state in state.windows.values.compactMap(\.lastCause).last }
+                publishStatus(workOrder, cause: cause, force: false, context: context)
+            }
+        }
+    }
+
+    public func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws {
+        load(context)
+        for (id, events) in parked {
+            let (expired, waiting) = (events.filter { $0.parkedAt + settings.parkingTimeout <= milliseconds }, events.filter { $0.parkedAt + settings.parkingTimeout > milliseconds })
+            guard !expired.isEmpty else { continue }
+            parked[id] = waiting.isEmpty ? nil : waiting
+            dirtyParking.insert(id)
+            for event in expired { quarantineUnknown(event, workOrderId: id, context: context) }
+        }
+    }
+
+    // MARK: Postings
+
+    private func post(_ kind: ProductionConfirmation.Kind, windowStart: Int64, totals: WindowTotals, workOrder: WorkOrder, context: any ProcessorContext) {
+        let id = workOrder.workOrderId
+        guard var state = progress[id], let cause = totals.lastCause else { return }
+        let startText = Timestamp(milliseconds: windowStart).rfc3339
+        let postingId: String
+        switch kind {
+        case .window: postingId = "\(id):\(startText)"
+        case .milestone: postingId = "\(id):\(startText):milestone"
+        case .adjustment:
+            let n = (state.adjustments[windowStart] ?? 0) + 1
+            state.adjustments[windowStart] = n
+            postingId = "\(id):\(startText):adj\(n)"
+        }
+        guard !state.postings.contains(postingId) else { return }
+        state.postings.insert(postingId)
+        let consumed = totals.goodsReceipt + totals.scrap
+        let posting = ProductionConfirmation(
+            postingId: postingId, workOrderId: id, orderId: workOrder.orderId, plant: workOrder.plant,
+            windowStart: Timestamp(milliseconds: windowStart), windowEnd: Timestamp(milliseconds: windowStart + settings.windowSize),
+            kind: kind, goodsReceiptQty: totals.goodsReceipt, scrapQty: totals.scrap, uom: workOrder.uom,
+            operations: totals.operations.sorted { $0.key < $1.key }.map { .init(operationSeq: $0.key, goodQty: $0.value.goodQty, scrapQty: $0.value.scrapQty) },
+            materialConsumption: workOrder.components.map { .init(itemId: $0.itemId, qty: $0.qtyPer * consumed, uom: $0.uom) },
+            eventCount: totals.eventCount)
+        let factory = OutputFactory(now: context.wallClock, correlationId: cause.correlationId, causationId: cause.eventId, plant: workOrder.plant)
+        let limit = workOrder.orderedQty * (1 + settings.overDeliveryTolerance)
+        if state.postedGoodsReceipt + totals.goodsReceipt > limit + 1e-9 {
+            let envelope = factory.envelope(posting, eventId: "posting:\(postingId)")
+            let quarantine = Quarantine(
+                reason: .overConfirmation,
+                detail: "cumulative goods receipt \((state.postedGoodsReceipt + totals.goodsReceipt).plain) \(workOrder.uom) would exceed ordered \(workOrder.orderedQty.plain) \(workOrder.uom) × \(1 + settings.overDeliveryTolerance) = \(limit.plain) \(workOrder.uom) for \(id); posting held back",
+                originalTopic: cause.topic, originalPartition: cause.partition, originalOffset: cause.offset, original: envelope.json)
+            progress[id] = state
+            dirty.insert(id)
+            context.forward(factory.record(quarantine, topic: Topics.quarantine, key: id, eventId: "quarantine:\(postingId)"))
+            return
+        }
+        state.postedGoodsReceipt += totals.goodsReceipt
+        state.postedScrap += totals.scrap
+        progress[id] = state
+        dirty.insert(id)
+        context.forward(factory.record(posting, topic: Topics.productionConfirmation, key: id, eventId: "posting:\(postingId)"))
+        publishStatus(workOrder, cause: cause, force: true, context: context)
+    }
+
+    /// Sends ERP and CRM status when status or risk changed, or always with a posting.
+    private func publishStatus(_ workOrder: WorkOrder, cause: EventCause?, force: Bool, context: any ProcessorContext) {
+        let id = workOrder.workOrderId
+        guard var state = progress[id], let cause else { return }
+        let status: OrderStatusCode =
+            state.postedGoodsReceipt >= workOrder.orderedQty - 1e-9 ? .completed : state.started ? .inProduction : .released
+        var risks: [RiskReason] = []
+        let total = state.postedGoodsReceipt + state.postedScrap
+        if total > 0 && state.postedScrap / total > settings.scrapTolerance { risks.append(.scrapOverTolerance) }
+        if status != .completed && context.streamTime > workOrder.dueDate.milliseconds { risks.append(.late) }
+        let riskNames = risks.sorted().map(\.rawValue)
+        guard force || state.lastStatus != status.rawValue || state.lastRisks != riskNames else { return }
+        state.lastStatus = status.rawValue
+        state.lastRisks = riskNames
+        progress[id] = state
+        dirty.insert(id)
+        let orderStatus = OrderStatus(
+            orderId: workOrder.orderId, workOrderId: id, plant: workOrder.plant, status: status,
+            orderedQty: workOrder.orderedQty, goodsReceiptQty: state.postedGoodsReceipt, scrapQty: state.postedScrap,
+            riskReasons: risks, dueDate: workOrder.dueDate, updatedAt: Timestamp(milliseconds: context.wallClock))
+        let factory = OutputFactory(now: context.wallClock, correlationId: cause.correlationId, causationId: cause.eventId, plant: workOrder.plant)
+        let sequence = "\(cause.eventId):\(status.rawValue):\(riskNames.joined(separator: "+")):\(state.postings.count)"
+        for record in factory.statusRecords(orderStatus, sequence: sequence) { context.forward(record) }
+    }
+
+    // MARK: Parking
+
+    private func park(_ record: StreamRecord, workOrderId: String, now: Int64, correlation: String?) {
+        guard let value = record.value.flatMap({ String(validating: $0, as: UTF8.self) }) else { return }
+        var list = parked[workOrderId] ?? []
+        guard !list.contains(where: { $0.topic == record.topic && $0.partition == record.partition && $0.offset == record.offset }) else { return }
+        list.append(ParkedEvent(topic: record.topic, partition: record.partition, offset: record.offset, key: record.keyString, value: value, correlationHeader: correlation, parkedAt: now))
+        parked[workOrderId] = list
+        dirtyParking.insert(workOrderId)
+    }
+
+    private func record(of event: ParkedEvent) -> StreamRecord {
+        StreamRecord(
+            topic: event.topic, partition: event.partition, offset: event.offset, key: event.key.map { Array($0.utf8) },
+            value: Array(event.value.utf8), headers: event.correlationHeader.map { [.init(key: EventHeader.correlationId, value: $0)] } ?? [])
+    }
+
+    private func replayParked(_ event: ParkedEvent, context: any ProcessorContext) {
+        let record = record(of: event)
+        let decoded: (ShopFloorEvent, EventMetadata)?
+        switch event.topic {
+        case Topics.operationCompleted: decoded = (try? EventDecoder.decode(record, as: OperationCompleted.self).get()).map { (.completed($0.data), $0.metadata) }
+        default: decoded = (try? EventDecoder.decode(record, as: ScrapReported.self).get()).map { (.scrap($0.data), $0.metadata) }
+        }
+        guard let (shopFloorEvent, metadata) = decoded, let workOrder = workOrders[shopFloorEvent.workOrderId] else { return }
+        let cause = EventCause(eventId: metadata.eventId, correlationId: metadata.correlationId, topic: event.topic, partition: Int(event.partition), offset: event.offset)
+        apply(shopFloorEvent, cause: cause, workOrder: workOrder, context: context)
+    }
+
+    private func quarantineUnknown(_ event: ParkedEvent, workOrderId: String, context: any ProcessorContext) {
+        let original = (try? JSONParser.parse(Array(event.value.utf8))) ?? .null
+        var metadata: EventMetadata?
+        if case .object(let object) = original, case .string(let eventId)? = object["eventId"] {
+            let correlation: String
+            if case .string(let c)? = object["correlationId"] { correlation = c } else { correlation = event.correlationHeader ?? eventId }
+            metadata = EventMetadata(schema: "", schemaVersion: 1, eventId: eventId, correlationId: correlation, occurredAt: Timestamp(milliseconds: 0), source: EventSource(system: "MES"))
+        }
+        let eventId = metadata?.eventId ?? "\(event.topic):\(event.partition):\(event.offset)"
+        let factory = OutputFactory(now: context.wallClock, correlationId: metadata?.correlationId ?? eventId, causationId: eventId, plant: nil)
+        let quarantine = Quarantine(
+            reason: .unknownWorkOrder,
+            detail: "no release seen for work order \(workOrderId) within \(settings.parkingTimeout / 1000) s of processing time",
+            originalTopic: event.topic, originalPartition: Int(event.partition), originalOffset: event.offset, original: original)
+        context.forward(factory.record(quarantine, topic: Topics.quarantine, key: event.key ?? workOrderId, eventId: "quarantine:\(eventId)"))
+    }
+
+    // MARK: State
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    /// Writes what changed to the store: called before every commit (and by the test driver
+    /// after every record).
+    public func flush(context: any ProcessorContext) throws {
+        let store = context.store(Self.storeName)
+        for id in dirty {
+            if let state = progress[id] { store.put("progress:\(id)", Array(try Self.encoder.encode(state))) }
+            if let workOrder = workOrders[id] { store.put("workorder:\(id)", JSONWriter.bytes(workOrder.json)) }
+        }
+        for id in dirtyParking {
+            if let list = parked[id] { store.put("parked:\(id)", Array(try Self.encoder.encode(list))) } else { store.delete("parked:\(id)") }
+        }
+        dirty.removeAll()
+        dirtyParking.removeAll()
+    }
+
+    /// Restores the task's state from its store (after an assignment or a restart).
+    private func load(_ context: any ProcessorContext) {
+        guard !loaded else { return }
+        loaded = true
+        let store = context.store(Self.storeName)
+        let decoder = JSONDecoder()
+        for (key, value) in store.entries(prefix: "workorder:") {
+            guard case .object(let object)? = try? JSONParser.parse(value),
+                let workOrder = try? WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: 1)
+            else { continue }
+            workOrders[String(key.dropFirst("workorder:".count))] = workOrder
+            dueSchedule[workOrder.dueDate.milliseconds, default: []].insert(workOrder.workOrderId)
+        }
+        for (key, value) in store.entries(prefix: "progress:") {
+            guard let state = try? decoder.decode(WorkOrderProgress.self, from: Data(value)) else { continue }
+            let id = String(key.dropFirst("progress:".count))
+            progress[id] = state
+            for start in state.windows.keys { closeSchedule[start + settings.windowSize + settings.grace, default: []].insert(id) }
+        }
+        for (key, value) in store.entries(prefix: "parked:") {
+            guard let list = try? decoder.decode([ParkedEvent].self, from: Data(value)) else { continue }
+            parked[String(key.dropFirst("parked:".count))] = list
+        }
+    }
+}
+
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}

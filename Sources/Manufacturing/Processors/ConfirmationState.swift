@@ -1,0 +1,88 @@
+/// Where an input event sits in Kafka: what a posting or quarantine points back to.
+struct EventCause: Codable, Hashable {
+    var eventId: String
+    var correlationId: String
+    var topic: String
+    var partition: Int
+    var offset: Int64
+}
+
+/// Sums of one window (or of one late event) not posted yet.
+struct WindowTotals: Codable, Hashable {
+    struct Operation: Codable, Hashable {
+        var goodQty: Double = 0
+        var scrapQty: Double = 0
+    }
+
+    var operations: [Int: Operation] = [:]
+    var goodsReceipt: Double = 0
+    var scrap: Double = 0
+    var eventCount = 0
+    var lastCause: EventCause?
+
+    mutating func add(_ event: ShopFloorEvent, cause: EventCause) {
+        switch event {
+        case .completed(let c):
+            operations[c.operationSeq, default: Operation()].goodQty += c.goodQty
+            if c.final { goodsReceipt += c.goodQty }
+        case .scrap(let s):
+            operations[s.operationSeq, default: Operation()].scrapQty += s.scrapQty
+            scrap += s.scrapQty
+        }
+        eventCount += 1
+        lastCause = cause
+    }
+}
+
+/// One MES event, either kind.
+enum ShopFloorEvent {
+    case completed(OperationCompleted)
+    case scrap(ScrapReported)
+
+    var workOrderId: String {
+        switch self {
+        case .completed(let c): return c.workOrderId
+        case .scrap(let s): return s.workOrderId
+        }
+    }
+
+    var eventTime: Int64 {
+        switch self {
+        case .completed(let c): return c.completedAt.milliseconds
+        case .scrap(let s): return s.reportedAt.milliseconds
+        }
+    }
+}
+
+/// Everything the confirmation side keeps for one work order.
+struct WorkOrderProgress: Codable {
+    /// Event ids already applied: a replayed event changes nothing.
+    var seenEventIds: Set<String> = []
+    /// Goods receipt of every final completion seen (for the completion milestone).
+    var seenGoodsReceipt: Double = 0
+    /// What ERP has received.
+    var postedGoodsReceipt: Double = 0
+    var postedScrap: Double = 0
+    var started = false
+    var milestoneReached = false
+    /// Open windows by start (ms).
+    var windows: [Int64: WindowTotals] = [:]
+    /// Adjustments posted per window start.
+    var adjustments: [Int64: Int] = [:]
+    /// Posting ids already sent to ERP or quarantine: never twice.
+    var postings: Set<String> = []
+    /// The last status and risk reasons sent.
+    var lastStatus: String?
+    var lastRisks: [String] = []
+}
+
+/// An MES event waiting for its work order.
+struct ParkedEvent: Codable {
+    var topic: String
+    var partition: Int32
+    var offset: Int64
+    var key: String?
+    var value: String
+    var correlationHeader: String?
+    var parkedAt: Int64
+}

@@ -1,0 +1,46 @@
+/// The processors' business settings, validated once at the edge.
+public struct ProcessingSettings: Sendable, Hashable {
+    /// Tumbling event-time window, aligned to the epoch. Default 15 minutes.
+    public var windowSize: Int64 = 15 * 60_000
+    /// How long after a window's end late events still count in it. Default 5 minutes.
+    public var grace: Int64 = 5 * 60_000
+    /// Goods receipt may exceed the ordered quantity by this fraction. Default 0.10.
+    public var overDeliveryTolerance: Double = 0.10
+    /// Scrap / (goods receipt + scrap) above this flags SCRAP_OVER_TOLERANCE. Default 0.05.
+    public var scrapTolerance: Double = 0.05
+    /// MES events of an unknown work order wait this long (processing time). Default 10 minutes.
+    public var parkingTimeout: Int64 = 10 * 60_000
+    /// A quiet partition's stream time moves to the wall clock after this. Default 60 s.
+    public var idleTimeout: Int64 = 60_000
+
+    public init() {}
+
+    /// Checks every value; the error names the setting and the rule.
+    public func validate() throws(SettingsError) {
+        if windowSize < 1000 { throw SettingsError("windowSize: at least 1 s") }
+        if 86_400_000 % windowSize != 0 { throw SettingsError("windowSize: must divide a day evenly (windows align to the epoch)") }
+        if grace < 0 { throw SettingsError("grace: must be ≥ 0") }
+        if !(0...1).contains(overDeliveryTolerance) { throw SettingsError("overDeliveryTolerance: must be between 0 and 1") }
+        if !(0...1).contains(scrapTolerance) { throw SettingsError("scrapTolerance: must be between 0 and 1") }
+        if parkingTimeout < 0 { throw SettingsError("parkingTimeout: must be ≥ 0") }
+        if idleTimeout < 1000 { throw SettingsError("idleTimeout: at least 1 s") }
+    }
+}
+
+public struct SettingsError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The topics the processors read and write.
+public enum Topics {
+    public static let orderApproved = "erp.order-approved.v1"
+    public static let operationCompleted = "mes.operation-completed.v1"
+    public static let scrapReported = "mes.scrap-reported.v1"
+    public static let productionConfirmation = "erp.production-confirmation.v1"
+    public static let erpOrderStatus = "erp.order-status.v1"
+    public static let crmOrderStatus = "crm.order-status.v1"
+    public static let quarantine = "ops.quarantine.v1"
+    /// Internal: released work orders, compacted, co-partitioned with the MES topics.
+    public static let workOrders = "millwright.work-orders.v1"
+}

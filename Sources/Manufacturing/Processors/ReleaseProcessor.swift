@@ -1,0 +1,61 @@
+import Streams
+
+/// `erp.order-approved.v1` → one release on `mes.<plant>.production-release.v1` (and the work
+/// order on the internal table), or a quarantine; order status RELEASED / QUARANTINED for ERP and
+/// CRM; poison input to the dead-letter topic.
+///
+/// Exactly once: a work order released once is never released again (a ledger in the
+/// `releases` store), whatever is replayed; an order quarantined before a master-data fix is
+/// released when it is processed again.
+public final class ReleaseProcessor: StreamProcessor {
+    public static let storeName = "releases"
+    private let masterData: any MasterDataLookup
+
+    /// - Important: `masterData` must have caught up before the first record is processed.
+    public init(masterData: any MasterDataLookup) {
+        self.masterData = masterData
+    }
+
+    public func process(_ record: StreamRecord, context: any ProcessorContext) throws {
+        let order: Envelope<OrderApproved>
+        switch InputRoute(record, as: OrderApproved.self) {
+        case .deadLetter(let letter, _):
+            context.forward(letter)
+            return
+        case .event(let event):
+            order = event
+        }
+        context.observeEventTime(order.metadata.occurredAt.milliseconds)
+        let ledger = context.store(Self.storeName)
+        let workOrderId = order.data.workOrderId
+        let factory = OutputFactory(
+            now: context.wallClock, correlationId: order.metadata.correlationId, causationId: order.metadata.eventId,
+            plant: order.data.plant)
+        if ledger.get(workOrderId) != nil {
+            return  // released before: never twice (a replay, or ERP sent the approval again)
+        }
+        switch ReleaseCheck.evaluate(order.data, against: masterData) {
+        case .success(let release):
+            guard let topic = ProductionRelease.topic(forPlant: release.plant) else { return }
+            context.forward(factory.record(release, topic: topic, key: workOrderId, eventId: "release:\(workOrderId)"))
+            context.forward(factory.record(WorkOrder(release: release), topic: Topics.workOrders, key: workOrderId, eventId: "work-order:\(workOrderId)"))
+            ledger.put(workOrderId, Array(order.metadata.eventId.utf8))
+            let status = OrderStatus(
+                orderId: order.data.orderId, workOrderId: workOrderId, plant: release.plant, status: .released,
+                orderedQty: release.quantity, goodsReceiptQty: 0, scrapQty: 0, riskReasons: [],
+                dueDate: order.data.dueDate, updatedAt: Timestamp(milliseconds: context.wallClock))
+            for output in factory.statusRecords(status, sequence: "released") { context.forward(output) }
+        case .failure(let failure):
+            let original = (try? JSONParser.parse(record.value ?? [])) ?? .null
+            let quarantine = Quarantine(
+                reason: failure.reason, detail: failure.detail, originalTopic: record.topic,
+                originalPartition: Int(record.partition), originalOffset: record.offset, original: original)
+            context.forward(factory.record(quarantine, topic: Topics.quarantine, key: record.keyString ?? order.data.orderId, eventId: "quarantine:\(order.metadata.eventId)"))
+            let status = OrderStatus(
+                orderId: order.data.orderId, workOrderId: nil, plant: nil, status: .quarantined,
+                orderedQty: order.data.quantity, goodsReceiptQty: 0, scrapQty: 0, riskReasons: [],
+                dueDate: order.data.dueDate, updatedAt: Timestamp(milliseconds: context.wallClock))
+            for output in factory.statusRecords(status, sequence: "quarantined:\(order.metadata.eventId)") { context.forward(output) }
+        }
+    }
+}
