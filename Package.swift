@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System librdkafka (pkg-config `rdkafka`, Debian `librdkafka-dev`).
@@ -51,10 +52,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The worker's edges: configuration (file, environment, flags), running the processors.
+        .target(
+            name: "Ops",
+            dependencies: [
+                "Kafka", "Streams", "Manufacturing",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "millwright",
             dependencies: [
-                "Kafka", "Manufacturing",
+                "Kafka", "Streams", "Manufacturing", "Ops",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -82,10 +93,30 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "OpsTests",
+            dependencies: ["Ops", "Manufacturing", "Streams", "Kafka", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "ManufacturingTests",
             dependencies: [
                 "Manufacturing", "Streams", "Kafka", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StreamsTests",
+            dependencies: ["Streams", "Kafka", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Master-data cache load from scratch and delta, on the in-process cluster.
+        .executableTarget(
+            name: "MasterDataBenchmark",
+            dependencies: [
+                "Manufacturing", "Streams", "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

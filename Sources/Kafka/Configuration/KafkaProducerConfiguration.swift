@@ -6,6 +6,15 @@ public struct KafkaProducerConfiguration: Sendable {
         case all = "all"
     }
 
+    /// How a keyed record's partition is chosen (`partitioner`).
+    public enum Partitioner: String, Sendable, CaseIterable {
+        /// murmur2 of the key, as the Java client: the same key lands in the same partition
+        /// whichever client wrote it, which keeps co-partitioned topics joinable.
+        case murmur2Random = "murmur2_random"
+        /// CRC32 of the key (librdkafka's own default).
+        case consistentRandom = "consistent_random"
+    }
+
     public enum Compression: String, Sendable, CaseIterable {
         case none, gzip, snappy, lz4, zstd
     }
@@ -24,6 +33,8 @@ public struct KafkaProducerConfiguration: Sendable {
     public var linger: Duration = .milliseconds(5)
     /// `message.timeout.ms`: give up delivering a record after this long. Default 300 s.
     public var messageTimeout: Duration = .seconds(300)
+    /// `partitioner`. Default `.murmur2Random` (Java-compatible; librdkafka's default differs).
+    public var partitioner: Partitioner = .murmur2Random
     /// `compression.type`. Default none.
     public var compression: Compression = .none
     /// `queue.buffering.max.messages`: records held locally before `send` waits. Default 100,000.
@@ -54,6 +65,7 @@ public struct KafkaProducerConfiguration: Sendable {
             ("message.timeout.ms", String(
                 (transactionalID == nil ? messageTimeout : min(messageTimeout, transactionTimeout)).milliseconds)),
             ("compression.type", compression.rawValue),
+            ("partitioner", partitioner.rawValue),
             ("queue.buffering.max.messages", String(maxQueuedMessages)),
         ]
         if let transactionalID {

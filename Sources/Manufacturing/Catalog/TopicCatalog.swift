@@ -13,15 +13,20 @@ public struct TopicCatalog: Sendable {
         public var description: String { "topic catalog \(file): \(reason)" }
     }
 
-    /// Reads every `*.topic.json` in `directory` and checks it.
+    /// Reads every `*.topic.json` in `directory` (the contract's topics) and in its `internal/`
+    /// folder (Millwright's own: the work-order table and the changelogs), and checks them.
     public static func load(from directory: URL) throws(LoadError) -> TopicCatalog {
-        let files: [URL]
+        var files: [URL]
         do {
             files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
                 .filter { $0.lastPathComponent.hasSuffix(".topic.json") }
                 .sorted { $0.lastPathComponent < $1.lastPathComponent }
         } catch {
             throw LoadError(file: directory.path, reason: "cannot list the folder: \(error.localizedDescription)")
+        }
+        let internalFolder = directory.appendingPathComponent("internal")
+        if let internalFiles = try? FileManager.default.contentsOfDirectory(at: internalFolder, includingPropertiesForKeys: nil) {
+            files += internalFiles.filter { $0.lastPathComponent.hasSuffix(".topic.json") }.sorted { $0.lastPathComponent < $1.lastPathComponent }
         }
         if files.isEmpty { throw LoadError(file: directory.path, reason: "no *.topic.json files") }
         var topics: [TopicSpec] = []
@@ -65,9 +70,10 @@ public struct TopicCatalog: Sendable {
         }
     }
 
-    /// The MES inputs are joined per work order: they must have the same partition count.
+    /// The MES inputs and the work-order table are joined per work order: they must have the same
+    /// partition count, and so must each processor's inputs and changelog.
     private func checkCoPartitioning() throws(LoadError) {
-        let mes = topics.filter { $0.name.hasPrefix("mes.") && !$0.template }
+        let mes = topics.filter { ($0.name.hasPrefix("mes.") && !$0.template) || $0.name.hasPrefix("millwright.") }
         if let first = mes.first, let other = mes.first(where: { $0.partitions != first.partitions }) {
             throw LoadError(
                 file: "\(other.name).topic.json",

@@ -1,0 +1,128 @@
+import Foundation
+import Kafka
+import Manufacturing
+import Streams
+import Yams
+
+/// Everything `millwright run` needs, from defaults, a YAML file, `MILLWRIGHT_*` environment
+/// variables and command-line flags — in that order, later ones winning. Validated once here;
+/// nothing deeper reads the environment.
+public struct MillwrightConfiguration: Sendable {
+    public var streams: StreamsConfiguration
+    public var processing: ProcessingSettings
+
+    /// A problem with the configuration, naming where it came from, the setting and the rule.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// The flags of `millwright run`; `nil` leaves the value to the other sources.
+    public struct Overrides: Sendable {
+        public var bootstrapServers: String?
+        public var group: String?
+        public var stateDirectory: String?
+        public init(bootstrapServers: String? = nil, group: String? = nil, stateDirectory: String? = nil) {
+            self.bootstrapServers = bootstrapServers
+            self.group = group
+            self.stateDirectory = stateDirectory
+        }
+    }
+
+    /// Builds the configuration.
+    /// - Parameters:
+    ///   - yaml: the configuration file's text, if one was given.
+    ///   - environment: the process environment (only `MILLWRIGHT_*` is read).
+    public static func load(yaml: String?, environment: [String: String], overrides: Overrides) throws(Failure) -> MillwrightConfiguration {
+        var values: [String: String] = [:]  // flat: "kafka.bootstrapServers", "processing.grace", …
+        var kafkaProperties: [String: String] = [:]
+        if let yaml {
+            let node: Any?
+            do { node = try Yams.load(yaml: yaml) } catch { throw Failure("config file: not YAML: \(error)") }
+            guard let root = node as? [String: Any] else { throw Failure("config file: the top level must be a mapping") }
+            try flatten(root, prefix: "", into: &values, properties: &kafkaProperties)
+        }
+        for (name, value) in environment where name.hasPrefix("MILLWRIGHT_") {
+            let rest = String(name.dropFirst("MILLWRIGHT_".count))
+            if rest.hasPrefix("KAFKA_") {
+                // MILLWRIGHT_KAFKA_SECURITY_PROTOCOL=sasl_ssl → security.protocol
+                kafkaProperties[rest.dropFirst("KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
+            } else if let key = environmentKeys[rest] {
+                values[key] = value
+            } else if rest != "SASL_PASSWORD" {
+                throw Failure("environment \(name): unknown setting (known: \(environmentKeys.keys.sorted().map { "MILLWRIGHT_" + $0 }.joined(separator: ", ")), MILLWRIGHT_KAFKA_<librdkafka property>)")
+            }
+        }
+        if let v = overrides.bootstrapServers { values["kafka.bootstrapServers"] = v }
+        if let v = overrides.group { values["group"] = v }
+        if let v = overrides.stateDirectory { values["stateDirectory"] = v }
+
+        guard let servers = values["kafka.bootstrapServers"], !servers.isEmpty else {
+            throw Failure("kafka.bootstrapServers: required (--bootstrap-servers, MILLWRIGHT_BOOTSTRAP_SERVERS or the config file)")
+        }
+        var client = KafkaClientConfiguration(bootstrapServers: servers)
+        if let v = values["kafka.clientId"] { client.clientID = v }
+        client.additionalProperties = kafkaProperties
+        var streams = StreamsConfiguration(client: client)
+        if let v = values["group"] { streams.group = v }
+        if let v = values["stateDirectory"] { streams.stateDirectory = v }
+        if let v = values["commitInterval"] { streams.commitInterval = .milliseconds(try duration("commitInterval", v)) }
+        if let v = values["sessionTimeout"] { streams.sessionTimeout = .milliseconds(try duration("sessionTimeout", v)) }
+        var processing = ProcessingSettings()
+        if let v = values["processing.windowSize"] { processing.windowSize = try duration("processing.windowSize", v) }
+        if let v = values["processing.grace"] { processing.grace = try duration("processing.grace", v) }
+        if let v = values["processing.idleTimeout"] { processing.idleTimeout = try duration("processing.idleTimeout", v) }
+        if let v = values["processing.parkingTimeout"] { processing.parkingTimeout = try duration("processing.parkingTimeout", v) }
+        if let v = values["processing.overDeliveryTolerance"] { processing.overDeliveryTolerance = try fraction("processing.overDeliveryTolerance", v) }
+        if let v = values["processing.scrapTolerance"] { processing.scrapTolerance = try fraction("processing.scrapTolerance", v) }
+        streams.idleTimeout = .milliseconds(processing.idleTimeout)
+        do { try processing.validate() } catch { throw Failure("processing.\(error)") }
+        do { try streams.validate() } catch { throw Failure(error.reason) }
+        return MillwrightConfiguration(streams: streams, processing: processing)
+    }
+
+    /// `MILLWRIGHT_<NAME>` → setting.
+    static let environmentKeys: [String: String] = [
+        "BOOTSTRAP_SERVERS": "kafka.bootstrapServers", "CLIENT_ID": "kafka.clientId", "GROUP": "group",
+        "STATE_DIR": "stateDirectory", "COMMIT_INTERVAL": "commitInterval", "SESSION_TIMEOUT": "sessionTimeout",
+        "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",
+        "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",
+        "SCRAP_TOLERANCE": "processing.scrapTolerance",
+    ]
+
+    static let fileKeys: Set<String> = Set(environmentKeys.values)
+
+    private static func flatten(_ node: [String: Any], prefix: String, into values: inout [String: String], properties: inout [String: String]) throws(Failure) {
+        for (key, value) in node {
+            let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+            if path == "kafka.properties" {
+                guard let map = value as? [String: Any] else { throw Failure("config file: kafka.properties must be a mapping of librdkafka property → value") }
+                for (name, raw) in map { properties[name] = "\(raw)" }
+            } else if let nested = value as? [String: Any] {
+                try flatten(nested, prefix: path, into: &values, properties: &properties)
+            } else if fileKeys.contains(path) {
+                values[path] = "\(value)"
+            } else {
+                throw Failure("config file: unknown setting '\(path)' (known: \(fileKeys.sorted().joined(separator: ", ")), kafka.properties)")
+            }
+        }
+    }
+
+    /// `250ms`, `30s`, `15m`, `2h`, or a number of milliseconds.
+    static func duration(_ name: String, _ text: String) throws(Failure) -> Int64 {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            if let number = Double(trimmed.dropLast(suffix.count)), number >= 0 { return Int64(number * Double(factor)) }
+        }
+        if let number = Int64(trimmed), number >= 0 { return number }
+        throw Failure("\(name): '\(text)' is not a duration (like 250ms, 30s, 15m, 2h)")
+    }
+
+    static func fraction(_ name: String, _ text: String) throws(Failure) -> Double {
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+            throw Failure("\(name): '\(text)' is not a number (like 0.10)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,65 @@
+/// How task state is written to a processor's changelog topic.
+///
+/// Partition p of the changelog belongs to task p. Each commit writes, inside the same Kafka
+/// transaction as the outputs: the changed store entries (key `<store>␟<key>`, a tombstone for
+/// a delete), the task's positions and stream time (key `␟positions`), and last a commit marker
+/// (key `␟commit`). Every record carries the header `mw-batch`.
+///
+/// A restore counts a record only when a commit marker follows it in the log. On a broker that
+/// hides aborted transactions, what is visible after the last marker is nothing; on one that does
+/// not (librdkafka 2.0.2's mock cluster), it is the tail of a transaction that never committed,
+/// and it is skipped. The new owner then writes the committed values of those keys again in its
+/// first transaction, so that an aborted record is always followed by a correction — which keeps
+/// the rule true for later restores and lets compaction (which keeps only the latest marker, at
+/// its place) converge on the committed state.
+enum ChangelogFormat {
+    static let separator: Character = "\u{1F}"
+    static let batchHeader = "mw-batch"
+    static let positionsKey = "\u{1F}positions"
+    static let commitKey = "\u{1F}commit"
+
+    static func storeKey(store: String, key: String) -> String { "\(store)\(separator)\(key)" }
+
+    static func split(_ key: String) -> (store: String, key: String)? {
+        guard let index = key.firstIndex(of: separator), index != key.startIndex else { return nil }
+        return (String(key[..<index]), String(key[key.index(after: index)...]))
+    }
+
+    /// `{"streamTime":…, "positions":{"topic":offset,…}}`.
+    static func encodePositions(streamTime: Int64, positions: [String: Int64]) -> [UInt8] {
+        let entries = positions.sorted { $0.key < $1.key }.map { "\"\(escape($0.key))\":\($0.value)" }.joined(separator: ",")
+        return Array("{\"streamTime\":\(streamTime),\"positions\":{\(entries)}}".utf8)
+    }
+
+    static func decodePositions(_ bytes: [UInt8]) -> (streamTime: Int64, positions: [String: Int64])? {
+        guard let text = String(validating: bytes, as: UTF8.self),
+            let object = try? JSONSerializationLite.parseObject(text)
+        else { return nil }
+        let streamTime = (object["streamTime"] as? Int64) ?? .min
+        var positions: [String: Int64] = [:]
+        for (topic, value) in (object["positions"] as? [String: Any]) ?? [:] {
+            if let offset = value as? Int64 { positions[topic] = offset }
+        }
+        return (streamTime, positions)
+    }
+
+    private static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}
+
+import Foundation
+
+/// Foundation's JSONSerialization, with integers read back as Int64.
+enum JSONSerializationLite {
+    static func parseObject(_ text: String) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
+        return normalise(object) as? [String: Any] ?? [:]
+    }
+
+    private static func normalise(_ value: Any) -> Any {
+        if let dictionary = value as? [String: Any] { return dictionary.mapValues(normalise) }
+        if let number = value as? NSNumber { return number.int64Value }
+        return value
+    }
+}

@@ -1,0 +1,75 @@
+import Kafka
+import Logging
+
+/// Rebuilds a task's stores and positions from its changelog partition: a record counts when a
+/// commit marker follows it (see ``ChangelogFormat``).
+struct ChangelogRestorer {
+    var client: KafkaClientConfiguration
+    var logger: Logger
+    var timeout: Duration = .seconds(60)
+
+    struct Result {
+        var entries: [(store: String, key: String, value: [UInt8]?)] = []
+        var streamTime: Int64 = .min
+        var positions: [String: Int64] = [:]
+        var appliedBatches = 0
+        var skippedRecords = 0
+        /// Store keys written after the last commit marker: their records did not commit. The new
+        /// owner writes their committed values again, so compaction converges on the truth.
+        var uncommittedKeys: [(store: String, key: String)] = []
+    }
+
+    /// Blocks until the partition's end (as of now) is read.
+    func restore(topic: String, partition: Int32) throws(KafkaError) -> Result {
+        var configuration = KafkaConsumerConfiguration(client: client, groupID: nil)
+        configuration.isolationLevel = .readCommitted
+        configuration.enablePartitionEOF = true
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        defer { try? consumer.close() }
+        let tp = KafkaTopicPartition(topic: topic, partition: partition)
+        let end = try consumer.watermarks(tp, timeout: .seconds(10)).high
+        var result = Result()
+        guard end > 0 else { return result }
+        try consumer.assign([KafkaTopicPartitionOffset(tp, offset: KafkaOffset.beginning)])
+        var pending: [KafkaConsumerMessage] = []
+        var position: Int64 = 0
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        reading: while position < end {
+            if ContinuousClock.now > deadline {
+                throw KafkaError(code: .timedOut, reason: "restore of \(tp): read \(position) of \(end) within \(timeout)", isRetriable: true)
+            }
+            for event in try consumer.pollBatch(maxMessages: 5_000, timeout: .milliseconds(200)) {
+                switch event {
+                case .partitionEOF(let eof):
+                    position = max(position, eof.offset)
+                    if position >= end { break reading }
+                case .message(let message):
+                    position = message.offset + 1
+                    if message.keyString == ChangelogFormat.commitKey {
+                        // Everything before a commit marker committed (see ChangelogFormat).
+                        for record in pending { apply(record, to: &result) }
+                        pending = []
+                        result.appliedBatches += 1
+                    } else {
+                        pending.append(message)
+                    }
+                }
+            }
+        }
+        result.skippedRecords += pending.count
+        result.uncommittedKeys = pending.compactMap { $0.keyString.flatMap(ChangelogFormat.split) }
+        return result
+    }
+
+    private func apply(_ message: KafkaConsumerMessage, to result: inout Result) {
+        guard let key = message.keyString else { return }
+        if key == ChangelogFormat.positionsKey {
+            if let value = message.value, let decoded = ChangelogFormat.decodePositions(value) {
+                result.streamTime = max(result.streamTime, decoded.streamTime)
+                result.positions.merge(decoded.positions) { max($0, $1) }
+            }
+        } else if let (store, storeKey) = ChangelogFormat.split(key) {
+            result.entries.append((store, storeKey, message.value))
+        }
+    }
+}

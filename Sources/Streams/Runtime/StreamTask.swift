@@ -1,0 +1,125 @@
+import Foundation
+import Kafka
+
+/// A store whose changes since the last commit are collected for the changelog.
+final class TaskStore: KeyValueStore {
+    let name: String
+    private let memory = InMemoryKeyValueStore()
+    /// Key → new value, or nil for a delete, since the last commit.
+    private(set) var changes: [String: [UInt8]?] = [:]
+
+    init(name: String) {
+        self.name = name
+    }
+
+    func get(_ key: String) -> [UInt8]? { memory.get(key) }
+    func put(_ key: String, _ value: [UInt8]) {
+        memory.put(key, value)
+        changes[key] = .some(value)
+    }
+    func delete(_ key: String) {
+        memory.delete(key)
+        changes[key] = .some(nil)
+    }
+    func entries(prefix: String) -> [(key: String, value: [UInt8])] { memory.entries(prefix: prefix) }
+
+    /// Applies a restored entry (not a change).
+    func restore(_ key: String, _ value: [UInt8]?) {
+        if let value { memory.put(key, value) } else { memory.delete(key) }
+    }
+
+    /// Logs the key's current value again at the next commit (a correction after an aborted write).
+    func rewrite(_ key: String) {
+        changes[key] = .some(memory.get(key))
+    }
+
+    func takeChanges() -> [String: [UInt8]?] {
+        defer { changes = [:] }
+        return changes
+    }
+}
+
+/// One task: partition p of a processor's co-partitioned inputs, its processor, stores, clock
+/// and the outputs and positions not committed yet.
+final class StreamTask: ProcessorContext {
+    let partition: Int32
+    let processor: any StreamProcessor
+    var clock: TaskClock
+    private(set) var wallClock: Int64
+    private var stores: [String: TaskStore] = [:]
+    private(set) var outputs: [OutputRecord] = []
+    /// Next offset to read per input topic, as processed (not yet committed).
+    var positions: [String: Int64] = [:]
+    private var pendingEventTime: Int64?
+    private(set) var dirty = false
+    private var lastWallClockTick: Int64
+    var processedRecords = 0
+
+    init(partition: Int32, processor: any StreamProcessor, wallClock: Int64, idleTimeout: Int64) {
+        self.partition = partition
+        self.processor = processor
+        self.wallClock = wallClock
+        clock = TaskClock(startedAt: wallClock, idleTimeout: idleTimeout)
+        lastWallClockTick = wallClock
+    }
+
+    // MARK: ProcessorContext
+
+    var streamTime: Int64 { max(clock.streamTime, pendingEventTime ?? .min) }
+    func forward(_ record: OutputRecord) { outputs.append(record) }
+    func store(_ name: String) -> any KeyValueStore { taskStore(name) }
+    func observeEventTime(_ milliseconds: Int64) { pendingEventTime = max(pendingEventTime ?? .min, milliseconds) }
+
+    func taskStore(_ name: String) -> TaskStore {
+        if let store = stores[name] { return store }
+        let store = TaskStore(name: name)
+        stores[name] = store
+        return store
+    }
+
+    // MARK: Driving
+
+    func process(_ record: StreamRecord, now: Int64) throws {
+        wallClock = now
+        pendingEventTime = nil
+        try processor.process(record, context: self)
+        positions[record.topic] = record.offset + 1
+        processedRecords += 1
+        dirty = true
+        if let eventTime = pendingEventTime, let advanced = clock.observe(eventTime: eventTime, wallClock: now) {
+            pendingEventTime = nil
+            try processor.streamTimeAdvanced(to: advanced, context: self)
+        }
+        pendingEventTime = nil
+    }
+
+    /// Wall-clock hook and idle advance.
+    func tick(now: Int64, interval: Int64) throws {
+        wallClock = now
+        guard now - lastWallClockTick >= interval else { return }
+        lastWallClockTick = now
+        try processor.wallClockTick(now, context: self)
+        if let advanced = clock.idleAdvance(wallClock: now) {
+            try processor.streamTimeAdvanced(to: advanced, context: self)
+        }
+        if !outputs.isEmpty { dirty = true }
+    }
+
+    /// Everything to commit: outputs, store changes, positions. Resets the task to clean.
+    func takeCommit() throws -> (outputs: [OutputRecord], changes: [(store: String, key: String, value: [UInt8]?)], positions: [String: Int64]) {
+        try processor.flush(context: self)
+        var changes: [(String, String, [UInt8]?)] = []
+        for (name, store) in stores.sorted(by: { $0.key < $1.key }) {
+            for (key, value) in store.takeChanges().sorted(by: { $0.key < $1.key }) { changes.append((name, key, value)) }
+        }
+        let result = (outputs, changes, positions)
+        outputs = []
+        dirty = false
+        return result
+    }
+
+    var hasWork: Bool { dirty || !outputs.isEmpty }
+
+    /// Marks the task as having something to commit (corrections after a restore).
+    func markDirty() { dirty = true }
+}

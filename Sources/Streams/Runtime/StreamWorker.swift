@@ -1,0 +1,312 @@
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+
+/// Runs one processor as a consumer-group member: its tasks (one per input partition number),
+/// the exactly-once loop, restores on assignment and commits before a partition leaves.
+///
+/// The loop, on a thread of its own: poll a batch → process each record in its task → on the
+/// commit interval, in one Kafka transaction: every task's outputs, changed store entries,
+/// positions and a commit marker to its changelog partition → commit the transaction → commit
+/// the group offsets (for lag, tooling and replay). An abortable error aborts and rewinds the
+/// tasks to their last committed state; a fatal one (fenced) stops the worker.
+///
+/// Where it starts reading: the group's committed offsets (so an operator's offset reset means
+/// a replay). Re-reading input is safe because the processors' state transitions are idempotent
+/// (event ids seen, postings and releases ledgers), and the state is exactly the committed one.
+///
+/// - Important: Thread-safe. `start` and `stop` may be called from any task.
+public final class StreamWorker: Sendable {
+    public let definition: ProcessorDefinition
+    public let configuration: StreamsConfiguration
+    private let logger: Logger
+    private let state = Mutex<State>(State())
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// What the worker has done, for status and tests.
+    public struct Statistics: Sendable, Hashable {
+        public var processedRecords = 0
+        public var committedTransactions = 0
+        public var abortedTransactions = 0
+        public var assignedPartitions: [Int32] = []
+        public var restoredBatches = 0
+    }
+
+    private struct State {
+        var stopping = false
+        var running = false
+        var failure: KafkaError?
+        var statistics = Statistics()
+    }
+
+    public init(definition: ProcessorDefinition, configuration: StreamsConfiguration, logger: Logger) throws(KafkaError) {
+        try configuration.validate()
+        self.definition = definition
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "processor"] = "\(definition.name)"
+        self.logger = logger
+    }
+
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+    /// The error that stopped the worker, if one did.
+    public var failure: KafkaError? { state.withLock { $0.failure } }
+
+    /// Creates the clients and starts the loop thread. Returns once the producer is ready.
+    public func start() throws(KafkaError) {
+        let loop = try Loop(worker: self)
+        state.withLock { $0.running = true }
+        let thread = Thread { [self] in
+            do throws(KafkaError) {
+                try loop.run()
+            } catch {
+                logger.error("worker stopped on an error", metadata: ["error": "\(error)"])
+                state.withLock { $0.failure = error }
+            }
+            loop.close()
+            state.withLock { $0.running = false }
+            finished.signal()
+        }
+        thread.name = "millwright-\(definition.name)"
+        thread.start()
+    }
+
+    /// Finishes the open transaction, leaves the group and stops. Waits for the loop thread.
+    public func stop() async {
+        let running = state.withLock { s in
+            s.stopping = true
+            return s.running
+        }
+        guard running else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [finished] in
+                finished.wait()
+                continuation.resume()
+            }
+        }
+    }
+
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    fileprivate func record(_ update: (inout Statistics) -> Void) { state.withLock { update(&$0.statistics) } }
+
+    /// The instance id: configured, or kept in the state directory so a restart reuses it.
+    fileprivate func instanceID() -> String {
+        if let id = configuration.instanceID { return id }
+        let directory = URL(fileURLWithPath: configuration.stateDirectory)
+        let file = directory.appendingPathComponent("\(definition.name).instance")
+        if let id = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty {
+            return id
+        }
+        let id = UUID().uuidString.lowercased()
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try? id.write(to: file, atomically: true, encoding: .utf8)
+        return id
+    }
+
+    fileprivate var workerLogger: Logger { logger }
+}
+
+/// The loop's state: only the loop thread touches it (the rebalance listener runs on that thread
+/// too, inside the poll).
+private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
+    // @unchecked: every member is used from the worker's loop thread only (the listener is
+    // called by librdkafka inside `pollBatch`, on the same thread).
+    unowned let worker: StreamWorker
+    let consumer: KafkaConsumer
+    let producer: KafkaProducer
+    let logger: Logger
+    var tasks: [Int32: StreamTask] = [:]
+    var lastCommit = ContinuousClock.now
+    var batchSequence = 0
+    let instance: String
+
+    init(worker: StreamWorker) throws(KafkaError) {
+        self.worker = worker
+        let configuration = worker.configuration
+        logger = worker.workerLogger
+        instance = worker.instanceID()
+        var consumerConfiguration = KafkaConsumerConfiguration(client: configuration.client, groupID: "\(configuration.group).\(worker.definition.name)")
+        consumerConfiguration.isolationLevel = .readCommitted
+        consumerConfiguration.autoOffsetReset = .earliest
+        consumerConfiguration.sessionTimeout = configuration.sessionTimeout
+        consumerConfiguration.heartbeatInterval = .milliseconds(min(1000, configuration.sessionTimeout.wholeMilliseconds / 4))
+        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        var producerConfiguration = KafkaProducerConfiguration(client: configuration.client)
+        producerConfiguration.transactionalID = "\(configuration.group).\(worker.definition.name).\(instance)"
+        producerConfiguration.linger = .milliseconds(2)
+        producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+    }
+
+    func run() throws(KafkaError) {
+        try producer.initTransactions(timeout: .seconds(30))
+        try consumer.subscribe(topics: worker.definition.inputTopics, listener: self)
+        logger.info("worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "instance": "\(instance)"])
+        let interval = worker.configuration.wallClockInterval.wholeMilliseconds
+        while !worker.isStopping {
+            let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: .milliseconds(50))
+            let now = Self.now()
+            var processed = 0
+            for event in events {
+                guard case .message(let message) = event, let task = tasks[message.partition] else { continue }
+                do {
+                    try task.process(StreamRecord(message), now: now)
+                    processed += 1
+                } catch {
+                    throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on \(message.topic)[\(message.partition)]@\(message.offset): \(error)")
+                }
+            }
+            if processed > 0 { worker.record { $0.processedRecords += processed } }
+            for task in tasks.values {
+                do { try task.tick(now: now, interval: interval) } catch {
+                    throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on the clock of task \(task.partition): \(error)")
+                }
+            }
+            if ContinuousClock.now - lastCommit >= worker.configuration.commitInterval {
+                try commit()
+            }
+        }
+        try commit()
+        logger.info("worker stopping: leaving the group")
+    }
+
+    func close() {
+        try? consumer.close()  // the revoke hook commits what is left
+        producer.flushAndStop()
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: Commit
+
+    /// Commits every task's work in one transaction; aborts and rewinds on an abortable error.
+    func commit() throws(KafkaError) {
+        lastCommit = .now
+        let busy = tasks.values.filter(\.hasWork)
+        guard !busy.isEmpty else { return }
+        batchSequence += 1
+        let batch = "\(instance):\(batchSequence)"
+        var offsets: [KafkaTopicPartitionOffset] = []
+        do throws(KafkaError) {
+            try producer.beginTransaction()
+            for task in busy.sorted(by: { $0.partition < $1.partition }) {
+                let work: (outputs: [OutputRecord], changes: [(store: String, key: String, value: [UInt8]?)], positions: [String: Int64])
+                do { work = try task.takeCommit() } catch {
+                    throw KafkaError(code: .invalidState, reason: "flush of task \(task.partition) failed: \(error)")
+                }
+                for output in work.outputs { try producer.send(KafkaProducerMessage(output)) }
+                let header = KafkaHeader(key: ChangelogFormat.batchHeader, value: batch)
+                let changelog = worker.definition.changelogTopic
+                for change in work.changes {
+                    try producer.send(KafkaProducerMessage(
+                        topic: changelog, partition: task.partition,
+                        key: Array(ChangelogFormat.storeKey(store: change.store, key: change.key).utf8), value: change.value, headers: [header]))
+                }
+                try producer.send(KafkaProducerMessage(
+                    topic: changelog, partition: task.partition, key: Array(ChangelogFormat.positionsKey.utf8),
+                    value: ChangelogFormat.encodePositions(streamTime: task.clock.streamTime, positions: work.positions), headers: [header]))
+                try producer.send(KafkaProducerMessage(
+                    topic: changelog, partition: task.partition, key: Array(ChangelogFormat.commitKey.utf8),
+                    value: Array(batch.utf8), headers: [header]))
+                offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
+            }
+            try producer.sendOffsetsToTransaction(offsets, groupMetadata: consumer.groupMetadata())
+            try producer.commitTransaction()
+        } catch {
+            if error.isFatal || !error.transactionRequiresAbort && !error.isRetriable {
+                throw error
+            }
+            logger.warning("transaction aborted; rewinding to the last commit", metadata: ["error": "\(error)"])
+            try? producer.abortTransaction()
+            worker.record { $0.abortedTransactions += 1 }
+            try rewind(Array(tasks.keys))
+            return
+        }
+        worker.record { $0.committedTransactions += 1 }
+        // Group offsets after the transaction: for lag, tooling and replay (the mock cluster does
+        // not store offsets sent to a transaction).
+        try? consumer.commitAsync(offsets)
+    }
+
+    // MARK: Tasks
+
+    /// Restores these tasks from their changelog and moves their inputs back to the group's
+    /// committed offsets.
+    func rewind(_ partitions: [Int32]) throws(KafkaError) {
+        for partition in partitions { try openTask(partition) }
+        var seeks: [KafkaTopicPartitionOffset] = []
+        let inputs = partitions.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+        for committed in try consumer.committed(inputs) {
+            seeks.append(KafkaTopicPartitionOffset(committed.topicPartition, offset: committed.offset >= 0 ? committed.offset : KafkaOffset.beginning))
+        }
+        if !seeks.isEmpty { try consumer.seek(seeks) }
+    }
+
+    func openTask(_ partition: Int32) throws(KafkaError) {
+        let configuration = worker.configuration
+        let task = StreamTask(
+            partition: partition, processor: worker.definition.makeProcessor(partition), wallClock: Self.now(),
+            idleTimeout: configuration.idleTimeout.wholeMilliseconds)
+        let restored = try ChangelogRestorer(client: configuration.client, logger: logger)
+            .restore(topic: worker.definition.changelogTopic, partition: partition)
+        for entry in restored.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }
+        for (store, key) in restored.uncommittedKeys {
+            task.taskStore(store).rewrite(key)
+            task.markDirty()
+        }
+        task.clock.restore(streamTime: restored.streamTime)
+        task.positions = restored.positions
+        tasks[partition] = task
+        worker.record { $0.restoredBatches += restored.appliedBatches }
+        logger.info("task restored", metadata: [
+            "partition": "\(partition)", "batches": "\(restored.appliedBatches)", "entries": "\(restored.entries.count)",
+            "skipped": "\(restored.skippedRecords)",
+        ])
+    }
+
+    // MARK: KafkaRebalanceListener (on the loop thread, inside pollBatch)
+
+    func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        let numbers = Set(partitions.map(\.partition)).subtracting(tasks.keys).sorted()
+        do {
+            for partition in numbers { try openTask(partition) }
+        } catch {
+            logger.error("restore failed; the worker stops", metadata: ["error": "\(error)"])
+            worker.stopAfterFailure(error)
+        }
+        worker.record { $0.assignedPartitions = self.tasks.keys.sorted() }
+    }
+
+    func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        // Still the owner: commit everything before the partitions go.
+        do { try commit() } catch {
+            logger.error("commit before revoke failed", metadata: ["error": "\(error)"])
+        }
+        for partition in Set(partitions.map(\.partition)) { tasks[partition] = nil }
+        worker.record { $0.assignedPartitions = self.tasks.keys.sorted() }
+    }
+
+    func partitionsLost(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        // Another member may own them already: drop the uncommitted work.
+        try? producer.abortTransaction()
+        for partition in Set(partitions.map(\.partition)) { tasks[partition] = nil }
+        worker.record { $0.assignedPartitions = self.tasks.keys.sorted() }
+    }
+}
+
+extension StreamWorker {
+    fileprivate func stopAfterFailure(_ error: KafkaError) {
+        state.withLock { s in
+            s.failure = error
+            s.stopping = true
+        }
+    }
+}
+
+extension KafkaProducer {
+    /// Flushes for up to 10 s and stops the poll thread (blocking; for the loop thread).
+    fileprivate func flushAndStop() {
+        try? flush(timeout: .seconds(10))
+    }
+}

@@ -1,0 +1,66 @@
+import Kafka
+
+/// Settings of the stream runtime (one ``StreamWorker`` per processor definition).
+public struct StreamsConfiguration: Sendable {
+    /// Brokers, client id, security, raw librdkafka properties.
+    public var client: KafkaClientConfiguration
+    /// The consumer group prefix; each processor joins `<group>.<processor>`. Default `millwright`.
+    public var group: String = "millwright"
+    /// Where task state lives between restarts. Default `./state`.
+    public var stateDirectory: String = "state"
+    /// How often a transaction is committed. Default 100 ms.
+    public var commitInterval: Duration = .milliseconds(100)
+    /// Records polled at most per loop turn. Default 2,000.
+    public var maxPollRecords: Int = 2_000
+    /// How often the processors' wall-clock hook runs. Default 1 s.
+    public var wallClockInterval: Duration = .seconds(1)
+    /// A quiet partition's stream time moves to the wall clock after this. Default 60 s.
+    public var idleTimeout: Duration = .seconds(60)
+    /// `session.timeout.ms` of the group. Default 10 s (a killed worker's partitions move after it).
+    public var sessionTimeout: Duration = .seconds(10)
+    /// Identifies this worker's transactional producer across restarts on the same state
+    /// directory, so a restarted worker fences its own zombie. Default: read from or written to
+    /// the state directory.
+    public var instanceID: String? = nil
+
+    public init(client: KafkaClientConfiguration) {
+        self.client = client
+    }
+
+    /// Checks every setting; the message names the setting and the rule.
+    public func validate() throws(KafkaError) {
+        if group.isEmpty { throw KafkaError(code: .configuration, reason: "group: must not be empty") }
+        if commitInterval < .milliseconds(1) { throw KafkaError(code: .configuration, reason: "commitInterval: at least 1 ms") }
+        if maxPollRecords < 1 { throw KafkaError(code: .configuration, reason: "maxPollRecords: at least 1") }
+        if idleTimeout < .seconds(1) { throw KafkaError(code: .configuration, reason: "idleTimeout: at least 1 s") }
+        if sessionTimeout < .seconds(6) { throw KafkaError(code: .configuration, reason: "sessionTimeout: at least 6 s (Kafka's minimum)") }
+    }
+}
+
+/// One processor as the runtime runs it: what it reads, where its state is logged, how to make
+/// an instance for a task.
+public struct ProcessorDefinition: Sendable {
+    /// Short name (`release`, `confirmation`); part of the group id and the changelog topic.
+    public var name: String
+    /// Co-partitioned input topics: partition p of each forms task p.
+    public var inputTopics: [String]
+    /// The changelog: `millwright.<name>.changelog.v1` by default; partitioned like the inputs.
+    public var changelogTopic: String
+    /// Makes the processor of one task (partition number).
+    public var makeProcessor: @Sendable (Int32) -> any StreamProcessor
+
+    public init(name: String, inputTopics: [String], changelogTopic: String? = nil, makeProcessor: @escaping @Sendable (Int32) -> any StreamProcessor) {
+        self.name = name
+        self.inputTopics = inputTopics
+        self.changelogTopic = changelogTopic ?? "millwright.\(name).changelog.v1"
+        self.makeProcessor = makeProcessor
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,56 @@
+import Ops
+import Testing
+
+@Suite("Worker configuration: file, environment, flags")
+struct ConfigurationTests {
+    @Test("defaults are the contract's, and later sources win: file < environment < flags")
+    func precedence() throws {
+        let yaml = """
+            kafka:
+              bootstrapServers: file:9092
+              properties:
+                security.protocol: sasl_ssl
+            group: from-file
+            processing:
+              windowSize: 30m
+              grace: 2m
+              overDeliveryTolerance: 0.2
+            """
+        let configuration = try MillwrightConfiguration.load(
+            yaml: yaml,
+            environment: ["MILLWRIGHT_GROUP": "from-env", "MILLWRIGHT_SCRAP_TOLERANCE": "0.08", "MILLWRIGHT_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "PATH": "/bin"],
+            overrides: .init(bootstrapServers: "flag:9092"))
+        #expect(configuration.streams.client.bootstrapServers == ["flag:9092"])
+        #expect(configuration.streams.group == "from-env")
+        #expect(configuration.processing.windowSize == 30 * 60_000)
+        #expect(configuration.processing.grace == 2 * 60_000)
+        #expect(configuration.processing.overDeliveryTolerance == 0.2)
+        #expect(configuration.processing.scrapTolerance == 0.08)
+        #expect(configuration.processing.parkingTimeout == 10 * 60_000, "default")
+        #expect(configuration.streams.client.additionalProperties == ["security.protocol": "sasl_ssl", "sasl.mechanism": "SCRAM-SHA-512"])
+
+        let defaults = try MillwrightConfiguration.load(yaml: nil, environment: [:], overrides: .init(bootstrapServers: "h:1"))
+        #expect(defaults.processing.windowSize == 15 * 60_000)
+        #expect(defaults.processing.grace == 5 * 60_000)
+        #expect(defaults.processing.idleTimeout == 60_000)
+        #expect(defaults.streams.commitInterval == .milliseconds(100))
+        #expect(defaults.streams.group == "millwright")
+    }
+
+    @Test("bad input is refused naming the source, the setting and the rule")
+    func errors() {
+        func failure(_ yaml: String?, _ environment: [String: String] = [:], servers: String? = "h:1") -> String? {
+            do {
+                _ = try MillwrightConfiguration.load(yaml: yaml, environment: environment, overrides: .init(bootstrapServers: servers))
+                return nil
+            } catch { return error.description }
+        }
+        #expect(failure(nil, servers: nil)?.contains("kafka.bootstrapServers: required") == true)
+        #expect(failure("processing:\n  grace: soon")?.contains("processing.grace: 'soon' is not a duration") == true)
+        #expect(failure("procesing:\n  grace: 1m")?.contains("unknown setting 'procesing.grace'") == true)
+        #expect(failure(nil, ["MILLWRIGHT_WINDOW": "15m"])?.contains("MILLWRIGHT_WINDOW: unknown setting") == true)
+        #expect(failure("processing:\n  windowSize: 7m")?.contains("windowSize: must divide a day") == true)
+        #expect(failure("processing:\n  scrapTolerance: 1.5")?.contains("scrapTolerance") == true)
+        #expect(failure(": : :")?.contains("config file") == true)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Kafka
+import Logging
+import Streams
+import TestSupport
+import Testing
+
+/// Counts records per key and forwards `key=count`: state that must survive restarts exactly.
+private final class CountingProcessor: StreamProcessor {
+    func process(_ record: StreamRecord, context: any ProcessorContext) throws {
+        let key = record.keyString ?? "-"
+        let store = context.store("counts")
+        let count = (store.get(key).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0) + 1
+        store.put(key, Array(String(count).utf8))
+        context.forward(OutputRecord(topic: "out", key: key, value: Array("\(key)=\(count)".utf8)))
+    }
+}
+
+@Suite("Stream worker on the in-process cluster")
+struct StreamWorkerTests {
+    static func setUp() throws -> (InProcessKafkaCluster, StreamsConfiguration, ProcessorDefinition) {
+        let cluster = try TestKafka.cluster()
+        for topic in ["in", "out", "millwright.counter.changelog.v1"] { try cluster.createTopic(topic, partitions: 4) }
+        var configuration = StreamsConfiguration(client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+        configuration.group = TestKafka.uniqueName("streams")
+        configuration.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("state")).path
+        configuration.sessionTimeout = .seconds(6)
+        let definition = ProcessorDefinition(name: "counter", inputTopics: ["in"]) { _ in CountingProcessor() }
+        return (cluster, configuration, definition)
+    }
+
+    static func produce(_ cluster: InProcessKafkaCluster, keys: Int, perKey: Int) async throws {
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        var messages: [KafkaProducerMessage] = []
+        for round in 0..<perKey { for k in 0..<keys { messages.append(KafkaProducerMessage(topic: "in", key: "k\(k)", value: "r\(round)")) } }
+        _ = try await producer.send(batch: messages)
+        await producer.close()
+    }
+
+    static func outputs(_ cluster: InProcessKafkaCluster, count: Int) async throws -> [String] {
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
+        try consumer.assign((0..<4).map { KafkaTopicPartitionOffset(topic: "out", partition: $0, offset: KafkaOffset.beginning) })
+        let messages = try await TestKafka.collect(consumer, count: count, timeout: .seconds(60))
+        try await consumer.close()
+        return messages.compactMap(\.valueString)
+    }
+
+    @Test("records are processed once, outputs and state commit together, and a restarted worker goes on from the committed state")
+    func processAndRestart() async throws {
+        let (cluster, configuration, definition) = try Self.setUp()
+        try await Self.produce(cluster, keys: 10, perKey: 20)
+        let first = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w1"))
+        try first.start()
+        let out = try await Self.outputs(cluster, count: 200)
+        #expect(out.count == 200)
+        await first.stop()
+        #expect(first.failure == nil)
+        #expect(first.statistics.processedRecords == 200)
+        #expect(first.statistics.committedTransactions >= 1)
+        for k in 0..<10 {
+            #expect(out.filter { $0.hasPrefix("k\(k)=") }.sorted { Int($0.split(separator: "=")[1])! < Int($1.split(separator: "=")[1])! } == (1...20).map { "k\(k)=\($0)" })
+        }
+
+        try await Self.produce(cluster, keys: 10, perKey: 5)
+        let second = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w2"))
+        try second.start()
+        let all = try await Self.outputs(cluster, count: 250)
+        await second.stop()
+        #expect(second.failure == nil)
+        #expect(all.count == 250, "nothing re-processed after a clean stop")
+        #expect(second.statistics.restoredBatches >= 1, "state came from the changelog")
+        for k in 0..<10 {
+            #expect(Set(all.filter { $0.hasPrefix("k\(k)=") }) == Set((1...25).map { "k\(k)=\($0)" }), "counts went on from 20, not from 0")
+        }
+    }
+}
