@@ -6,11 +6,15 @@ struct Millwright: AsyncParsableCommand {
         commandName: "millwright",
         abstract: "Event-stream integration between ERP, MES and CRM on Kafka.",
         discussion: """
-            Start a Kafka cluster inside this process for trying things out:
+            Try it all on the embedded default (cluster, worker, sample data, outputs):
+              millwright dev
+            Run a worker against a cluster:
+              millwright run --bootstrap-servers localhost:9092
+            Start a Kafka cluster inside this process:
               millwright cluster
             Create the catalog's topics on a cluster:
               millwright topics apply --bootstrap-servers localhost:9092
             """,
-        subcommands: [ClusterCommand.self, TopicsCommand.self]
+        subcommands: [DevCommand.self, RunCommand.self, ClusterCommand.self, TopicsCommand.self]
     )
 }

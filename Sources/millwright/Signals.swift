@@ -1,8 +1,16 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Waits for SIGINT or SIGTERM.
 enum Signals {
+    /// Set once a signal came.
+    final class Flag: Sendable {
+        private let value = Atomic<Bool>(false)
+        func set() { value.store(true, ordering: .releasing) }
+        var isSet: Bool { value.load(ordering: .acquiring) }
+    }
+
     static func waitForTermination() async -> Int32 {
         await withCheckedContinuation { continuation in
             let queue = DispatchQueue(label: "millwright.signals")

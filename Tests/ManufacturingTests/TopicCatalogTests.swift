@@ -20,7 +20,12 @@ struct TopicCatalogTests {
         ] {
             #expect(names.contains(name), "\(name) missing from topics/")
         }
-        #expect(catalog.topics.filter(\.isCompacted).map(\.name).sorted() == ["mdm.bom.v1", "mdm.item.v1", "mdm.plant.v1", "mdm.routing.v1"])
+        #expect(catalog.topics.filter(\.isCompacted).map(\.name).sorted() == [
+            "mdm.bom.v1", "mdm.item.v1", "mdm.plant.v1", "mdm.routing.v1",
+            "millwright.confirmation.changelog.v1", "millwright.release.changelog.v1", "millwright.work-orders.v1",
+        ])
+        let mes = catalog.topics.filter { $0.name.hasPrefix("mes.") || $0.name.hasPrefix("millwright.") }.map(\.partitions)
+        #expect(Set(mes) == [12], "MES topics, the work-order table and the changelogs are co-partitioned")
         #expect(catalog.topic(named: "mes.{plant}.production-release.v1")?.name(forPlant: "P100") == "mes.P100.production-release.v1")
         #expect(!catalog.fixedTopics.contains { $0.template })
     }

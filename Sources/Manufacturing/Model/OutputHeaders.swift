@@ -23,8 +23,8 @@ extension Envelope {
     }
 
     /// This event as an output record with the contract's headers.
-    public func outputRecord(topic: String, key: String, causationId: String) -> OutputRecord {
-        OutputRecord(topic: topic, key: key, value: bytes, headers: outputHeaders(causationId: causationId))
+    public func outputRecord(topic: String, key: String, causationId: String, timestamp: Int64? = nil) -> OutputRecord {
+        OutputRecord(topic: topic, key: key, value: bytes, headers: outputHeaders(causationId: causationId), timestamp: timestamp)
     }
 }
 

@@ -55,7 +55,11 @@ public final class ConfirmationProcessor: StreamProcessor {
         guard case .success(let envelope) = EventDecoder.decode(record, as: WorkOrder.self) else { return }
         let workOrder = envelope.data
         workOrders[workOrder.workOrderId] = workOrder
-        if progress[workOrder.workOrderId] == nil { progress[workOrder.workOrderId] = WorkOrderProgress() }
+        if progress[workOrder.workOrderId] == nil {
+            var fresh = WorkOrderProgress()
+            fresh.lastStatus = OrderStatusCode.released.rawValue  // the release side said so
+            progress[workOrder.workOrderId] = fresh
+        }
         dirty.insert(workOrder.workOrderId)
         dueSchedule[workOrder.dueDate.milliseconds, default: []].insert(workOrder.workOrderId)
         // Events that arrived before the release go in now, in arrival order.

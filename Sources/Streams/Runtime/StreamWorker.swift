@@ -55,16 +55,17 @@ public final class StreamWorker: Sendable {
 
     /// Creates the clients and starts the loop thread. Returns once the producer is ready.
     public func start() throws(KafkaError) {
-        let loop = try Loop(worker: self)
+        let box = LoopBox(try Loop(worker: self))
         state.withLock { $0.running = true }
         let thread = Thread { [self] in
             do throws(KafkaError) {
-                try loop.run()
+                try box.loop?.run()
             } catch {
                 logger.error("worker stopped on an error", metadata: ["error": "\(error)"])
                 state.withLock { $0.failure = error }
             }
-            loop.close()
+            box.loop?.close()
+            box.loop = nil  // destroys the clients now, not when the thread object goes
             state.withLock { $0.running = false }
             finished.signal()
         }
@@ -108,6 +109,13 @@ public final class StreamWorker: Sendable {
     fileprivate var workerLogger: Logger { logger }
 }
 
+/// Holds the loop for its thread, so that the clients are destroyed as soon as it ends.
+private final class LoopBox: @unchecked Sendable {
+    // @unchecked: set before the thread starts, then used and cleared by that thread only.
+    var loop: Loop?
+    init(_ loop: Loop) { self.loop = loop }
+}
+
 /// The loop's state: only the loop thread touches it (the rebalance listener runs on that thread
 /// too, inside the poll).
 private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
@@ -148,8 +156,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: .milliseconds(50))
             let now = Self.now()
             var processed = 0
-            for event in events {
-                guard case .message(let message) = event, let task = tasks[message.partition] else { continue }
+            for message in Self.mergedByTimestamp(events) {
+                guard let task = tasks[message.partition] else { continue }
                 do {
                     try task.process(StreamRecord(message), now: now)
                     processed += 1
@@ -178,6 +186,37 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+    /// The batch's messages with each task's input partitions merged by record timestamp (the
+    /// earliest head first), keeping every partition's own order: a task's stream time then
+    /// follows event time across its topics as closely as one poll allows.
+    static func mergedByTimestamp(_ events: [KafkaConsumerEvent]) -> [KafkaConsumerMessage] {
+        var queues: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
+        var order: [KafkaTopicPartition] = []
+        for event in events {
+            guard case .message(let message) = event else { continue }
+            if queues[message.topicPartition] == nil { order.append(message.topicPartition) }
+            queues[message.topicPartition, default: []].append(message)
+        }
+        guard order.count > 1 else { return queues.values.first ?? [] }
+        var heads = [KafkaTopicPartition: Int]()
+        var result: [KafkaConsumerMessage] = []
+        result.reserveCapacity(events.count)
+        while true {
+            var best: (KafkaTopicPartition, Int64)?
+            for tp in order {
+                let index = heads[tp, default: 0]
+                guard let queue = queues[tp], index < queue.count else { continue }
+                let ts = queue[index].timestamp?.milliseconds ?? .min
+                if best == nil || ts < best!.1 { best = (tp, ts) }
+            }
+            guard let (tp, _) = best else { break }
+            let index = heads[tp, default: 0]
+            result.append(queues[tp]![index])
+            heads[tp] = index + 1
+        }
+        return result
+    }
+
     // MARK: Commit
 
     /// Commits every task's work in one transaction; aborts and rewinds on an abortable error.
@@ -195,8 +234,14 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 do { work = try task.takeCommit() } catch {
                     throw KafkaError(code: .invalidState, reason: "flush of task \(task.partition) failed: \(error)")
                 }
-                for output in work.outputs { try producer.send(KafkaProducerMessage(output)) }
                 let header = KafkaHeader(key: ChangelogFormat.batchHeader, value: batch)
+                for output in work.outputs {
+                    // The batch id on outputs too: on a broker that does not hide aborted
+                    // transactions, a reader can keep only the batches the changelog shows committed.
+                    var message = KafkaProducerMessage(output)
+                    message.headers.append(header)
+                    try producer.send(message)
+                }
                 let changelog = worker.definition.changelogTopic
                 for change in work.changes {
                     try producer.send(KafkaProducerMessage(

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import Manufacturing
+import Ops
+import Streams
+
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "The embedded default: a cluster in this process, a worker, a seeded sample, and what came out.",
+        discussion: """
+            Starts the in-process Kafka cluster, creates the catalog's topics, loads a sample plant's \
+            master data, runs a worker, feeds sample orders and shop-floor events (some of which must \
+            be quarantined or dead-lettered) and prints what came out per topic. Then it stays up, \
+            printing the bootstrap servers, until Ctrl-C — point kcat or another worker at it.
+            """
+    )
+
+    @Option(help: "The topic catalog folder.") var catalog: String = "topics"
+    @Option(help: "Seconds to wait for outputs before printing them.") var settle: Int = 20
+    @Flag(help: "Exit after printing instead of staying up.") var once = false
+    @Option(help: "Log level of the worker.") var logLevel: String = "warning"
+
+    func run() async throws {
+        var logger = Logger(label: "millwright.dev")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        let catalogURL = URL(fileURLWithPath: catalog)
+        let topics = try TopicCatalog.load(from: catalogURL)
+        let cluster = try InProcessKafkaCluster(brokers: 3, logger: logger)
+        for spec in topics.topics {
+            let name = spec.template ? spec.name(forPlant: "P100") : spec.name
+            try cluster.createTopic(name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+        }
+        say("in-process cluster: \(cluster.bootstrapServers) (\(topics.topics.count) topics)")
+
+        let sample = SampleData(catalog: catalogURL)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]), logger: logger)
+        let masterData = try sample.masterData()
+        _ = try await producer.send(batch: masterData.map(KafkaProducerMessage.init))
+        say("master data: \(masterData.count) records (plants, items, BOMs, routings of plant P100 and friends)")
+
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("millwright-dev-\(UUID().uuidString.prefix(8))").path
+        var configuration = try MillwrightConfiguration.load(
+            yaml: "processing:\n  parkingTimeout: 15s\n  idleTimeout: 5s\n", environment: [:],
+            overrides: .init(bootstrapServers: cluster.bootstrapServers, group: "millwright-dev", stateDirectory: state))
+        configuration.streams.sessionTimeout = .seconds(10)
+        let worker = try MillwrightWorker(configuration: configuration, logger: logger)
+        try await worker.start()
+        say("worker running (state in \(state)); master data caught up")
+
+        let orders = try sample.orders()
+        _ = try await producer.send(batch: orders.map(KafkaProducerMessage.init))
+        try await Task.sleep(for: .seconds(3))  // let the releases reach the work-order table
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let shopFloor = sample.shopFloor(now: now)
+        _ = try await producer.send(batch: shopFloor.main.map(KafkaProducerMessage.init))
+        try await Task.sleep(for: .seconds(3))
+        _ = try await producer.send(batch: shopFloor.closing.map(KafkaProducerMessage.init))
+        say("fed \(orders.count) orders and \(shopFloor.main.count + shopFloor.closing.count) shop-floor events; waiting \(settle) s for the outputs")
+        try await Task.sleep(for: .seconds(settle))
+
+        try await printOutputs(cluster, logger: logger)
+        if let failure = worker.failure { say("worker failure: \(failure)") }
+        if !once {
+            say("\nStill running. Bootstrap servers (for kcat -b, or `millwright run --bootstrap-servers`):")
+            FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
+            say("Ctrl-C to stop.")
+            _ = await Signals.waitForTermination()
+        }
+        await worker.stop()
+        await producer.close()
+        withExtendedLifetime(cluster) {}
+    }
+
+    func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+    func printOutputs(_ cluster: InProcessKafkaCluster, logger: Logger) async throws {
+        let outputs = [
+            "mes.P100.production-release.v1", Topics.workOrders, Topics.productionConfirmation, Topics.erpOrderStatus,
+            Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic,
+        ]
+        let admin = try KafkaAdminClient(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let metadata = try await admin.listTopics()
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers])
+        consumerConfiguration.isolationLevel = .readCommitted
+        consumerConfiguration.enablePartitionEOF = true
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        var assignment: [KafkaTopicPartitionOffset] = []
+        for topic in outputs {
+            for partition in metadata.first(where: { $0.name == topic })?.partitions ?? [] {
+                assignment.append(KafkaTopicPartitionOffset(topic: topic, partition: partition.id, offset: KafkaOffset.beginning))
+            }
+        }
+        try consumer.assign(assignment)
+        var byTopic: [String: [KafkaConsumerMessage]] = [:]
+        var ended = Set<KafkaTopicPartition>()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while ended.count < assignment.count && ContinuousClock.now < deadline {
+            for event in try await consumer.pollBatch(timeout: .milliseconds(200)) {
+                switch event {
+                case .message(let m): byTopic[m.topic, default: []].append(m)
+                case .partitionEOF(let p): ended.insert(p.topicPartition)
+                }
+            }
+        }
+        try await consumer.close()
+        say("\nWhat came out:")
+        for topic in outputs {
+            let messages = (byTopic[topic] ?? []).sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+            say("\n\(topic): \(messages.count)")
+            for m in messages { say("  " + describe(m)) }
+        }
+    }
+
+    func describe(_ m: KafkaConsumerMessage) -> String {
+        let key = m.keyString ?? "-"
+        if m.topic == DeadLetter.topic {
+            return "\(key): \(m.headers.last("dlq-reason")?.stringValue ?? "?") — \(m.headers.last("dlq-error")?.stringValue ?? "")"
+        }
+        guard let value = m.value, case .object(let root)? = try? JSONParser.parse(value), case .object(let data)? = root["data"] else {
+            return "\(key): \(m.valueString?.prefix(80) ?? "")"
+        }
+        func field(_ name: String) -> String {
+            switch data[name] {
+            case .string(let s)?: return s
+            case .number(let n, _)?: return n == n.rounded() ? String(Int(n)) : String(n)
+            case .bool(let b)?: return String(b)
+            case .array(let a)?: return "[\(a.compactMap { if case .string(let s) = $0 { s } else { nil } }.joined(separator: ","))]"
+            default: return "-"
+            }
+        }
+        switch m.topic {
+        case Topics.productionConfirmation:
+            return "\(field("postingId")) \(field("kind")) goodsReceipt=\(field("goodsReceiptQty")) scrap=\(field("scrapQty")) events=\(field("eventCount"))"
+        case Topics.erpOrderStatus:
+            return "order \(key) \(field("status")) \(field("goodsReceiptQty"))/\(field("orderedQty")) \(field("progressPct"))% risk=\(field("riskReasons"))"
+        case Topics.crmOrderStatus:
+            return "order \(key) \(field("status")) \(field("progressPct"))% atRisk=\(field("atRisk"))"
+        case Topics.quarantine:
+            return "\(key): \(field("reason")) — \(field("detail"))"
+        case Topics.workOrders:
+            return "\(key): \(field("orderedQty")) \(field("uom")) of \(field("itemId"))"
+        default:
+            return "\(key): \(field("workOrderId")) \(field("quantity")) \(field("uom")) of \(field("itemId")), \(data["operations"].map { if case .array(let a) = $0 { a.count } else { 0 } } ?? 0) operations"
+        }
+    }
+}
