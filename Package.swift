@@ -92,6 +92,12 @@ let package = Package(
             dependencies: ["Kafka", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // Workers as real child processes on the in-process cluster (crash, rebalance, exactly once).
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["millwright", "Ops", "Manufacturing", "Streams", "Kafka", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "OpsTests",
             dependencies: ["Ops", "Manufacturing", "Streams", "Kafka", "TestSupport"],

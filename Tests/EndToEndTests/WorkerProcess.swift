@@ -1,0 +1,124 @@
+import Foundation
+import Kafka
+import Manufacturing
+import Ops
+import Streams
+import TestSupport
+
+/// A `millwright run` child process.
+final class WorkerProcess {
+    let process = Process()
+    let log: URL
+
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("millwright")
+    }
+
+    init(bootstrap: String, group: String, stateDirectory: String, name: String) throws {
+        log = URL(fileURLWithPath: stateDirectory).appendingPathComponent("\(name).log")
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.executableURL = Self.executable
+        process.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", stateDirectory, "--log-level", "info"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["MILLWRIGHT_IDLE_TIMEOUT"] = "3s"
+        environment["MILLWRIGHT_SESSION_TIMEOUT"] = "6s"
+        environment["MILLWRIGHT_PARKING_TIMEOUT"] = "10m"
+        process.environment = environment
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        guard process.isRunning else { return }
+        process.terminate()  // SIGTERM: finish the transaction, leave the group
+        process.waitUntilExit()
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+}
+
+/// The in-process cluster with the catalog's topics, and readers of what came out.
+struct EndToEnd {
+    let cluster: InProcessKafkaCluster
+    let group = TestKafka.uniqueName("e2e")
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("e2e")).path
+    static let catalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("topics")
+
+    init() throws {
+        cluster = try TestKafka.cluster()
+        let topics = try TopicCatalog.load(from: Self.catalog)
+        for spec in topics.topics {
+            try cluster.createTopic(spec.template ? spec.name(forPlant: "P100") : spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+        }
+    }
+
+    var bootstrap: String { cluster.bootstrapServers }
+
+    func worker(_ name: String) throws -> WorkerProcess {
+        try WorkerProcess(bootstrap: bootstrap, group: group, stateDirectory: "\(root)/\(name)", name: name)
+    }
+
+    func send(_ records: [OutputRecord]) async throws {
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("feed"))
+        for chunk in stride(from: 0, to: records.count, by: 500) {
+            _ = try await producer.send(batch: records[chunk..<min(chunk + 500, records.count)].map(KafkaProducerMessage.init))
+        }
+        await producer.close()
+    }
+
+    /// Every record of these topics, read from the beginning.
+    func read(_ topics: [String], partitions: Int32 = 12, settle: Duration = .seconds(2)) async throws -> [KafkaConsumerMessage] {
+        var configuration = TestKafka.consumerConfiguration(cluster, group: nil)
+        configuration.enablePartitionEOF = true
+        let consumer = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger("read"))
+        var assignment: [KafkaTopicPartitionOffset] = []
+        for topic in topics {
+            let count = topic.hasPrefix("ops.") ? 3 : partitions
+            for p in 0..<count { assignment.append(KafkaTopicPartitionOffset(topic: topic, partition: p, offset: KafkaOffset.beginning)) }
+        }
+        try consumer.assign(assignment)
+        var messages: [KafkaConsumerMessage] = []
+        var ended = Set<KafkaTopicPartition>()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while ended.count < assignment.count && ContinuousClock.now < deadline {
+            for event in try await consumer.pollBatch(timeout: .milliseconds(100)) {
+                switch event {
+                case .message(let m): messages.append(m)
+                case .partitionEOF(let p): ended.insert(p.topicPartition)
+                }
+            }
+        }
+        try await consumer.close()
+        return messages
+    }
+
+    /// Batch ids whose commit marker is in a changelog: what a read_committed reader sees on a
+    /// real broker (librdkafka 2.0.2's mock shows aborted transactions too; Docs/architecture.md).
+    func committedBatches() async throws -> Set<String> {
+        let log = try await read(["millwright.release.changelog.v1", "millwright.confirmation.changelog.v1"])
+        return Set(log.filter { $0.keyString == "\u{1F}commit" }.compactMap(\.valueString))
+    }
+
+    /// Outputs of committed transactions only.
+    func committed(_ messages: [KafkaConsumerMessage], batches: Set<String>) -> [KafkaConsumerMessage] {
+        messages.filter { m in m.headers.last("mw-batch")?.stringValue.map(batches.contains) ?? true }
+    }
+
+    /// Polls `check` every 500 ms until it holds or `timeout` passes.
+    func eventually(timeout: Duration = .seconds(60), _ check: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if try await check() { return true }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return false
+    }
+}
