@@ -82,6 +82,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The confirmation path end to end with exactly-once, a worker as a child process.
+        .executableTarget(
+            name: "StreamsBenchmark",
+            dependencies: [
+                "Kafka", "Streams", "Manufacturing", "Ops",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Kafka", "Streams", .product(name: "Logging", package: "swift-log")],

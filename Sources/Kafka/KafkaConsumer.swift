@@ -193,6 +193,12 @@ public final class KafkaConsumer: Sendable {
         try client.queryWatermarks(partition, timeout: timeout)
     }
 
+    /// The watermarks librdkafka last saw for a partition this consumer fetches: no broker round
+    /// trip (does not block).
+    public func cachedWatermarks(_ partition: KafkaTopicPartition) throws(KafkaError) -> KafkaWatermarks {
+        try client.cachedWatermarks(partition)
+    }
+
     /// What a transactional producer needs to send this consumer's offsets into a transaction.
     public func groupMetadata() throws(KafkaError) -> KafkaConsumerGroupMetadata { try client.groupMetadata() }
 

@@ -36,7 +36,10 @@ public final class MillwrightWorker: Sendable {
 
     /// MES events and the work-order table → postings, status, quarantines.
     public static func confirmation(settings: ProcessingSettings) -> ProcessorDefinition {
-        ProcessorDefinition(name: "confirmation", inputTopics: [Topics.workOrders, Topics.operationCompleted, Topics.scrapReported]) { _ in
+        ProcessorDefinition(
+            name: "confirmation", inputTopics: [Topics.workOrders, Topics.operationCompleted, Topics.scrapReported],
+            tableTopics: [Topics.workOrders]
+        ) { _ in
             ConfirmationProcessor(settings: settings)
         }
     }

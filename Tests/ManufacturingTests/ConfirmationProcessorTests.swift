@@ -200,11 +200,13 @@ struct ConfirmationProcessorTests {
         }
     }
 
-    @Test("a replayed event changes nothing; every event is counted in exactly one posting")
+    @Test("replayed input (same offsets) and an event sent twice change nothing; every event is counted in exactly one posting")
     func exactlyOnceCounting() throws {
         var generator = SystemRandomNumberGenerator()
         let driver = try Shop.driver(workOrders: [Shop.workOrder(ordered: 1_000_000)])
         var sent: [(topic: String, key: String, value: [UInt8])] = []
+        var records: [StreamRecord] = []
+        var offsets: [String: Int64] = [:]
         var minute = 0.0
         for _ in 0..<400 {
             minute += Double.random(in: 0...3, using: &generator)
@@ -214,9 +216,14 @@ struct ConfirmationProcessorTests {
                 ? Shop.completed(op: [10, 20, 30].randomElement(using: &generator)!, good: Double(Int.random(in: 1...9, using: &generator)), at: at, final: Bool.random(using: &generator))
                 : Shop.scrap(qty: Double(Int.random(in: 1...3, using: &generator)), at: at)
             sent.append(event)
-            try driver.pipe(event)
+            let offset = offsets[event.topic, default: 0]
+            offsets[event.topic] = offset + 1
+            let record = StreamRecord(topic: event.topic, partition: 0, offset: offset, key: Array(event.key.utf8), value: event.value)
+            records.append(record)
+            try driver.pipe(record)
+            if records.count % 50 == 0 { try driver.pipe(StreamRecord(topic: event.topic, partition: 0, offset: offsets[event.topic, default: 0], key: record.key, value: event.value)); offsets[event.topic, default: 0] += 1 }  // MES sends it twice
         }
-        for event in sent.prefix(100) { try driver.pipe(event) }  // a replay of the first 100
+        for record in records.prefix(100) { try driver.pipe(record) }  // a replay (offset reset) of the first 100
         try driver.advanceWallClock(by: 24 * 3_600_000)  // idle: everything closes
         let postings = try Shop.postings(driver)
         #expect(postings.reduce(0) { $0 + $1.eventCount } == sent.count, "each event in exactly one posting")

@@ -19,7 +19,13 @@ public final class ConfirmationProcessor: StreamProcessor {
     private var progress: [String: WorkOrderProgress] = [:]
     private var parked: [String: [ParkedEvent]] = [:]
     private var dirty: Set<String> = []
+    /// Next offset to apply per input topic of this task: a record below it was applied before
+    /// (a replay after a crash or an offset reset) and changes nothing.
+    private var appliedOffsets: [String: Int64] = [:]
+    private var appliedDirty = false
     private var dirtyParking: Set<String> = []
+    /// Work orders received since the last flush (their table row is written once).
+    private var newWorkOrders: Set<String> = []
     /// Work orders with a window closing at a time (ms).
     private var closeSchedule: [Int64: Set<String>] = [:]
     /// Work orders that turn LATE at a time (ms) unless completed.
@@ -33,6 +39,11 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     public func process(_ record: StreamRecord, context: any ProcessorContext) throws {
         load(context)
+        if record.topic != Topics.workOrders {
+            if let applied = appliedOffsets[record.topic], record.offset < applied { return }
+            appliedOffsets[record.topic] = record.offset + 1
+            appliedDirty = true
+        }
         switch record.topic {
         case Topics.workOrders:
             receiveWorkOrder(record, context: context)
@@ -54,6 +65,7 @@ public final class ConfirmationProcessor: StreamProcessor {
     private func receiveWorkOrder(_ record: StreamRecord, context: any ProcessorContext) {
         guard case .success(let envelope) = EventDecoder.decode(record, as: WorkOrder.self) else { return }
         let workOrder = envelope.data
+        if workOrders[workOrder.workOrderId] != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
         workOrders[workOrder.workOrderId] = workOrder
         if progress[workOrder.workOrderId] == nil {
             var fresh = WorkOrderProgress()
@@ -85,8 +97,8 @@ public final class ConfirmationProcessor: StreamProcessor {
     private func apply(_ event: ShopFloorEvent, cause: EventCause, workOrder: WorkOrder, context: any ProcessorContext) {
         let id = workOrder.workOrderId
         var state = progress[id] ?? WorkOrderProgress()
-        guard !state.seenEventIds.contains(cause.eventId) else { return }
-        state.seenEventIds.insert(cause.eventId)
+        guard !state.recentEventIds.contains(cause.eventId) else { return }
+        state.recentEventIds.appendBounded(cause.eventId)
         dirty.insert(id)
         let windowStart = floorDiv(event.eventTime, settings.windowSize) * settings.windowSize
         let closesAt = windowStart + settings.windowSize + settings.grace
@@ -171,8 +183,9 @@ public final class ConfirmationProcessor: StreamProcessor {
             state.adjustments[windowStart] = n
             postingId = "\(id):\(startText):adj\(n)"
         }
-        guard !state.postings.contains(postingId) else { return }
-        state.postings.insert(postingId)
+        guard !state.recentPostings.contains(postingId) else { return }
+        state.recentPostings.appendBounded(postingId)
+        state.postingCount += 1
         let consumed = totals.goodsReceipt + totals.scrap
         let posting = ProductionConfirmation(
             postingId: postingId, workOrderId: id, orderId: workOrder.orderId, plant: workOrder.plant,
@@ -223,7 +236,7 @@ public final class ConfirmationProcessor: StreamProcessor {
             orderedQty: workOrder.orderedQty, goodsReceiptQty: state.postedGoodsReceipt, scrapQty: state.postedScrap,
             riskReasons: risks, dueDate: workOrder.dueDate, updatedAt: Timestamp(milliseconds: context.wallClock))
         let factory = OutputFactory(now: context.wallClock, correlationId: cause.correlationId, causationId: cause.eventId, plant: workOrder.plant)
-        let sequence = "\(cause.eventId):\(status.rawValue):\(riskNames.joined(separator: "+")):\(state.postings.count)"
+        let sequence = "\(cause.eventId):\(status.rawValue):\(riskNames.joined(separator: "+")):\(state.postingCount)"
         for record in factory.statusRecords(orderStatus, sequence: sequence) { context.forward(record) }
     }
 
@@ -286,11 +299,18 @@ public final class ConfirmationProcessor: StreamProcessor {
     public func flush(context: any ProcessorContext) throws {
         let store = context.store(Self.storeName)
         for id in dirty {
-            if let state = progress[id] { store.put("progress:\(id)", Array(try Self.encoder.encode(state))) }
+            if let state = progress[id] { store.put("progress:\(id)", JSONWriter.bytes(state.json)) }
+        }
+        for id in newWorkOrders {
             if let workOrder = workOrders[id] { store.put("workorder:\(id)", JSONWriter.bytes(workOrder.json)) }
         }
+        newWorkOrders.removeAll()
         for id in dirtyParking {
             if let list = parked[id] { store.put("parked:\(id)", Array(try Self.encoder.encode(list))) } else { store.delete("parked:\(id)") }
+        }
+        if appliedDirty {
+            store.put("applied", Array(try Self.encoder.encode(appliedOffsets)))
+            appliedDirty = false
         }
         dirty.removeAll()
         dirtyParking.removeAll()
@@ -310,10 +330,13 @@ public final class ConfirmationProcessor: StreamProcessor {
             dueSchedule[workOrder.dueDate.milliseconds, default: []].insert(workOrder.workOrderId)
         }
         for (key, value) in store.entries(prefix: "progress:") {
-            guard let state = try? decoder.decode(WorkOrderProgress.self, from: Data(value)) else { continue }
+            guard let parsed = try? JSONParser.parse(value), let state = WorkOrderProgress(json: parsed) else { continue }
             let id = String(key.dropFirst("progress:".count))
             progress[id] = state
             for start in state.windows.keys { closeSchedule[start + settings.windowSize + settings.grace, default: []].insert(id) }
+        }
+        if let value = store.get("applied"), let offsets = try? decoder.decode([String: Int64].self, from: Data(value)) {
+            appliedOffsets = offsets
         }
         for (key, value) in store.entries(prefix: "parked:") {
             guard let list = try? decoder.decode([ParkedEvent].self, from: Data(value)) else { continue }

@@ -1,5 +1,5 @@
 /// Where an input event sits in Kafka: what a posting or quarantine points back to.
-struct EventCause: Codable, Hashable {
+struct EventCause: Hashable {
     var eventId: String
     var correlationId: String
     var topic: String
@@ -8,8 +8,8 @@ struct EventCause: Codable, Hashable {
 }
 
 /// Sums of one window (or of one late event) not posted yet.
-struct WindowTotals: Codable, Hashable {
-    struct Operation: Codable, Hashable {
+struct WindowTotals: Hashable {
+    struct Operation: Hashable {
         var goodQty: Double = 0
         var scrapQty: Double = 0
     }
@@ -55,9 +55,10 @@ enum ShopFloorEvent {
 }
 
 /// Everything the confirmation side keeps for one work order.
-struct WorkOrderProgress: Codable {
-    /// Event ids already applied: a replayed event changes nothing.
-    var seenEventIds: Set<String> = []
+struct WorkOrderProgress {
+    /// The latest event ids applied (bounded): the same event sent twice by MES changes nothing.
+    /// Replayed input is recognised by its offset (``ConfirmationProcessor``'s applied offsets).
+    var recentEventIds: [String] = []
     /// Goods receipt of every final completion seen (for the completion milestone).
     var seenGoodsReceipt: Double = 0
     /// What ERP has received.
@@ -69,8 +70,10 @@ struct WorkOrderProgress: Codable {
     var windows: [Int64: WindowTotals] = [:]
     /// Adjustments posted per window start.
     var adjustments: [Int64: Int] = [:]
-    /// Posting ids already sent to ERP or quarantine: never twice.
-    var postings: Set<String> = []
+    /// The latest posting ids sent to ERP or quarantine (bounded): never twice.
+    var recentPostings: [String] = []
+    /// Postings made so far (sequence for status event ids).
+    var postingCount = 0
     /// The last status and risk reasons sent.
     var lastStatus: String?
     var lastRisks: [String] = []
@@ -85,4 +88,12 @@ struct ParkedEvent: Codable {
     var value: String
     var correlationHeader: String?
     var parkedAt: Int64
+}
+
+extension Array where Element == String {
+    /// Appends, keeping the last `limit` elements.
+    mutating func appendBounded(_ element: String, limit: Int = 64) {
+        append(element)
+        if count > limit { removeFirst(count - limit) }
+    }
 }

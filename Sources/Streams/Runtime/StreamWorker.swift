@@ -126,6 +126,19 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     let producer: KafkaProducer
     let logger: Logger
     var tasks: [Int32: StreamTask] = [:]
+    /// Where each assigned input partition starts (its committed offset, or 0): the fetch
+    /// position until the first record of it is consumed.
+    var startOffsets: [KafkaTopicPartition: Int64] = [:]
+    /// Fetched records per task, released in event-time order.
+    var buffers: [Int32: TaskInputBuffer] = [:]
+    /// Event partitions paused because their task's buffer is full.
+    var pausedForBackpressure = Set<KafkaTopicPartition>()
+    static let bufferHighWater = 20_000
+    static let bufferLowWater = 5_000
+
+    /// Tasks whose table partitions are still catching up (partition → table topic → end offset
+    /// at assignment); their event partitions stay paused until then.
+    var tableCatchUp: [Int32: [String: Int64]] = [:]
     var lastCommit = ContinuousClock.now
     var batchSequence = 0
     let instance: String
@@ -155,17 +168,17 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         while !worker.isStopping {
             let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: .milliseconds(50))
             let now = Self.now()
-            var processed = 0
-            for message in Self.mergedByTimestamp(events) {
-                guard let task = tasks[message.partition] else { continue }
-                do {
-                    try task.process(StreamRecord(message), now: now)
-                    processed += 1
-                } catch {
-                    throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on \(message.topic)[\(message.partition)]@\(message.offset): \(error)")
-                }
+            for event in events {
+                guard case .message(let message) = event, tasks[message.partition] != nil else { continue }
+                buffers[message.partition, default: TaskInputBuffer()].append(message)
             }
+            var processed = 0
+            for (partition, task) in tasks {
+                processed += try drain(task, partition: partition, now: now)
+            }
+            try applyBackpressure()
             if processed > 0 { worker.record { $0.processedRecords += processed } }
+            if !tableCatchUp.isEmpty { try resumeCaughtUpTasks() }
             for task in tasks.values {
                 do { try task.tick(now: now, interval: interval) } catch {
                     throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on the clock of task \(task.partition): \(error)")
@@ -185,37 +198,6 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-
-    /// The batch's messages with each task's input partitions merged by record timestamp (the
-    /// earliest head first), keeping every partition's own order: a task's stream time then
-    /// follows event time across its topics as closely as one poll allows.
-    static func mergedByTimestamp(_ events: [KafkaConsumerEvent]) -> [KafkaConsumerMessage] {
-        var queues: [KafkaTopicPartition: [KafkaConsumerMessage]] = [:]
-        var order: [KafkaTopicPartition] = []
-        for event in events {
-            guard case .message(let message) = event else { continue }
-            if queues[message.topicPartition] == nil { order.append(message.topicPartition) }
-            queues[message.topicPartition, default: []].append(message)
-        }
-        guard order.count > 1 else { return queues.values.first ?? [] }
-        var heads = [KafkaTopicPartition: Int]()
-        var result: [KafkaConsumerMessage] = []
-        result.reserveCapacity(events.count)
-        while true {
-            var best: (KafkaTopicPartition, Int64)?
-            for tp in order {
-                let index = heads[tp, default: 0]
-                guard let queue = queues[tp], index < queue.count else { continue }
-                let ts = queue[index].timestamp?.milliseconds ?? .min
-                if best == nil || ts < best!.1 { best = (tp, ts) }
-            }
-            guard let (tp, _) = best else { break }
-            let index = heads[tp, default: 0]
-            result.append(queues[tp]![index])
-            heads[tp] = index + 1
-        }
-        return result
-    }
 
     // MARK: Commit
 
@@ -279,7 +261,10 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     /// Restores these tasks from their changelog and moves their inputs back to the group's
     /// committed offsets.
     func rewind(_ partitions: [Int32]) throws(KafkaError) {
-        for partition in partitions { try openTask(partition) }
+        for partition in partitions {
+            try openTask(partition)
+            buffers[partition] = nil
+        }
         var seeks: [KafkaTopicPartitionOffset] = []
         let inputs = partitions.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
         for committed in try consumer.committed(inputs) {
@@ -310,12 +295,100 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         ])
     }
 
+    // MARK: Input order
+
+    /// Processes the task's buffered records in order until it must wait for a topic.
+    func drain(_ task: StreamTask, partition: Int32, now: Int64) throws(KafkaError) -> Int {
+        guard var buffer = buffers[partition], !buffer.isEmpty else { return 0 }
+        let tables = worker.definition.tableTopics
+        let events = worker.definition.inputTopics.filter { !tables.contains($0) }
+        var processed = 0
+        defer { buffers[partition] = buffer }
+        while let message = buffer.next(tables: tables, events: events, exhausted: { exhausted($0, partition) }) {
+            do {
+                try task.process(StreamRecord(message), now: now)
+            } catch {
+                throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on \(message.topic)[\(message.partition)]@\(message.offset): \(error)")
+            }
+            processed += 1
+        }
+        return processed
+    }
+
+    /// True when the partition has nothing more to fetch (its fetch position reached the high
+    /// watermark librdkafka last saw) or is paused for a table catch-up of another kind.
+    func exhausted(_ topic: String, _ partition: Int32) -> Bool {
+        let tp = KafkaTopicPartition(topic: topic, partition: partition)
+        if tableCatchUp[partition] != nil { return false }
+        guard let high = try? consumer.cachedWatermarks(tp).high, high >= 0 else { return false }
+        let position = (try? consumer.position([tp]).first?.offset) ?? -1
+        return max(position, startOffsets[tp] ?? 0) >= high
+    }
+
+    /// Pauses event partitions whose task holds many unprocessed records; resumes them when
+    /// drained. Bounds memory when one topic runs far ahead of another.
+    func applyBackpressure() throws(KafkaError) {
+        var pause: [KafkaTopicPartition] = []
+        var resume: [KafkaTopicPartition] = []
+        for (partition, buffer) in buffers {
+            for topic in worker.definition.inputTopics where !worker.definition.tableTopics.contains(topic) {
+                let tp = KafkaTopicPartition(topic: topic, partition: partition)
+                let count = buffer.count(topic)
+                if count > Self.bufferHighWater && !pausedForBackpressure.contains(tp) {
+                    pause.append(tp)
+                    pausedForBackpressure.insert(tp)
+                } else if count < Self.bufferLowWater && pausedForBackpressure.contains(tp) {
+                    resume.append(tp)
+                    pausedForBackpressure.remove(tp)
+                }
+            }
+        }
+        if !pause.isEmpty { try consumer.pause(pause) }
+        if !resume.isEmpty { try consumer.resume(resume) }
+    }
+
+    // MARK: Tables first
+
+    /// Pauses a new task's event partitions until its table partitions have been read to the end
+    /// they had at assignment: a released work order is known before the shop-floor events for it.
+    func holdEventsUntilTablesCaughtUp(_ partition: Int32) throws(KafkaError) {
+        let tables = worker.definition.tableTopics
+        guard !tables.isEmpty else { return }
+        var targets: [String: Int64] = [:]
+        for topic in tables {
+            let tp = KafkaTopicPartition(topic: topic, partition: partition)
+            let end = try consumer.watermarks(tp, timeout: .seconds(10)).high
+            if end > startOffsets[tp] ?? 0 { targets[topic] = end }
+        }
+        guard !targets.isEmpty else { return }
+        tableCatchUp[partition] = targets
+        try consumer.pause(worker.definition.inputTopics.filter { !tables.contains($0) }.map { KafkaTopicPartition(topic: $0, partition: partition) })
+    }
+
+    func resumeCaughtUpTasks() throws(KafkaError) {
+        for (partition, targets) in tableCatchUp {
+            let positions = try consumer.position(targets.keys.map { KafkaTopicPartition(topic: $0, partition: partition) })
+            let caughtUp = positions.allSatisfy { max($0.offset, startOffsets[$0.topicPartition] ?? 0) >= (targets[$0.topic] ?? 0) }
+            guard caughtUp else { continue }
+            tableCatchUp[partition] = nil
+            try consumer.resume(worker.definition.inputTopics.filter { !worker.definition.tableTopics.contains($0) }.map { KafkaTopicPartition(topic: $0, partition: partition) })
+            logger.debug("table caught up; events flow", metadata: ["partition": "\(partition)"])
+        }
+    }
+
     // MARK: KafkaRebalanceListener (on the loop thread, inside pollBatch)
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         let numbers = Set(partitions.map(\.partition)).subtracting(tasks.keys).sorted()
         do {
-            for partition in numbers { try openTask(partition) }
+            let inputs = numbers.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+            if !inputs.isEmpty {
+                for committed in try consumer.committed(inputs) { startOffsets[committed.topicPartition] = max(0, committed.offset) }
+            }
+            for partition in numbers {
+                try openTask(partition)
+                try holdEventsUntilTablesCaughtUp(partition)
+            }
         } catch {
             logger.error("restore failed; the worker stops", metadata: ["error": "\(error)"])
             worker.stopAfterFailure(error)
@@ -328,14 +401,22 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         do { try commit() } catch {
             logger.error("commit before revoke failed", metadata: ["error": "\(error)"])
         }
-        for partition in Set(partitions.map(\.partition)) { tasks[partition] = nil }
+        for partition in Set(partitions.map(\.partition)) {
+            tasks[partition] = nil
+            tableCatchUp[partition] = nil
+            buffers[partition] = nil
+        }
+        pausedForBackpressure = pausedForBackpressure.filter { tp in tasks[tp.partition] != nil }
         worker.record { $0.assignedPartitions = self.tasks.keys.sorted() }
     }
 
     func partitionsLost(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         // Another member may own them already: drop the uncommitted work.
         try? producer.abortTransaction()
-        for partition in Set(partitions.map(\.partition)) { tasks[partition] = nil }
+        for partition in Set(partitions.map(\.partition)) {
+            tasks[partition] = nil
+            buffers[partition] = nil
+        }
         worker.record { $0.assignedPartitions = self.tasks.keys.sorted() }
     }
 }

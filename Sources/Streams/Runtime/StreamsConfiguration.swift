@@ -46,12 +46,20 @@ public struct ProcessorDefinition: Sendable {
     public var inputTopics: [String]
     /// The changelog: `millwright.<name>.changelog.v1` by default; partitioned like the inputs.
     public var changelogTopic: String
+    /// Inputs that are tables (for example the work-order table): within a poll their records are
+    /// processed before the event streams', whatever their timestamps, so a table row is there
+    /// before the events that need it. Default none.
+    public var tableTopics: Set<String>
     /// Makes the processor of one task (partition number).
     public var makeProcessor: @Sendable (Int32) -> any StreamProcessor
 
-    public init(name: String, inputTopics: [String], changelogTopic: String? = nil, makeProcessor: @escaping @Sendable (Int32) -> any StreamProcessor) {
+    public init(
+        name: String, inputTopics: [String], tableTopics: Set<String> = [], changelogTopic: String? = nil,
+        makeProcessor: @escaping @Sendable (Int32) -> any StreamProcessor
+    ) {
         self.name = name
         self.inputTopics = inputTopics
+        self.tableTopics = tableTopics
         self.changelogTopic = changelogTopic ?? "millwright.\(name).changelog.v1"
         self.makeProcessor = makeProcessor
     }

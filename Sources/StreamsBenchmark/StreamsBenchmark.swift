@@ -1,0 +1,186 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import Manufacturing
+import Ops
+import Streams
+
+/// The confirmation path end to end with exactly-once on: one `millwright run` worker (a child
+/// process) on the in-process cluster, input pre-loaded; its throughput against the Kafka layer's
+/// raw consume rate of the same input in the same run; then latency from input append to
+/// committed posting at a steady rate; and the worker's peak RSS.
+@main
+struct StreamsBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "StreamsBenchmark")
+
+    @Option(help: "MES events pre-loaded for the throughput run (the mock keeps ~5 MB per partition).") var events: Int = 80_000
+    @Option(help: "Work orders they belong to.") var workOrders: Int = 2_000
+    @Option(help: "Events per second for the latency run.") var rate: Int = 5_000
+    @Option(help: "Seconds of the latency run.") var seconds: Int = 6
+    @Option(help: "The millwright executable.") var millwright: String = ".build/release/millwright"
+    @Option(help: "The topic catalog folder.") var catalog: String = "topics"
+
+    func run() async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let cluster = try InProcessKafkaCluster(brokers: 3, logger: logger)
+        let bootstrap = cluster.bootstrapServers
+        for spec in try TopicCatalog.load(from: URL(fileURLWithPath: catalog)).topics {
+            try cluster.createTopic(spec.template ? spec.name(forPlant: "P100") : spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+        }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
+        let probes = rate * seconds
+        // Work orders: the throughput ones, then one per latency probe (each probe completes its own).
+        var table: [OutputRecord] = []
+        for w in 0..<workOrders { table.append(Self.workOrder("WO-T\(w)-1", ordered: 1e9)) }
+        for p in 0..<probes { table.append(Self.workOrder("WO-P\(p)-1", ordered: 1)) }
+        try await send(table, producer)
+        let input = Self.shopFloor(events: events, workOrders: workOrders)
+        try await send(input, producer)
+        print("pre-loaded \(table.count) work orders and \(input.count) MES events (\(input.reduce(0) { $0 + ($1.value?.count ?? 0) } / input.count) B each) on \(bootstrap)")
+
+        let raw = try rawConsumeRate(bootstrap, count: input.count, logger: logger)
+        print(String(format: "Kafka layer raw consume (batch poll, 24 partitions): %.0f events/s", raw))
+
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("mw-bench-\(UUID().uuidString.prefix(8))").path
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: millwright)
+        worker.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", "bench", "--state-dir", state, "--log-level", "error"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["MILLWRIGHT_IDLE_TIMEOUT"] = "600s"
+        worker.environment = environment
+        try worker.run()
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+
+        let admin = try KafkaAdminClient(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap), logger: logger)
+        let inputs = [Topics.operationCompleted, Topics.scrapReported].flatMap { t in (0..<12).map { KafkaTopicPartition(topic: t, partition: Int32($0)) } }
+        var first: (ContinuousClock.Instant, Int64)?
+        var last: ContinuousClock.Instant?
+        let deadline = ContinuousClock.now.advanced(by: .seconds(300))
+        while ContinuousClock.now < deadline {
+            let committed = (try? await admin.listConsumerGroupOffsets(group: "bench.confirmation", partitions: inputs))?.reduce(Int64(0)) { $0 + max(0, $1.offset) } ?? 0
+            if committed > 0 && first == nil { first = (.now, committed) }
+            if committed >= Int64(input.count) { last = .now; break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        guard let (start, already) = first, let end = last else { throw BenchmarkFailure("the worker did not commit all \(input.count) events within 300 s") }
+        let throughput = Double(Int64(input.count) - already) / (end - start).seconds
+        print(String(format: "worker, exactly-once, committed input: %.0f events/s (%.1f%% of the raw consume rate)", throughput, throughput / raw * 100))
+
+        // Latency: probes at a steady rate; each completes its work order, so a MILESTONE is
+        // committed at once. Latency = the posting's timestamp - the probe's append time.
+        var sentAt: [String: Int64] = [:]
+        let interval = 1.0 / Double(rate)
+        let began = Date()
+        for p in 0..<probes {
+            let due = began.addingTimeInterval(Double(p) * interval)
+            let wait = due.timeIntervalSinceNow
+            if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
+            let id = "WO-P\(p)-1"
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            sentAt[id] = now
+            try producer.send(KafkaProducerMessage(Self.completion(id, good: 1, at: now - 3_600_000, eventId: "probe-\(p)", timestamp: now)))
+        }
+        try await producer.flush(timeout: .seconds(30))
+        var latencies: [Int64] = []
+        let probeDeadline = ContinuousClock.now.advanced(by: .seconds(60))
+        var seen = Set<String>()
+        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
+        try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: Topics.productionConfirmation, partition: Int32($0), offset: KafkaOffset.beginning) })
+        while seen.count < probes && ContinuousClock.now < probeDeadline {
+            for event in try await consumer.pollBatch(timeout: .milliseconds(100)) {
+                guard case .message(let m) = event, let key = m.keyString, let sent = sentAt[key], !seen.contains(key), let ts = m.timestamp?.milliseconds else { continue }
+                seen.insert(key)
+                latencies.append(ts - sent)
+            }
+        }
+        try await consumer.close()
+        latencies.sort()
+        func percentile(_ p: Double) -> Int64 { latencies.isEmpty ? -1 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        print("latency at \(rate) events/s for \(seconds) s: \(latencies.count) of \(probes) probes posted; p50 \(percentile(0.50)) ms, p99 \(percentile(0.99)) ms, max \(latencies.last ?? -1) ms")
+
+        let rss = Self.peakRSS(pid: worker.processIdentifier)
+        print("worker peak RSS: \(rss) MB")
+        worker.terminate()
+        worker.waitUntilExit()
+        print("worker exit status on SIGTERM: \(worker.terminationStatus)")
+        await producer.close()
+        withExtendedLifetime(cluster) {}
+    }
+
+    func send(_ records: [OutputRecord], _ producer: KafkaProducer) async throws {
+        for record in records { try producer.send(KafkaProducerMessage(record)) }
+        try await producer.flush(timeout: .seconds(120))
+    }
+
+    func rawConsumeRate(_ bootstrap: String, count: Int, logger: Logger) throws -> Double {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
+        configuration.maxPrefetchedMessages = 1_000_000
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.assign([Topics.operationCompleted, Topics.scrapReported].flatMap { t in
+            (0..<12).map { KafkaTopicPartitionOffset(topic: t, partition: Int32($0), offset: KafkaOffset.beginning) }
+        })
+        var seen = 0
+        var start: ContinuousClock.Instant?
+        while seen < count {
+            for event in try consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(100)) {
+                if case .message = event {
+                    if start == nil { start = .now }
+                    seen += 1
+                }
+            }
+        }
+        try consumer.close()
+        return Double(count) / (ContinuousClock.now - start!).seconds
+    }
+
+    static func workOrder(_ id: String, ordered: Double) -> OutputRecord {
+        let json = #"{"workOrderId":"\#(id)","orderId":"\#(id)","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"2030-01-01T00:00:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.75,"uom":"L"}],"finalOperationSeq":30}"#
+        guard case .object(let object) = try! JSONParser.parse(Array(json.utf8)),
+            let workOrder = try? WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: 1)
+        else { fatalError("fixture") }
+        return Envelope(eventId: "wo-\(id)", correlationId: "bench", occurredAt: Timestamp(milliseconds: 0), source: EventSource(system: "Millwright"), data: workOrder)
+            .outputRecord(topic: Topics.workOrders, key: id, causationId: "bench")
+    }
+
+    static func completion(_ id: String, good: Double, at: Int64, eventId: String, timestamp: Int64, final: Bool = true) -> OutputRecord {
+        let data = OperationCompleted(workOrderId: id, operationSeq: final ? 30 : 10, workCenter: "WC-ASSY-02", plant: "P100", goodQty: good, uom: "EA", completedAt: Timestamp(milliseconds: at), final: final)
+        return Envelope(eventId: eventId, correlationId: "crm-req-\(id)", occurredAt: Timestamp(milliseconds: at), source: EventSource(system: "MES", plant: "P100"), data: data)
+            .outputRecord(topic: Topics.operationCompleted, key: id, causationId: "bench", timestamp: timestamp)
+    }
+
+    /// Events in time order across work orders, 6 hours ago, a few per work order per window.
+    static func shopFloor(events: Int, workOrders: Int) -> [OutputRecord] {
+        let base = Int64(Date().timeIntervalSince1970 * 1000) / 900_000 * 900_000 - 6 * 3_600_000
+        return (0..<events).map { i in
+            let id = "WO-T\(i % workOrders)-1"
+            let at = base + Int64(i) * 3_600_000 / Int64(events)
+            if i % 7 == 3 {
+                let data = ScrapReported(workOrderId: id, operationSeq: 20, plant: "P100", scrapQty: 1, uom: "EA", reasonCode: "DAMAGE", reportedAt: Timestamp(milliseconds: at))
+                return Envelope(eventId: "t-\(i)", correlationId: "crm-req-\(id)", occurredAt: Timestamp(milliseconds: at), source: EventSource(system: "MES", plant: "P100"), data: data)
+                    .outputRecord(topic: Topics.scrapReported, key: id, causationId: "bench", timestamp: at)
+            }
+            return completion(id, good: 1, at: at, eventId: "t-\(i)", timestamp: at, final: i % 2 == 0)
+        }
+    }
+
+    static func peakRSS(pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return -1 }
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+    }
+}
+
+struct BenchmarkFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}
