@@ -109,7 +109,7 @@ public struct MillwrightConfiguration: Sendable {
     }
 
     /// `250ms`, `30s`, `15m`, `2h`, or a number of milliseconds.
-    static func duration(_ name: String, _ text: String) throws(Failure) -> Int64 {
+    public static func duration(_ name: String, _ text: String) throws(Failure) -> Int64 {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {

@@ -15,6 +15,6 @@ struct Millwright: AsyncParsableCommand {
             Create the catalog's topics on a cluster:
               millwright topics apply --bootstrap-servers localhost:9092
             """,
-        subcommands: [DevCommand.self, RunCommand.self, ClusterCommand.self, TopicsCommand.self]
+        subcommands: [DevCommand.self, RunCommand.self, ClusterCommand.self, TopicsCommand.self, OffsetsCommand.self]
     )
 }
