@@ -105,3 +105,13 @@ extension Result {
         return nil
     }
 }
+
+@Suite("Master-data encoding")
+struct MasterDataEncodingTests {
+    @Test("a routing whose operations have no description reads back what it wrote")
+    func routingWithoutDescriptionRoundTrips() throws {
+        let routing = Routing(itemId: "GB-200", plant: "P100", operations: [.init(operationSeq: 10, workCenter: "WC-1", description: "")])
+        let bytes = Envelope(eventId: "e", correlationId: "c", occurredAt: Timestamp(milliseconds: 0), source: EventSource(system: "ERP"), data: routing).bytes
+        #expect(try EventDecoder.decode(bytes, as: Routing.self).get().data == routing)
+    }
+}

@@ -107,7 +107,7 @@ struct MasterDataStoreTests {
         #expect(try await store.counts() == MasterDataCounts(items: 2, rejected: 5))
     }
 
-    @Test("a large batch (decoded in parallel chunks) applies in record order: the last version of a key wins")
+    @Test("a large batch applies in record order: the last version of a key wins, wherever it is")
     func largeBatchKeepsOrder() async throws {
         let directory = F.stateDirectory()
         defer { F.cleanUp(directory) }

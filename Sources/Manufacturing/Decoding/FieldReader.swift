@@ -115,6 +115,8 @@ public struct FieldReader: Sendable {
 
 extension String {
     var trimmed: String {
+        // Fast path: most values have no surrounding white space at all.
+        if let first = utf8.first, let last = utf8.last, first > 0x20, last > 0x20, first < 0x80, last < 0x80 { return self }
         var view = Substring(self)
         while let first = view.first, first.isWhitespace { view.removeFirst() }
         while let last = view.last, last.isWhitespace { view.removeLast() }

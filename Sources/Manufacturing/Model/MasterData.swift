@@ -185,8 +185,13 @@ public struct Routing: EventPayload, Hashable {
     public var json: JSONValue {
         [
             "itemId": .string(itemId), "plant": .string(plant),
-            "operations": .array(operations.map {
-                ["operationSeq": .number(Double($0.operationSeq), isInteger: true), "workCenter": .string($0.workCenter), "description": .string($0.description)]
+            "operations": .array(operations.map { operation in
+                var object = JSONObject([
+                    ("operationSeq", .number(Double(operation.operationSeq), isInteger: true)), ("workCenter", .string(operation.workCenter)),
+                ])
+                // The description is optional: an empty one is left out, so the routing reads back.
+                if !operation.description.isEmpty { object.set("description", .string(operation.description)) }
+                return .object(object)
             }),
         ]
     }
