@@ -133,8 +133,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     var buffers: [Int32: TaskInputBuffer] = [:]
     /// Event partitions paused because their task's buffer is full.
     var pausedForBackpressure = Set<KafkaTopicPartition>()
-    static let bufferHighWater = 20_000
-    static let bufferLowWater = 5_000
+    static let bufferHighWater = 5_000
+    static let bufferLowWater = 1_000
 
     /// Tasks whose table partitions are still catching up (partition → table topic → end offset
     /// at assignment); their event partitions stay paused until then.
@@ -153,6 +153,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         consumerConfiguration.autoOffsetReset = .earliest
         consumerConfiguration.sessionTimeout = configuration.sessionTimeout
         consumerConfiguration.heartbeatInterval = .milliseconds(min(1000, configuration.sessionTimeout.wholeMilliseconds / 4))
+        consumerConfiguration.maxPrefetchedMessages = configuration.maxPrefetchedMessages
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         var producerConfiguration = KafkaProducerConfiguration(client: configuration.client)
         producerConfiguration.transactionalID = "\(configuration.group).\(worker.definition.name).\(instance)"

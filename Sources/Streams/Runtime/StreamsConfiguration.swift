@@ -12,6 +12,10 @@ public struct StreamsConfiguration: Sendable {
     public var commitInterval: Duration = .milliseconds(100)
     /// Records polled at most per loop turn. Default 2,000.
     public var maxPollRecords: Int = 2_000
+    /// `queued.min.messages` of the worker's consumer: records prefetched before fetching pauses.
+    /// Default 40,000 (librdkafka: 100,000) to bound memory; librdkafka 2.0.2 resumes a paused
+    /// fetch only ~0.5 s later, so this also caps intake near 2 × this value per second.
+    public var maxPrefetchedMessages: Int = 40_000
     /// How often the processors' wall-clock hook runs. Default 1 s.
     public var wallClockInterval: Duration = .seconds(1)
     /// A quiet partition's stream time moves to the wall clock after this. Default 60 s.
