@@ -39,7 +39,11 @@ let package = Package(
         // Processor runtime: records, global tables, state stores. Knows records, not librdkafka.
         .target(
             name: "Streams",
-            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Kafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // Canonical model, topic catalog, master data and the processors. Knows nothing of Kafka.

@@ -178,3 +178,44 @@ private final class BatchDelivery: Sendable {
         if let done { continuation.resume(returning: done) }
     }
 }
+
+/// The delivery report of one record, to be waited for on a thread that may block.
+public final class KafkaDeliveryTicket: Sendable {
+    fileprivate let waiter = TicketWaiter()
+
+    /// Blocks until the report arrives (or `timeout` passes).
+    public func wait(timeout: Duration = .seconds(60)) throws(KafkaError) -> KafkaDeliveryReport {
+        try waiter.wait(timeout: timeout)
+    }
+}
+
+/// Receives one report; `wait` blocks on a semaphore until it is there.
+private final class TicketWaiter: RDKafkaDeliveryWaiter, @unchecked Sendable {
+    // @unchecked: `result` sits behind a Mutex; the semaphore only signals.
+    private let arrived = DispatchSemaphore(value: 0)
+    private let result = Mutex<Result<KafkaDeliveryReport, KafkaError>?>(nil)
+
+    override func complete(_ result: Result<KafkaDeliveryReport, KafkaError>) {
+        self.result.withLock { $0 = result }
+        arrived.signal()
+    }
+
+    func wait(timeout: Duration) throws(KafkaError) -> KafkaDeliveryReport {
+        if arrived.wait(timeout: .now() + .milliseconds(Int(timeout.milliseconds))) == .timedOut {
+            throw KafkaError(code: .timedOut, reason: "no delivery report within \(timeout)", isRetriable: true)
+        }
+        arrived.signal()  // later waits return at once
+        return try result.withLock { $0 }!.get()
+    }
+}
+
+extension KafkaProducer {
+    /// Enqueues a record and returns a ticket for its delivery report.
+    /// - Important: `wait` on the ticket blocks; use it from a thread of your own.
+    public func sendTracked(_ message: KafkaProducerMessage) throws(KafkaError) -> KafkaDeliveryTicket {
+        try checkOpen()
+        let ticket = KafkaDeliveryTicket()
+        try client.produce(message, waiter: ticket.waiter, queueFullTimeout: configuration.messageTimeout)
+        return ticket
+    }
+}

@@ -17,10 +17,18 @@ struct ChangelogRestorer {
         /// Store keys written after the last commit marker: their records did not commit. The new
         /// owner writes their committed values again, so compaction converges on the truth.
         var uncommittedKeys: [(store: String, key: String)] = []
+        /// Changelog records read.
+        var recordsRead = 0
+        /// The offset after the last commit marker read (where the next delta starts).
+        var committedThrough: Int64 = 0
+        /// The start offset was past the end of the log: local state does not match this
+        /// changelog (for example a new cluster); restore from the beginning instead.
+        var startBeyondEnd = false
     }
 
-    /// Blocks until the partition's end (as of now) is read.
-    func restore(topic: String, partition: Int32) throws(KafkaError) -> Result {
+    /// Reads from `start` (a previous restore's `committedThrough`, or 0) to the partition's end
+    /// as of now. Blocks.
+    func restore(topic: String, partition: Int32, from start: Int64 = 0) throws(KafkaError) -> Result {
         var configuration = KafkaConsumerConfiguration(client: client, groupID: nil)
         configuration.isolationLevel = .readCommitted
         configuration.enablePartitionEOF = true
@@ -29,10 +37,15 @@ struct ChangelogRestorer {
         let tp = KafkaTopicPartition(topic: topic, partition: partition)
         let end = try consumer.watermarks(tp, timeout: .seconds(10)).high
         var result = Result()
-        guard end > 0 else { return result }
-        try consumer.assign([KafkaTopicPartitionOffset(tp, offset: KafkaOffset.beginning)])
+        result.committedThrough = start
+        if start > end {
+            result.startBeyondEnd = true
+            return result
+        }
+        guard end > start else { return result }
+        try consumer.assign([KafkaTopicPartitionOffset(tp, offset: start > 0 ? start : KafkaOffset.beginning)])
         var pending: [KafkaConsumerMessage] = []
-        var position: Int64 = 0
+        var position: Int64 = start
         let deadline = ContinuousClock.now.advanced(by: timeout)
         reading: while position < end {
             if ContinuousClock.now > deadline {
@@ -45,7 +58,9 @@ struct ChangelogRestorer {
                     if position >= end { break reading }
                 case .message(let message):
                     position = message.offset + 1
+                    result.recordsRead += 1
                     if message.keyString == ChangelogFormat.commitKey {
+                        result.committedThrough = message.offset + 1
                         // Everything before a commit marker committed (see ChangelogFormat).
                         for record in pending { apply(record, to: &result) }
                         pending = []

@@ -52,6 +52,8 @@ final class StreamTask: ProcessorContext {
     var positions: [String: Int64] = [:]
     private var pendingEventTime: Int64?
     private(set) var dirty = false
+    /// The task's state on local disk, if it could be opened.
+    var stateFile: TaskStateFile?
     private var lastWallClockTick: Int64
     var processedRecords = 0
 

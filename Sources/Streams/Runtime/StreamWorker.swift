@@ -31,6 +31,8 @@ public final class StreamWorker: Sendable {
         public var abortedTransactions = 0
         public var assignedPartitions: [Int32] = []
         public var restoredBatches = 0
+        /// Changelog records read by restores (the delta only, when local state was there).
+        public var restoredRecords = 0
     }
 
     private struct State {
@@ -210,6 +212,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         batchSequence += 1
         let batch = "\(instance):\(batchSequence)"
         var offsets: [KafkaTopicPartitionOffset] = []
+        var local: [(task: StreamTask, changes: [(store: String, key: String, value: [UInt8]?)], positions: [String: Int64], marker: KafkaDeliveryTicket)] = []
         do throws(KafkaError) {
             try producer.beginTransaction()
             for task in busy.sorted(by: { $0.partition < $1.partition }) {
@@ -234,9 +237,10 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 try producer.send(KafkaProducerMessage(
                     topic: changelog, partition: task.partition, key: Array(ChangelogFormat.positionsKey.utf8),
                     value: ChangelogFormat.encodePositions(streamTime: task.clock.streamTime, positions: work.positions), headers: [header]))
-                try producer.send(KafkaProducerMessage(
+                let marker = try producer.sendTracked(KafkaProducerMessage(
                     topic: changelog, partition: task.partition, key: Array(ChangelogFormat.commitKey.utf8),
                     value: Array(batch.utf8), headers: [header]))
+                local.append((task, work.changes, work.positions, marker))
                 offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
             }
             try producer.sendOffsetsToTransaction(offsets, groupMetadata: consumer.groupMetadata())
@@ -252,6 +256,18 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             return
         }
         worker.record { $0.committedTransactions += 1 }
+        // The local copy of what just committed, current to the offset after the marker.
+        for entry in local {
+            guard let file = entry.task.stateFile else { continue }
+            do {
+                let report = try entry.marker.wait(timeout: .seconds(30))
+                try file.apply(changes: entry.changes, streamTime: entry.task.clock.streamTime, positions: entry.positions, changelogOffset: report.offset + 1)
+            } catch {
+                logger.warning("local task state not written; the next restore reads the changelog", metadata: ["partition": "\(entry.task.partition)", "error": "\(error)"])
+                try? file.reset()
+                entry.task.stateFile = nil
+            }
+        }
         // Group offsets after the transaction: for lag, tooling and replay (the mock cluster does
         // not store offsets sent to a transaction).
         try? consumer.commitAsync(offsets)
@@ -276,23 +292,50 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     func openTask(_ partition: Int32) throws(KafkaError) {
         let configuration = worker.configuration
+        let definition = worker.definition
         let task = StreamTask(
-            partition: partition, processor: worker.definition.makeProcessor(partition), wallClock: Self.now(),
+            partition: partition, processor: definition.makeProcessor(partition), wallClock: Self.now(),
             idleTimeout: configuration.idleTimeout.wholeMilliseconds)
-        let restored = try ChangelogRestorer(client: configuration.client, logger: logger)
-            .restore(topic: worker.definition.changelogTopic, partition: partition)
+        // Local state first (if any), then the changelog after the offset it is current to.
+        var file: TaskStateFile?
+        var snapshot = TaskStateFile.Snapshot()
+        do {
+            file = try TaskStateFile(directory: configuration.stateDirectory, processor: definition.name, partition: partition)
+            snapshot = try file?.load() ?? snapshot
+        } catch {
+            logger.warning("local task state unusable; restoring from the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            try? file?.reset()
+        }
+        let restorer = ChangelogRestorer(client: configuration.client, logger: logger)
+        var restored = try restorer.restore(topic: definition.changelogTopic, partition: partition, from: snapshot.changelogOffset)
+        if restored.startBeyondEnd {
+            logger.warning("local task state is ahead of the changelog (a new cluster?); restoring from the beginning", metadata: ["partition": "\(partition)"])
+            try? file?.reset()
+            snapshot = TaskStateFile.Snapshot()
+            restored = try restorer.restore(topic: definition.changelogTopic, partition: partition, from: 0)
+        }
+        for entry in snapshot.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }
         for entry in restored.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }
+        task.clock.restore(streamTime: max(snapshot.streamTime, restored.streamTime))
+        task.positions = snapshot.positions.merging(restored.positions) { max($0, $1) }
         for (store, key) in restored.uncommittedKeys {
             task.taskStore(store).rewrite(key)
             task.markDirty()
         }
-        task.clock.restore(streamTime: restored.streamTime)
-        task.positions = restored.positions
+        if restored.committedThrough > snapshot.changelogOffset {
+            try? file?.apply(
+                changes: restored.entries, streamTime: task.clock.streamTime, positions: task.positions,
+                changelogOffset: restored.committedThrough)
+        }
+        task.stateFile = file
         tasks[partition] = task
-        worker.record { $0.restoredBatches += restored.appliedBatches }
+        worker.record {
+            $0.restoredBatches += restored.appliedBatches
+            $0.restoredRecords += restored.recordsRead
+        }
         logger.info("task restored", metadata: [
-            "partition": "\(partition)", "batches": "\(restored.appliedBatches)", "entries": "\(restored.entries.count)",
-            "skipped": "\(restored.skippedRecords)",
+            "partition": "\(partition)", "localEntries": "\(snapshot.entries.count)", "changelogFrom": "\(snapshot.changelogOffset)",
+            "changelogRecords": "\(restored.recordsRead)", "batches": "\(restored.appliedBatches)", "skipped": "\(restored.skippedRecords)",
         ])
     }
 

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+
+/// A task's state on local disk (SQLite, WAL) with the changelog offset it is current to, so a
+/// worker restarted on the same state directory reads only the changelog after that offset.
+/// The changelog stays the source of truth: this file is a cache of it.
+///
+/// - Important: Used from the worker's loop thread only.
+final class TaskStateFile {
+    private let database: DatabaseQueue
+    let path: String
+
+    struct Snapshot {
+        var entries: [(store: String, key: String, value: [UInt8])] = []
+        var streamTime: Int64 = .min
+        var positions: [String: Int64] = [:]
+        /// The changelog offset after the last commit this file holds; 0 when empty.
+        var changelogOffset: Int64 = 0
+    }
+
+    init(directory: String, processor: String, partition: Int32) throws {
+        let folder = URL(fileURLWithPath: directory).appendingPathComponent(processor)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        path = folder.appendingPathComponent("task-\(partition).sqlite").path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+        }
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        try database.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS kv (store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key));
+                CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+                """)
+        }
+    }
+
+    func load() throws -> Snapshot {
+        try database.read { db in
+            var snapshot = Snapshot()
+            for row in try Row.fetchAll(db, sql: "SELECT store, key, value FROM kv") {
+                let data: Data = row["value"]
+                snapshot.entries.append((row["store"], row["key"], Array(data)))
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM meta") {
+                let name: String = row["name"]
+                let value: String = row["value"]
+                switch name {
+                case "changelogOffset": snapshot.changelogOffset = Int64(value) ?? 0
+                case "streamTime": snapshot.streamTime = Int64(value) ?? .min
+                default:
+                    if name.hasPrefix("position:"), let offset = Int64(value) { snapshot.positions[String(name.dropFirst(9))] = offset }
+                }
+            }
+            return snapshot
+        }
+    }
+
+    /// Writes one committed batch and the changelog offset after it, in one SQLite transaction.
+    func apply(changes: [(store: String, key: String, value: [UInt8]?)], streamTime: Int64, positions: [String: Int64], changelogOffset: Int64) throws {
+        try database.write { db in
+            for change in changes {
+                if let value = change.value {
+                    try db.execute(sql: "INSERT OR REPLACE INTO kv (store, key, value) VALUES (?, ?, ?)", arguments: [change.store, change.key, Data(value)])
+                } else {
+                    try db.execute(sql: "DELETE FROM kv WHERE store = ? AND key = ?", arguments: [change.store, change.key])
+                }
+            }
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES ('changelogOffset', ?), ('streamTime', ?)", arguments: [String(changelogOffset), String(streamTime)])
+            for (topic, offset) in positions {
+                try db.execute(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", arguments: ["position:\(topic)", String(offset)])
+            }
+        }
+    }
+
+    /// Forgets everything (the changelog no longer matches this file).
+    func reset() throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM kv; DELETE FROM meta")
+        }
+    }
+}
