@@ -49,7 +49,9 @@ public struct MillwrightConfiguration: Sendable {
                 kafkaProperties[rest.dropFirst("KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
             } else if let key = environmentKeys[rest] {
                 values[key] = value
-            } else if rest != "SASL_PASSWORD" {
+            } else if rest == "SASL_PASSWORD" {
+                kafkaProperties["sasl.password"] = value  // as `topics` and `offsets` read it
+            } else {
                 throw Failure("environment \(name): unknown setting (known: \(environmentKeys.keys.sorted().map { "MILLWRIGHT_" + $0 }.joined(separator: ", ")), MILLWRIGHT_KAFKA_<librdkafka property>)")
             }
         }

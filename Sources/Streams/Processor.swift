@@ -13,8 +13,8 @@ public protocol StreamProcessor: AnyObject {
     /// Windows close here.
     func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws
 
-    /// Called on the wall clock at least every `ProcessorContext.wallClockInterval`, for
-    /// processing-time timeouts.
+    /// Called on the wall clock about every `StreamsConfiguration.wallClockInterval` (default 1 s),
+    /// for processing-time timeouts.
     func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws
 
     /// Writes state cached in memory to the context's stores. The runtime calls it before every

@@ -21,7 +21,8 @@ final class WorkerProcess {
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = Self.executable
         process.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", stateDirectory, "--log-level", "info"]
-        var environment = ProcessInfo.processInfo.environment
+        // The worker refuses unknown MILLWRIGHT_* settings: pass on none of the test runner's.
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MILLWRIGHT_") }
         environment["MILLWRIGHT_IDLE_TIMEOUT"] = "3s"
         environment["MILLWRIGHT_SESSION_TIMEOUT"] = "6s"
         environment["MILLWRIGHT_PARKING_TIMEOUT"] = "10m"

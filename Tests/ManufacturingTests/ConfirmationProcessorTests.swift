@@ -250,3 +250,23 @@ struct ConfirmationProcessorTests {
         #expect(postings.first?.eventCount == 2)
     }
 }
+
+@Suite("Replay of quarantined MES events")
+struct ReplayUnknownWorkOrderTests {
+    @Test("an event quarantined as UNKNOWN_WORK_ORDER is applied when replayed after its work order arrived; others stay skipped")
+    func replayAfterRelease() throws {
+        let driver = try Shop.driver(workOrders: [])
+        let unknown = Shop.completed(good: 100, at: Shop.minutes(1))
+        let record = StreamRecord(topic: unknown.topic, partition: 0, offset: 0, key: Array(unknown.key.utf8), value: unknown.value)
+        try driver.pipe(record)
+        try driver.advanceWallClock(by: 11 * 60_000)
+        #expect(try Shop.quarantines(driver).map(\.reason) == [.unknownWorkOrder])
+        // ERP releases the order late; the operator replays the MES topic from offset 0.
+        let wo = Shop.workOrder(ordered: 100)
+        try driver.pipe(topic: Topics.workOrders, key: wo.workOrderId, value: Shop.envelope(wo, id: "work-order"))
+        try driver.pipe(record)
+        #expect(try Shop.postings(driver).map(\.kind) == [.milestone], "the replayed event took effect")
+        try driver.pipe(record)
+        #expect(try Shop.postings(driver).isEmpty, "a second replay changes nothing")
+    }
+}

@@ -45,10 +45,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var rebalanceProtocol: RebalanceProtocol = .eager
     /// `fetch.wait.max.ms`. Default 100 ms.
     public var fetchWaitMax: Duration = .milliseconds(100)
-    /// `fetch.error.backoff.ms`. Default 50 ms (librdkafka: 500 ms). librdkafka 2.0.2 also waits
-    /// this long before it fetches again for a partition it paused because the local queue held
-    /// `maxPrefetchedMessages`; at 500 ms that pause stalled consumption for half a second at a
-    /// time (Docs/performance.md).
+    /// `fetch.error.backoff.ms`: the pause after a fetch error. Default 50 ms (librdkafka: 500 ms).
+    /// It does not shorten librdkafka 2.0.2's ~0.5 s pause after the local queue reached
+    /// `maxPrefetchedMessages` (Docs/performance.md).
     public var fetchBackoff: Duration = .milliseconds(50)
     /// `queued.min.messages`: records prefetched into the local queue before fetching pauses.
     /// Default 100,000 (librdkafka's). Lower it to bound memory with large records.

@@ -70,10 +70,18 @@ public struct TopicCatalog: Sendable {
         }
     }
 
-    /// The MES inputs and the work-order table are joined per work order: they must have the same
-    /// partition count, and so must each processor's inputs and changelog.
+    /// The MES inputs, the work-order table and the confirmation changelog are joined per work
+    /// order, so they must have the same partition count; the release changelog must have as many
+    /// partitions as `erp.order-approved.v1`.
     private func checkCoPartitioning() throws(LoadError) {
-        let mes = topics.filter { ($0.name.hasPrefix("mes.") && !$0.template) || $0.name.hasPrefix("millwright.") }
+        if let orders = topic(named: "erp.order-approved.v1"), let changelog = topic(named: "millwright.release.changelog.v1"),
+            orders.partitions != changelog.partitions
+        {
+            throw LoadError(
+                file: "internal/\(changelog.name).topic.json",
+                reason: "partitions: \(changelog.partitions) differs from erp.order-approved.v1 (\(orders.partitions)); a task's changelog partition is its input partition")
+        }
+        let mes = topics.filter { ($0.name.hasPrefix("mes.") && !$0.template) || $0.name == "millwright.work-orders.v1" || $0.name == "millwright.confirmation.changelog.v1" }
         if let first = mes.first, let other = mes.first(where: { $0.partitions != first.partitions }) {
             throw LoadError(
                 file: "\(other.name).topic.json",

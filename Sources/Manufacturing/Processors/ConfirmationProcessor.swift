@@ -22,6 +22,9 @@ public final class ConfirmationProcessor: StreamProcessor {
     /// Next offset to apply per input topic of this task: a record below it was applied before
     /// (a replay after a crash or an offset reset) and changes nothing.
     private var appliedOffsets: [String: Int64] = [:]
+    /// Inputs quarantined as UNKNOWN_WORK_ORDER (`topic:offset`): a replay may apply them, once
+    /// their work order is known.
+    private var replayable: Set<String> = []
     private var appliedDirty = false
     private var dirtyParking: Set<String> = []
     /// Work orders received since the last flush (their table row is written once).
@@ -40,9 +43,13 @@ public final class ConfirmationProcessor: StreamProcessor {
     public func process(_ record: StreamRecord, context: any ProcessorContext) throws {
         load(context)
         if record.topic != Topics.workOrders {
-            if let applied = appliedOffsets[record.topic], record.offset < applied { return }
-            appliedOffsets[record.topic] = record.offset + 1
-            appliedDirty = true
+            if let applied = appliedOffsets[record.topic], record.offset < applied {
+                guard replayable.remove("\(record.topic):\(record.offset)") != nil else { return }
+                appliedDirty = true
+            } else {
+                appliedOffsets[record.topic] = record.offset + 1
+                appliedDirty = true
+            }
         }
         switch record.topic {
         case Topics.workOrders:
@@ -270,6 +277,8 @@ public final class ConfirmationProcessor: StreamProcessor {
     }
 
     private func quarantineUnknown(_ event: ParkedEvent, workOrderId: String, context: any ProcessorContext) {
+        replayable.insert("\(event.topic):\(event.offset)")
+        appliedDirty = true
         let original = (try? JSONParser.parse(Array(event.value.utf8))) ?? .null
         var metadata: EventMetadata?
         if case .object(let object) = original, case .string(let eventId)? = object["eventId"] {
@@ -310,6 +319,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         }
         if appliedDirty {
             store.put("applied", Array(try Self.encoder.encode(appliedOffsets)))
+            store.put("replayable", Array(try Self.encoder.encode(replayable.sorted())))
             appliedDirty = false
         }
         dirty.removeAll()
@@ -337,6 +347,9 @@ public final class ConfirmationProcessor: StreamProcessor {
         }
         if let value = store.get("applied"), let offsets = try? decoder.decode([String: Int64].self, from: Data(value)) {
             appliedOffsets = offsets
+        }
+        if let value = store.get("replayable"), let keys = try? decoder.decode([String].self, from: Data(value)) {
+            replayable = Set(keys)
         }
         for (key, value) in store.entries(prefix: "parked:") {
             guard let list = try? decoder.decode([ParkedEvent].self, from: Data(value)) else { continue }

@@ -268,9 +268,13 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 entry.task.stateFile = nil
             }
         }
-        // Group offsets after the transaction: for lag, tooling and replay (the mock cluster does
-        // not store offsets sent to a transaction).
-        try? consumer.commitAsync(offsets)
+        // Group offsets right after the transaction (the mock cluster does not store offsets sent
+        // to a transaction): they are where a restarted task starts, so they are committed
+        // synchronously, leaving only milliseconds in which a crash means re-reading a batch
+        // (which the processors' idempotence absorbs).
+        do { try consumer.commit(offsets) } catch {
+            logger.warning("group offset commit failed; the next commit carries them", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: Tasks

@@ -6,7 +6,8 @@ public struct StreamsConfiguration: Sendable {
     public var client: KafkaClientConfiguration
     /// The consumer group prefix; each processor joins `<group>.<processor>`. Default `millwright`.
     public var group: String = "millwright"
-    /// Where task state lives between restarts. Default `./state`.
+    /// Where local state lives between restarts: task state (SQLite per task, current to a
+    /// changelog offset), the master-data cache and the instance ids. Default `./state`.
     public var stateDirectory: String = "state"
     /// How often a transaction is committed. Default 100 ms.
     public var commitInterval: Duration = .milliseconds(100)
