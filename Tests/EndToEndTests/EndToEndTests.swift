@@ -116,22 +116,28 @@ struct EndToEndTests {
         print("exactly-once check: \(tally.postings.count) postings, \(tally.held.count) held, \(tally.hidden) outputs of uncommitted transactions hidden")
     }
 
-    @Test("a worker killed with SIGKILL mid-stream and restarted: every postingId once, sums exact")
-    func killAndRestart() async throws {
+    /// The in-process cluster with master data and 24 work orders, workers a and b, and a feed
+    /// of 1,440 MES events in small chunks that keeps running while a test kills or adds workers.
+    static func twoWorkersUnderLoad() async throws -> (EndToEnd, (table: [OutputRecord], events: [OutputRecord], goodsReceipt: Double, scrap: Double), WorkerProcess, WorkerProcess, Task<Void, any Error>) {
         let e2e = try EndToEnd()
         try await e2e.send(try SampleData(catalog: EndToEnd.catalog).masterData())
         let work = Self.workload(workOrders: 24, eventsPerWorkOrder: 60)
         try await e2e.send(work.table)
         let a = try e2e.worker("a")
         let b = try e2e.worker("b")
-        defer { a.kill(); b.kill() }
-        // The shop floor keeps reporting while worker a is killed.
         let feed = Task {
             for chunk in stride(from: 0, to: work.events.count, by: 60) {
                 try await e2e.send(Array(work.events[chunk..<min(chunk + 60, work.events.count)]))
                 try await Task.sleep(for: .milliseconds(150))
             }
         }
+        return (e2e, work, a, b, feed)
+    }
+
+    @Test("a worker killed with SIGKILL mid-stream and restarted: every postingId once, sums exact")
+    func killAndRestart() async throws {
+        let (e2e, work, a, b, feed) = try await Self.twoWorkersUnderLoad()
+        defer { a.kill(); b.kill() }
         try await Task.sleep(for: .seconds(4))
         #expect(a.output.contains("task restored"), "a was working when it was killed")
         a.kill()  // mid-stream
@@ -145,19 +151,8 @@ struct EndToEndTests {
 
     @Test("a third worker joining mid-stream: state moves with the partitions, nothing lost or doubled")
     func thirdWorkerJoins() async throws {
-        let e2e = try EndToEnd()
-        try await e2e.send(try SampleData(catalog: EndToEnd.catalog).masterData())
-        let work = Self.workload(workOrders: 24, eventsPerWorkOrder: 60)
-        try await e2e.send(work.table)
-        let a = try e2e.worker("a")
-        let b = try e2e.worker("b")
+        let (e2e, work, a, b, feed) = try await Self.twoWorkersUnderLoad()
         defer { a.kill(); b.kill() }
-        let feed = Task {
-            for chunk in stride(from: 0, to: work.events.count, by: 60) {
-                try await e2e.send(Array(work.events[chunk..<min(chunk + 60, work.events.count)]))
-                try await Task.sleep(for: .milliseconds(150))
-            }
-        }
         try await Task.sleep(for: .seconds(4))
         let c = try e2e.worker("c")  // joins mid-stream
         defer { c.kill() }
