@@ -43,12 +43,15 @@ extension RDKafkaClient {
     ) throws(KafkaError) {
         try checkFatal()
         let opaque = waiter.map { Unmanaged.passRetained($0).toOpaque() }
-        let deadline = ContinuousClock.now.advanced(by: queueFullTimeout)
+        var deadline: ContinuousClock.Instant?  // only when the queue is full
         while true {
             let error = produceOnce(message, opaque: opaque)
             guard let error else { return }
             let code = rd_kafka_error_code(error)
-            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL && ContinuousClock.now < deadline {
+            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                deadline = deadline ?? ContinuousClock.now.advanced(by: queueFullTimeout)
+            }
+            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL, let deadline, ContinuousClock.now < deadline {
                 rd_kafka_error_destroy(error)
                 poll(timeoutMilliseconds: 10)
                 continue

@@ -228,10 +228,18 @@ public final class ConfirmationProcessor: StreamProcessor {
         guard var state = progress[id], let cause else { return }
         let status: OrderStatusCode =
             state.postedGoodsReceipt >= workOrder.orderedQty - 1e-9 ? .completed : state.started ? .inProduction : .released
-        var risks: [RiskReason] = []
         let total = state.postedGoodsReceipt + state.postedScrap
-        if total > 0 && state.postedScrap / total > settings.scrapTolerance { risks.append(.scrapOverTolerance) }
-        if status != .completed && context.streamTime > workOrder.dueDate.milliseconds { risks.append(.late) }
+        let scrapRisk = total > 0 && state.postedScrap / total > settings.scrapTolerance
+        let late = status != .completed && context.streamTime > workOrder.dueDate.milliseconds
+        // Fast path: nothing changed (no allocation).
+        if !force && state.lastStatus == status.rawValue
+            && state.lastRisks.count == (scrapRisk ? 1 : 0) + (late ? 1 : 0)
+            && (!late || state.lastRisks.contains(RiskReason.late.rawValue))
+            && (!scrapRisk || state.lastRisks.contains(RiskReason.scrapOverTolerance.rawValue))
+        { return }
+        var risks: [RiskReason] = []
+        if scrapRisk { risks.append(.scrapOverTolerance) }
+        if late { risks.append(.late) }
         let riskNames = risks.sorted().map(\.rawValue)
         guard force || state.lastStatus != status.rawValue || state.lastRisks != riskNames else { return }
         state.lastStatus = status.rawValue
