@@ -75,11 +75,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What the benchmarks share (peak RSS, seconds of a Duration).
+        .target(name: "BenchmarkSupport", swiftSettings: strict),
         // Plain C loops over librdkafka: the baseline the Swift layer is benchmarked against.
         .target(name: "CKafkaBench", dependencies: ["CRdKafka"]),
         .executableTarget(
             name: "KafkaBenchmark",
             dependencies: [
+                "BenchmarkSupport",
                 "Kafka", "CKafkaBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,6 +93,7 @@ let package = Package(
         .executableTarget(
             name: "StreamsBenchmark",
             dependencies: [
+                "BenchmarkSupport",
                 "Kafka", "Streams", "Manufacturing", "Ops",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,6 +138,7 @@ let package = Package(
         .executableTarget(
             name: "MasterDataBenchmark",
             dependencies: [
+                "BenchmarkSupport",
                 "Manufacturing", "Streams", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import CKafkaBench
 import Foundation
 import Kafka
@@ -58,7 +59,7 @@ struct KafkaBenchmark: AsyncParsableCommand {
         print("  produce  C \(format(median["produce-c"]!))  Swift \(format(median["produce-swift"]!))  ratio \(percent(median["produce-swift"]! / median["produce-c"]!)) (target ≥ 80%)")
         print("  consume  C \(format(median["consume-c"]!))  Swift batch \(format(median["consume-swift-batch"]!))  ratio \(percent(median["consume-swift-batch"]! / median["consume-c"]!)) (target ≥ 70%)")
         print("  consume  Swift AsyncSequence \(format(median["consume-swift-sequence"]!))  ratio \(percent(median["consume-swift-sequence"]! / median["consume-c"]!))")
-        print("peak RSS \(peakRSSMegabytes()) MB")
+        print("peak RSS \(BenchmarkSupport.peakRSSMegabytes().map(String.init) ?? "n/a") MB")
     }
 
     func cProduce(_ bootstrap: String, _ topic: String) throws -> Double {
@@ -154,22 +155,4 @@ struct KafkaBenchmark: AsyncParsableCommand {
     func format(_ rate: Double) -> String { "\(Int(rate.rounded()))" }
     func percent(_ ratio: Double) -> String { "\(Int((ratio * 100).rounded()))%" }
 
-    func peakRSSMegabytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return -1 }
-        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
-    }
-}
-
-struct BenchmarkError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import Foundation
 import Kafka
 import Logging
@@ -161,11 +162,7 @@ struct MasterDataBenchmark: AsyncParsableCommand {
     // MARK: Figures
 
     private func peakRSS() -> String {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return "n/a" }
-        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-        return String(format: "%.0f MB", kilobytes / 1024)
+        BenchmarkSupport.peakRSSMegabytes().map { "\($0) MB" } ?? "n/a"
     }
 
     private func fileSize(_ directory: String) -> String {
@@ -175,14 +172,14 @@ struct MasterDataBenchmark: AsyncParsableCommand {
     }
 
     private func rate(_ count: Int, _ elapsed: Duration) -> String {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         return seconds > 0 ? String(format: "%.0f", Double(count) / seconds) : "∞"
     }
 
     private func perLookup(_ elapsed: Duration, _ count: Int) -> Duration { count > 0 ? elapsed / count : .zero }
 
     private func format(_ duration: Duration) -> String {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.seconds
         if seconds >= 1 { return String(format: "%.2f s", seconds) }
         if seconds >= 0.001 { return String(format: "%.1f ms", seconds * 1000) }
         return String(format: "%.1f µs", seconds * 1_000_000)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import Foundation
 import Kafka
 import Logging
@@ -64,7 +65,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
             if committed >= Int64(input.count) { last = .now; break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard let (start, already) = first, let end = last else { throw BenchmarkFailure("the worker did not commit all \(input.count) events within 300 s") }
+        guard let (start, already) = first, let end = last else { throw BenchmarkError("the worker did not commit all \(input.count) events within 300 s") }
         let throughput = Double(Int64(input.count) - already) / (end - start).seconds
         print(String(format: "worker, exactly-once, committed input: %.0f events/s (%.1f%% of the raw consume rate)", throughput, throughput / raw * 100))
 
@@ -100,7 +101,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         func percentile(_ p: Double) -> Int64 { latencies.isEmpty ? -1 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         print("latency at \(rate) events/s for \(seconds) s: \(latencies.count) of \(probes) probes posted; p50 \(percentile(0.50)) ms, p99 \(percentile(0.99)) ms, max \(latencies.last ?? -1) ms")
 
-        let rss = Self.peakRSS(pid: worker.processIdentifier)
+        let rss = BenchmarkSupport.peakRSSMegabytes(pid: worker.processIdentifier).map(String.init) ?? "n/a"
         print("worker peak RSS: \(rss) MB")
         worker.terminate()
         worker.waitUntilExit()
@@ -163,24 +164,5 @@ struct StreamsBenchmark: AsyncParsableCommand {
             }
             return completion(id, good: 1, at: at, eventId: "t-\(i)", timestamp: at, final: i % 2 == 0)
         }
-    }
-
-    static func peakRSS(pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return -1 }
-        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
-    }
-}
-
-struct BenchmarkFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
     }
 }
