@@ -134,6 +134,9 @@ extension Duration {
     }
 
     var millisecondsInt32: Int32 { Int32(clamping: milliseconds) }
+
+    /// Whole milliseconds, rounded down: how librdkafka and the layers above count time.
+    public var wholeMilliseconds: Int64 { milliseconds }
 }
 
 /// Properties whose values must not be logged.

@@ -197,7 +197,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     func close() {
         try? consumer.close()  // the revoke hook commits what is left
-        producer.flushAndStop()
+        producer.flushQuietly()
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -479,8 +479,9 @@ extension StreamWorker {
 }
 
 extension KafkaProducer {
-    /// Flushes for up to 10 s and stops the poll thread (blocking; for the loop thread).
-    fileprivate func flushAndStop() {
+    /// Flushes for up to 10 s, ignoring failures (blocking; for the loop thread as it ends —
+    /// the client is destroyed with the loop).
+    fileprivate func flushQuietly() {
         try? flush(timeout: .seconds(10))
     }
 }

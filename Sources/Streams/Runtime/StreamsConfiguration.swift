@@ -69,11 +69,3 @@ public struct ProcessorDefinition: Sendable {
         self.makeProcessor = makeProcessor
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, rounded down.
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
