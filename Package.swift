@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "StreamsBenchmark",
             dependencies: [
-                "BenchmarkSupport",
+                "BenchmarkSupport", "TestSupport",
                 "Kafka", "Streams", "Manufacturing", "Ops",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

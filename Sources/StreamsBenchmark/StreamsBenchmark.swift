@@ -6,6 +6,7 @@ import Logging
 import Manufacturing
 import Ops
 import Streams
+import TestSupport
 
 /// The confirmation path end to end with exactly-once on: one `millwright run` worker (a child
 /// process) on the in-process cluster, input pre-loaded; its throughput against the Kafka layer's
@@ -22,7 +23,11 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Option(help: "The millwright executable.") var millwright: String = ".build/release/millwright"
     @Option(help: "The topic catalog folder.") var catalog: String = "topics"
 
+    @Flag(help: "Only the confirmation processor's own cost: the same input through the test driver, no broker.") var processorOnly = false
+    @Option(help: "Processor-only: records between flushes (the runtime flushes once per commit).") var flushEvery: Int = 5_000
+
     func run() async throws {
+        if processorOnly { return try processorCost() }
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let cluster = try InProcessKafkaCluster(brokers: 3, logger: logger)
@@ -108,6 +113,39 @@ struct StreamsBenchmark: AsyncParsableCommand {
         print("worker exit status on SIGTERM: \(worker.terminationStatus)")
         await producer.close()
         withExtendedLifetime(cluster) {}
+    }
+
+    /// The processor alone, rounds of the throughput input through the test driver (manual clock,
+    /// flush every `flushEvery` records): its events/s is the ceiling the worker loop can reach.
+    func processorCost() throws {
+        let table = (0..<workOrders).map { Self.workOrder("WO-T\($0)-1", ordered: 1e9) }
+        let input = Self.shopFloor(events: events, workOrders: workOrders)
+        func records(_ outputs: [OutputRecord]) -> [StreamRecord] {
+            var next: [String: Int64] = [:]
+            return outputs.map { o in
+                defer { next[o.topic, default: 0] += 1 }
+                return StreamRecord(topic: o.topic, partition: 0, offset: next[o.topic, default: 0], key: o.key, value: o.value, headers: o.headers, timestamp: o.timestamp ?? 0)
+            }
+        }
+        let tableRecords = records(table), inputRecords = records(input)
+        var rates: [Double] = []
+        var outputs = 0
+        for round in 1...5 {
+            let driver = ProcessorTestDriver(processor: ConfirmationProcessor(), wallClock: Int64(Date().timeIntervalSince1970 * 1000), idleTimeout: 600_000)
+            for record in tableRecords { try driver.pipe(record, flush: false) }
+            try driver.flush()
+            _ = driver.drainOutputs()
+            let start = ContinuousClock.now
+            for (i, record) in inputRecords.enumerated() {
+                try driver.pipe(record, flush: (i + 1) % flushEvery == 0)
+            }
+            try driver.flush()
+            let seconds = (ContinuousClock.now - start).seconds
+            outputs = driver.drainOutputs().count
+            rates.append(Double(inputRecords.count) / seconds)
+            print(String(format: "round %d: %.0f events/s (%d outputs)", round, rates.last!, outputs))
+        }
+        print(String(format: "confirmation processor alone, median of 5: %.0f events/s; peak RSS %@ MB", rates.sorted()[2], BenchmarkSupport.peakRSSMegabytes(pid: getpid()).map(String.init) ?? "n/a"))
     }
 
     func send(_ records: [OutputRecord], _ producer: KafkaProducer) async throws {

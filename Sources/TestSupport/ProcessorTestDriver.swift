@@ -22,8 +22,15 @@ public final class ProcessorTestDriver {
     /// Every store the processor used, by name.
     public var stores: [String: InMemoryKeyValueStore] { context.stores }
 
-    /// Processes one record (offsets are assigned per topic if not given), then moves stream time.
+    /// Processes one record (offsets are assigned per topic if not given), then moves stream time
+    /// and flushes the processor's state to its stores.
     public func pipe(_ record: StreamRecord) throws {
+        try pipe(record, flush: true)
+    }
+
+    /// Processes one record; flushes the processor's state only when asked (as the runtime does
+    /// once per commit, not per record).
+    public func pipe(_ record: StreamRecord, flush: Bool) throws {
         var record = record
         if record.offset < 0 {
             record.offset = context.nextOffset[record.topic, default: 0]
@@ -36,6 +43,11 @@ public final class ProcessorTestDriver {
         {
             try processor.streamTimeAdvanced(to: advanced, context: context)
         }
+        if flush { try processor.flush(context: context) }
+    }
+
+    /// Writes the processor's state to its stores (what the runtime does before each commit).
+    public func flush() throws {
         try processor.flush(context: context)
     }
 

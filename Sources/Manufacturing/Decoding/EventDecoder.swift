@@ -57,7 +57,7 @@ public enum EventDecoder {
         }
         let occurredAt = try envelope.timestamp("occurredAt")
         let sourceReader = try envelope.object("source")
-        let source = EventSource(system: try sourceReader.string("system"), plant: try sourceReader.optionalString("plant")?.uppercased())
+        let source = EventSource(system: try sourceReader.string("system"), plant: try sourceReader.optionalString("plant")?.asciiUppercased)
         let data = try envelope.object("data")
         let metadata = EventMetadata(
             schema: schema, schemaVersion: version, eventId: eventId, correlationId: correlationId,

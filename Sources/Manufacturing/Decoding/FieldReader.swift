@@ -39,7 +39,7 @@ public struct FieldReader: Sendable {
     }
 
     /// A code: trimmed and upper-cased (plants, units of measure).
-    public func code(_ name: String) throws(DecodingFailure) -> String { try string(name).uppercased() }
+    public func code(_ name: String) throws(DecodingFailure) -> String { try string(name).asciiUppercased }
 
     public func int(_ name: String, minimum: Int? = nil) throws(DecodingFailure) -> Int {
         let value = try required(name)
@@ -121,6 +121,14 @@ extension String {
         while let first = view.first, first.isWhitespace { view.removeFirst() }
         while let last = view.last, last.isWhitespace { view.removeLast() }
         return String(view)
+    }
+}
+
+extension String {
+    /// Upper-cased; a string with no lower-case letters (most codes) is returned as it is.
+    var asciiUppercased: String {
+        if utf8.allSatisfy({ $0 < 0x80 && !(UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }) { return self }
+        return uppercased()
     }
 }
 

@@ -122,12 +122,15 @@ public struct JSONParser {
     private mutating func parseString() throws(Failure) -> String {
         index += 1  // opening quote
         let start = index
+        var seen: UInt8 = 0  // every byte OR-ed: below 0x80 means ASCII, valid UTF-8 as it is
         // Fast path: no escapes.
         while index < bytes.count {
             let byte = bytes[index]
+            seen |= byte
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if seen < 0x80 { return String(decoding: slice, as: UTF8.self) }
                 guard let text = String(validating: slice, as: UTF8.self) else {
                     throw Failure(offset: start, reason: "invalid UTF-8 in a string")
                 }

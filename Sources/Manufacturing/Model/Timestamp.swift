@@ -67,12 +67,33 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let ms = ((milliseconds % 86_400_000) + 86_400_000) % 86_400_000
         let days = (milliseconds - ms) / 86_400_000
         let (y, m, d) = Self.civilFromDays(Int(days))
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
-        }
         let h = Int(ms / 3_600_000), mi = Int(ms / 60_000 % 60), s = Int(ms / 1000 % 60), f = Int(ms % 1000)
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(f, 3))Z"
+        guard (0...9999).contains(y) else {
+            return "\(y)-\(Self.pad(m, 2))-\(Self.pad(d, 2))T\(Self.pad(h, 2)):\(Self.pad(mi, 2)):\(Self.pad(s, 2)).\(Self.pad(f, 3))Z"
+        }
+        // yyyy-MM-ddTHH:mm:ss.SSSZ, written digit by digit (on the hot path of every output).
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var v = value
+                for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[i] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+            }
+            put(y, 4, at: 0); buffer[4] = UInt8(ascii: "-")
+            put(m, 2, at: 5); buffer[7] = UInt8(ascii: "-")
+            put(d, 2, at: 8); buffer[10] = UInt8(ascii: "T")
+            put(h, 2, at: 11); buffer[13] = UInt8(ascii: ":")
+            put(mi, 2, at: 14); buffer[16] = UInt8(ascii: ":")
+            put(s, 2, at: 17); buffer[19] = UInt8(ascii: ".")
+            put(f, 3, at: 20); buffer[23] = UInt8(ascii: "Z")
+            return 24
+        }
+    }
+
+    private static func pad(_ v: Int, _ n: Int) -> String {
+        let s = String(v)
+        return String(repeating: "0", count: max(0, n - s.count)) + s
     }
 
     public var description: String { rfc3339 }

@@ -33,6 +33,9 @@ public final class ConfirmationProcessor: StreamProcessor {
     private var closeSchedule: [Int64: Set<String>] = [:]
     /// Work orders that turn LATE at a time (ms) unless completed.
     private var dueSchedule: [Int64: Set<String>] = [:]
+    /// The earliest keys of the two schedules (`.max` when empty).
+    private var nextClose = Int64.max
+    private var nextDue = Int64.max
 
     public init(settings: ProcessingSettings = ProcessingSettings()) {
         self.settings = settings
@@ -80,7 +83,7 @@ public final class ConfirmationProcessor: StreamProcessor {
             progress[workOrder.workOrderId] = fresh
         }
         dirty.insert(workOrder.workOrderId)
-        dueSchedule[workOrder.dueDate.milliseconds, default: []].insert(workOrder.workOrderId)
+        due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
         // Events that arrived before the release go in now, in arrival order.
         if let waiting = parked.removeValue(forKey: workOrder.workOrderId) {
             dirtyParking.insert(workOrder.workOrderId)
@@ -103,9 +106,11 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     private func apply(_ event: ShopFloorEvent, cause: EventCause, workOrder: WorkOrder, context: any ProcessorContext) {
         let id = workOrder.workOrderId
-        var state = progress[id] ?? WorkOrderProgress()
-        guard !state.recentEventIds.contains(cause.eventId) else { return }
-        state.recentEventIds.appendBounded(cause.eventId)
+        let eventHash = stableHash(cause.eventId)
+        guard progress[id]?.recentEvents.contains(eventHash) != true else { return }
+        // Taken out while it changes, put back after: mutated in place, no copy of its collections.
+        var state = progress.removeValue(forKey: id) ?? WorkOrderProgress()
+        state.recentEvents.appendBounded(eventHash)
         dirty.insert(id)
         let windowStart = floorDiv(event.eventTime, settings.windowSize) * settings.windowSize
         let closesAt = windowStart + settings.windowSize + settings.grace
@@ -118,18 +123,16 @@ public final class ConfirmationProcessor: StreamProcessor {
             if case .completed(let c) = event, c.final { state.seenGoodsReceipt += c.goodQty }
             postingsDue.append((.adjustment, windowStart, late))
         } else {
-            var window = state.windows[windowStart] ?? WindowTotals()
-            window.add(event, cause: cause)
-            closeSchedule[closesAt, default: []].insert(id)
+            state.windows[windowStart, default: WindowTotals()].add(event, cause: cause)
             if case .completed(let c) = event, c.final {
                 state.seenGoodsReceipt += c.goodQty
                 if !state.milestoneReached && state.seenGoodsReceipt >= workOrder.orderedQty {
                     state.milestoneReached = true
-                    postingsDue.append((.milestone, windowStart, window))
-                    window = WindowTotals()
+                    postingsDue.append((.milestone, windowStart, state.windows[windowStart] ?? WindowTotals()))
+                    state.windows[windowStart] = WindowTotals()
                 }
             }
-            state.windows[windowStart] = window
+            self.window(closingAt: closesAt, for: id)
         }
         if case .completed = event, !state.started { state.started = true }
         progress[id] = state
@@ -141,20 +144,44 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     // MARK: Time
 
+    /// Schedules the work order's window closing at `closesAt`.
+    private func window(closingAt closesAt: Int64, for id: String) {
+        closeSchedule[closesAt, default: []].insert(id)
+        nextClose = min(nextClose, closesAt)
+    }
+
+    private func due(at dueAt: Int64, for id: String) {
+        dueSchedule[dueAt, default: []].insert(id)
+        nextDue = min(nextDue, dueAt)
+    }
+
     public func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws {
         load(context)
+        // Stream time moves with nearly every event; the schedules rarely have anything due.
+        if nextClose <= milliseconds { closeWindows(through: milliseconds, context: context) }
+        if nextDue < milliseconds { markLate(before: milliseconds, context: context) }
+    }
+
+    private func closeWindows(through milliseconds: Int64, context: any ProcessorContext) {
         for closeAt in closeSchedule.keys.sorted() where closeAt <= milliseconds {
             for id in closeSchedule.removeValue(forKey: closeAt) ?? [] {
-                guard let workOrder = workOrders[id], var state = progress[id] else { continue }
-                let closing = state.windows.filter { $0.key + settings.windowSize + settings.grace <= milliseconds }
+                guard let workOrder = workOrders[id], var state = progress.removeValue(forKey: id) else { continue }
+                var closing: [(start: Int64, totals: WindowTotals)] = []
+                for (start, totals) in state.windows where start + settings.windowSize + settings.grace <= milliseconds {
+                    closing.append((start, totals))
+                }
                 for (start, _) in closing { state.windows[start] = nil }
                 progress[id] = state
                 dirty.insert(id)
-                for (start, totals) in closing.sorted(by: { $0.key < $1.key }) where totals.eventCount > 0 {
+                for (start, totals) in closing.sorted(by: { $0.start < $1.start }) where totals.eventCount > 0 {
                     post(.window, windowStart: start, totals: totals, workOrder: workOrder, context: context)
                 }
             }
         }
+        nextClose = closeSchedule.keys.min() ?? .max
+    }
+
+    private func markLate(before milliseconds: Int64, context: any ProcessorContext) {
         for dueAt in dueSchedule.keys.sorted() where dueAt < milliseconds {
             for id in dueSchedule.removeValue(forKey: dueAt) ?? [] {
                 guard let workOrder = workOrders[id] else { continue }
@@ -162,6 +189,7 @@ public final class ConfirmationProcessor: StreamProcessor {
                 publishStatus(workOrder, cause: cause, force: false, context: context)
             }
         }
+        nextDue = dueSchedule.keys.min() ?? .max
     }
 
     public func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws {
@@ -179,7 +207,8 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     private func post(_ kind: ProductionConfirmation.Kind, windowStart: Int64, totals: WindowTotals, workOrder: WorkOrder, context: any ProcessorContext) {
         let id = workOrder.workOrderId
-        guard var state = progress[id], let cause = totals.lastCause else { return }
+        guard progress[id] != nil, let cause = totals.lastCause else { return }
+        var state = progress.removeValue(forKey: id)!  // put back on every path below
         let startText = Timestamp(milliseconds: windowStart).rfc3339
         let postingId: String
         switch kind {
@@ -190,7 +219,10 @@ public final class ConfirmationProcessor: StreamProcessor {
             state.adjustments[windowStart] = n
             postingId = "\(id):\(startText):adj\(n)"
         }
-        guard !state.recentPostings.contains(postingId) else { return }
+        guard !state.recentPostings.contains(postingId) else {
+            progress[id] = state
+            return
+        }
         state.recentPostings.appendBounded(postingId)
         state.postingCount += 1
         let consumed = totals.goodsReceipt + totals.scrap
@@ -316,7 +348,7 @@ public final class ConfirmationProcessor: StreamProcessor {
     public func flush(context: any ProcessorContext) throws {
         let store = context.store(Self.storeName)
         for id in dirty {
-            if let state = progress[id] { store.put("progress:\(id)", JSONWriter.bytes(state.json)) }
+            if let state = progress[id] { store.put("progress:\(id)", state.bytes) }
         }
         for id in newWorkOrders {
             if let workOrder = workOrders[id] { store.put("workorder:\(id)", JSONWriter.bytes(workOrder.json)) }
@@ -345,13 +377,13 @@ public final class ConfirmationProcessor: StreamProcessor {
                 let workOrder = try? WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: 1)
             else { continue }
             workOrders[String(key.dropFirst("workorder:".count))] = workOrder
-            dueSchedule[workOrder.dueDate.milliseconds, default: []].insert(workOrder.workOrderId)
+            due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
         }
         for (key, value) in store.entries(prefix: "progress:") {
-            guard let parsed = try? JSONParser.parse(value), let state = WorkOrderProgress(json: parsed) else { continue }
+            guard let state = WorkOrderProgress(bytes: value) else { continue }
             let id = String(key.dropFirst("progress:".count))
             progress[id] = state
-            for start in state.windows.keys { closeSchedule[start + settings.windowSize + settings.grace, default: []].insert(id) }
+            for start in state.windows.keys { window(closingAt: start + settings.windowSize + settings.grace, for: id) }
         }
         if let value = store.get("applied"), let offsets = try? decoder.decode([String: Int64].self, from: Data(value)) {
             appliedOffsets = offsets

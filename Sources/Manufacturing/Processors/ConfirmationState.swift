@@ -56,9 +56,10 @@ enum ShopFloorEvent {
 
 /// Everything the confirmation side keeps for one work order.
 struct WorkOrderProgress {
-    /// The latest event ids applied (bounded): the same event sent twice by MES changes nothing.
-    /// Replayed input is recognised by its offset (``ConfirmationProcessor``'s applied offsets).
-    var recentEventIds: [String] = []
+    /// Stable hashes of the latest event ids applied (bounded): the same event sent twice by MES
+    /// changes nothing. Replayed input is recognised by its offset (``ConfirmationProcessor``'s
+    /// applied offsets). 8 bytes an id instead of the id: this list is most of a work order's state.
+    var recentEvents: [UInt64] = []
     /// Goods receipt of every final completion seen (for the completion milestone).
     var seenGoodsReceipt: Double = 0
     /// What ERP has received.
@@ -90,9 +91,9 @@ struct ParkedEvent: Codable {
     var parkedAt: Int64
 }
 
-extension Array where Element == String {
+extension Array {
     /// Appends, keeping the last `limit` elements.
-    mutating func appendBounded(_ element: String, limit: Int = 64) {
+    mutating func appendBounded(_ element: Element, limit: Int = 64) {
         append(element)
         if count > limit { removeFirst(count - limit) }
     }

@@ -1,0 +1,171 @@
+/// The confirmation state as written to the task's store and changelog on every commit: the
+/// binary form of ``StateWriter`` behind a format byte. State written as JSON by earlier
+/// versions (it starts with `{`) is still read.
+extension WorkOrderProgress {
+    static let formatVersion: UInt8 = 1
+
+    var bytes: [UInt8] {
+        var w = StateWriter(capacity: 64 + recentEvents.count * 8 + windows.count * 96)
+        w.byte(Self.formatVersion)
+        w.count(recentEvents.count)
+        for hash in recentEvents { w.uint64(hash) }
+        w.double(seenGoodsReceipt)
+        w.double(postedGoodsReceipt)
+        w.double(postedScrap)
+        w.byte((started ? 1 : 0) | (milestoneReached ? 2 : 0))
+        w.count(windows.count)
+        for (start, totals) in windows.sorted(by: { $0.key < $1.key }) {
+            w.int64(start)
+            totals.write(to: &w)
+        }
+        w.count(adjustments.count)
+        for (start, n) in adjustments.sorted(by: { $0.key < $1.key }) {
+            w.int64(start)
+            w.count(n)
+        }
+        w.count(recentPostings.count)
+        for id in recentPostings { w.string(id) }
+        w.count(postingCount)
+        if let lastStatus {
+            w.byte(1)
+            w.string(lastStatus)
+        } else {
+            w.byte(0)
+        }
+        w.count(lastRisks.count)
+        for risk in lastRisks { w.string(risk) }
+        return w.bytes
+    }
+
+    /// Reads either form; nil when the bytes are neither.
+    init?(bytes: [UInt8]) {
+        guard let first = bytes.first else { return nil }
+        if first == UInt8(ascii: "{") {
+            guard let json = try? JSONParser.parse(bytes) else { return nil }
+            self.init(json: json)
+            return
+        }
+        guard first == Self.formatVersion else { return nil }
+        var r = StateReader(bytes, from: 1)
+        do throws(StateReader.Truncated) {
+            self.init()
+            for _ in 0..<(try r.count()) { recentEvents.append(try r.uint64()) }
+            seenGoodsReceipt = try r.double()
+            postedGoodsReceipt = try r.double()
+            postedScrap = try r.double()
+            let flags = try r.byte()
+            started = flags & 1 != 0
+            milestoneReached = flags & 2 != 0
+            for _ in 0..<(try r.count()) {
+                let start = try r.int64()
+                windows[start] = try WindowTotals(reading: &r)
+            }
+            for _ in 0..<(try r.count()) {
+                let start = try r.int64()
+                adjustments[start] = try r.count()
+            }
+            for _ in 0..<(try r.count()) { recentPostings.append(try r.string()) }
+            postingCount = try r.count()
+            if try r.byte() == 1 { lastStatus = try r.string() }
+            for _ in 0..<(try r.count()) { lastRisks.append(try r.string()) }
+            guard r.atEnd else { return nil }
+        } catch {
+            return nil
+        }
+    }
+
+    /// The JSON form of earlier versions (read only).
+    private init?(json: JSONValue) {
+        guard case .object(let o) = json else { return nil }
+        self.init()
+        recentEvents = o["ids"].strings.map(stableHash)
+        seenGoodsReceipt = o["seenGR"].double
+        postedGoodsReceipt = o["postedGR"].double
+        postedScrap = o["postedScrap"].double
+        started = o["started"].bool
+        milestoneReached = o["milestone"].bool
+        if case .object(let w)? = o["windows"] {
+            for member in w.members { if let start = Int64(member.key), let totals = WindowTotals(json: member.value) { windows[start] = totals } }
+        }
+        if case .object(let a)? = o["adjustments"] {
+            for member in a.members { if let start = Int64(member.key) { adjustments[start] = Int(Optional(member.value).double) } }
+        }
+        recentPostings = o["postings"].strings
+        postingCount = Int(o["postingCount"].double)
+        if case .string(let status)? = o["status"] { lastStatus = status }
+        lastRisks = o["risks"].strings
+    }
+}
+
+extension WindowTotals {
+    func write(to w: inout StateWriter) {
+        w.count(operations.count)
+        for (seq, op) in operations.sorted(by: { $0.key < $1.key }) {
+            w.int64(Int64(seq))
+            w.double(op.goodQty)
+            w.double(op.scrapQty)
+        }
+        w.double(goodsReceipt)
+        w.double(scrap)
+        w.count(eventCount)
+        if let cause = lastCause {
+            w.byte(1)
+            w.string(cause.eventId)
+            w.string(cause.correlationId)
+            w.string(cause.topic)
+            w.count(cause.partition)
+            w.int64(cause.offset)
+        } else {
+            w.byte(0)
+        }
+    }
+
+    init(reading r: inout StateReader) throws(StateReader.Truncated) {
+        self.init()
+        for _ in 0..<(try r.count()) {
+            let seq = Int(try r.int64())
+            operations[seq] = Operation(goodQty: try r.double(), scrapQty: try r.double())
+        }
+        goodsReceipt = try r.double()
+        scrap = try r.double()
+        eventCount = try r.count()
+        if try r.byte() == 1 {
+            lastCause = EventCause(eventId: try r.string(), correlationId: try r.string(), topic: try r.string(), partition: try r.count(), offset: try r.int64())
+        }
+    }
+
+    /// The JSON form of earlier versions (read only).
+    init?(json: JSONValue) {
+        guard case .object(let o) = json else { return nil }
+        self.init()
+        if case .object(let ops)? = o["ops"] {
+            for member in ops.members {
+                guard let seq = Int(member.key), case .object(let op) = member.value else { continue }
+                operations[seq] = Operation(goodQty: op["g"].double, scrapQty: op["s"].double)
+            }
+        }
+        goodsReceipt = o["gr"].double
+        scrap = o["scrap"].double
+        eventCount = Int(o["n"].double)
+        if case .object(let c)? = o["cause"], case .string(let e)? = c["e"], case .string(let corr)? = c["c"], case .string(let t)? = c["t"] {
+            lastCause = EventCause(eventId: e, correlationId: corr, topic: t, partition: Int(c["p"].double), offset: Int64(c["o"].double))
+        }
+    }
+}
+
+extension Optional where Wrapped == JSONValue {
+    fileprivate var double: Double {
+        if case .number(let n, _)? = self { return n }
+        return 0
+    }
+
+    fileprivate var bool: Bool {
+        if case .bool(let b)? = self { return b }
+        return false
+    }
+
+    fileprivate var strings: [String] {
+        guard case .array(let values)? = self else { return [] }
+        return values.compactMap { if case .string(let s) = $0 { s } else { nil } }
+    }
+}
