@@ -142,6 +142,9 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     /// at assignment); their event partitions stay paused until then.
     var tableCatchUp: [Int32: [String: Int64]] = [:]
     var lastCommit = ContinuousClock.now
+    /// The transaction being committed on the committer thread, if any.
+    var inFlight: PendingCommit?
+    let committer: DispatchQueue
     var batchSequence = 0
     let instance: String
 
@@ -150,6 +153,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         let configuration = worker.configuration
         logger = worker.workerLogger
         instance = worker.instanceID()
+        committer = DispatchQueue(label: "millwright-\(worker.definition.name)-commit")
         var consumerConfiguration = KafkaConsumerConfiguration(client: configuration.client, groupID: "\(configuration.group).\(worker.definition.name)")
         consumerConfiguration.isolationLevel = .readCommitted
         consumerConfiguration.autoOffsetReset = .earliest
@@ -187,8 +191,9 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                     throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on the clock of task \(task.partition): \(error)")
                 }
             }
-            if ContinuousClock.now - lastCommit >= worker.configuration.commitInterval {
-                try commit()
+            try finishCommit(wait: false)
+            if inFlight == nil && ContinuousClock.now - lastCommit >= worker.configuration.commitInterval {
+                try beginCommit()
             }
         }
         try commit()
@@ -204,15 +209,27 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     // MARK: Commit
 
-    /// Commits every task's work in one transaction; aborts and rewinds on an abortable error.
+    /// Commits everything processed so far and waits for it (revoke, stop): first the
+    /// transaction in flight, then one for what was processed meanwhile.
     func commit() throws(KafkaError) {
+        try finishCommit(wait: true)
+        try beginCommit()
+        try finishCommit(wait: true)
+    }
+
+    /// Starts a transaction with every busy task's outputs, changelog entries, positions and
+    /// commit marker, and leaves its commit to the committer thread: the loop goes on processing
+    /// while the broker answers (the round trips of a commit take longer than processing a
+    /// hundred milliseconds of input). What is processed meanwhile waits in the tasks for the
+    /// next transaction; if this one aborts, the rewind throws it away with the rest.
+    func beginCommit() throws(KafkaError) {
+        precondition(inFlight == nil, "one transaction at a time")
         lastCommit = .now
         let busy = tasks.values.filter(\.hasWork)
         guard !busy.isEmpty else { return }
         batchSequence += 1
         let batch = "\(instance):\(batchSequence)"
-        var offsets: [KafkaTopicPartitionOffset] = []
-        var local: [(task: StreamTask, changes: [(store: String, key: String, value: [UInt8]?)], positions: [String: Int64], marker: KafkaDeliveryTicket)] = []
+        let pending = PendingCommit()
         do throws(KafkaError) {
             try producer.beginTransaction()
             for task in busy.sorted(by: { $0.partition < $1.partition }) {
@@ -240,41 +257,50 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 let marker = try producer.sendTracked(KafkaProducerMessage(
                     topic: changelog, partition: task.partition, key: Array(ChangelogFormat.commitKey.utf8),
                     value: Array(batch.utf8), headers: [header]))
-                local.append((task, work.changes, work.positions, marker))
-                offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
+                pending.tasks.append(.init(
+                    partition: task.partition, file: task.stateFile, changes: work.changes, streamTime: task.clock.streamTime,
+                    positions: work.positions, marker: marker))
+                pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
             }
-            try producer.sendOffsetsToTransaction(offsets, groupMetadata: consumer.groupMetadata())
-            try producer.commitTransaction()
+            pending.groupMetadata = try consumer.groupMetadata()
         } catch {
-            if error.isFatal || !error.transactionRequiresAbort && !error.isRetriable {
-                throw error
-            }
-            logger.warning("transaction aborted; rewinding to the last commit", metadata: ["error": "\(error)"])
-            try? producer.abortTransaction()
-            worker.record { $0.abortedTransactions += 1 }
-            try rewind(Array(tasks.keys))
+            try abandon(error)
+            return
+        }
+        inFlight = pending
+        committer.async { [producer, consumer, logger] in
+            pending.run(producer: producer, consumer: consumer, logger: logger)
+        }
+    }
+
+    /// Takes the outcome of the transaction in flight, if there is one and it is over (or waits
+    /// for it): the statistics, the tasks whose local state file failed, or an abort and rewind.
+    func finishCommit(wait: Bool) throws(KafkaError) {
+        guard let pending = inFlight else { return }
+        if wait {
+            pending.done.wait()
+        } else if pending.done.wait(timeout: .now()) == .timedOut {
+            return
+        }
+        inFlight = nil
+        if let error = pending.error {
+            try abandon(error)
             return
         }
         worker.record { $0.committedTransactions += 1 }
-        // The local copy of what just committed, current to the offset after the marker.
-        for entry in local {
-            guard let file = entry.task.stateFile else { continue }
-            do {
-                let report = try entry.marker.wait(timeout: .seconds(30))
-                try file.apply(changes: entry.changes, streamTime: entry.task.clock.streamTime, positions: entry.positions, changelogOffset: report.offset + 1)
-            } catch {
-                logger.warning("local task state not written; the next restore reads the changelog", metadata: ["partition": "\(entry.task.partition)", "error": "\(error)"])
-                try? file.reset()
-                entry.task.stateFile = nil
-            }
+        for partition in pending.failedStateFiles { tasks[partition]?.stateFile = nil }
+    }
+
+    /// A transaction that failed: a fatal error stops the worker; otherwise abort and rewind
+    /// every task to its last committed state.
+    private func abandon(_ error: KafkaError) throws(KafkaError) {
+        if error.isFatal || !error.transactionRequiresAbort && !error.isRetriable {
+            throw error
         }
-        // Group offsets right after the transaction (the mock cluster does not store offsets sent
-        // to a transaction): they are where a restarted task starts, so they are committed
-        // synchronously, leaving only milliseconds in which a crash means re-reading a batch
-        // (which the processors' idempotence absorbs).
-        do { try consumer.commit(offsets) } catch {
-            logger.warning("group offset commit failed; the next commit carries them", metadata: ["error": "\(error)"])
-        }
+        logger.warning("transaction aborted; rewinding to the last commit", metadata: ["error": "\(error)"])
+        try? producer.abortTransaction()
+        worker.record { $0.abortedTransactions += 1 }
+        try rewind(Array(tasks.keys))
     }
 
     // MARK: Tasks
@@ -459,13 +485,71 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func partitionsLost(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
-        // Another member may own them already: drop the uncommitted work.
+        // Another member may own them already: drop the uncommitted work (after the transaction
+        // in flight is over: the producer does one thing at a time).
+        if let pending = inFlight {
+            pending.done.wait()
+            inFlight = nil
+        }
         try? producer.abortTransaction()
         for partition in Set(partitions.map(\.partition)) {
             tasks[partition] = nil
             buffers[partition] = nil
         }
         worker.record { $0.assignedPartitions = self.tasks.keys.sorted() }
+    }
+}
+
+/// One transaction handed to the committer thread: it commits the transaction, writes each task's
+/// local state file once its marker's offset is known, then commits the group offsets, and
+/// signals `done`. The loop thread reads the outcome only after `done`.
+private final class PendingCommit: @unchecked Sendable {
+    // @unchecked: filled by the loop thread before the hand-off, then used by the committer
+    // thread alone until it signals `done`, after which only the loop thread reads it.
+    struct TaskWork {
+        var partition: Int32
+        var file: TaskStateFile?
+        var changes: [(store: String, key: String, value: [UInt8]?)]
+        var streamTime: Int64
+        var positions: [String: Int64]
+        var marker: KafkaDeliveryTicket
+    }
+
+    var tasks: [TaskWork] = []
+    var offsets: [KafkaTopicPartitionOffset] = []
+    var groupMetadata: KafkaConsumerGroupMetadata?
+    let done = DispatchSemaphore(value: 0)
+    var error: KafkaError?
+    var failedStateFiles: [Int32] = []
+
+    func run(producer: KafkaProducer, consumer: KafkaConsumer, logger: Logger) {
+        defer { done.signal() }
+        do throws(KafkaError) {
+            if let groupMetadata { try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata) }
+            try producer.commitTransaction()
+        } catch {
+            self.error = error
+            return
+        }
+        // The local copy of what just committed, current to the offset after the marker.
+        for task in tasks {
+            guard let file = task.file else { continue }
+            do {
+                let report = try task.marker.wait(timeout: .seconds(30))
+                try file.apply(changes: task.changes, streamTime: task.streamTime, positions: task.positions, changelogOffset: report.offset + 1)
+            } catch {
+                logger.warning("local task state not written; the next restore reads the changelog", metadata: ["partition": "\(task.partition)", "error": "\(error)"])
+                try? file.reset()
+                failedStateFiles.append(task.partition)
+            }
+        }
+        // Group offsets right after the transaction (the mock cluster does not store offsets sent
+        // to a transaction): they are where a restarted task starts, so they are committed
+        // synchronously, leaving only milliseconds in which a crash means re-reading a batch
+        // (which the processors' idempotence absorbs).
+        do { try consumer.commit(offsets) } catch {
+            logger.warning("group offset commit failed; the next commit carries them", metadata: ["error": "\(error)"])
+        }
     }
 }
 
