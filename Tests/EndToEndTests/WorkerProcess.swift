@@ -101,11 +101,13 @@ struct EndToEnd {
         return messages
     }
 
-    /// Batch ids whose commit marker is in a changelog: what a read_committed reader sees on a
-    /// real broker (librdkafka 2.0.2's mock shows aborted transactions too; Docs/architecture.md).
+    /// Batch ids whose commit marker is in a changelog and that no abort note names: what a
+    /// read_committed reader sees on a real broker (librdkafka 2.0.2's mock shows aborted
+    /// transactions too; Docs/architecture.md).
     func committedBatches() async throws -> Set<String> {
         let log = try await read(["millwright.release.changelog.v1", "millwright.confirmation.changelog.v1"])
-        return Set(log.filter { $0.keyString == "\u{1F}commit" }.compactMap(\.valueString))
+        let aborted = Set(log.filter { $0.keyString == "\u{1F}abort" }.compactMap(\.valueString))
+        return Set(log.filter { $0.keyString == "\u{1F}commit" }.compactMap(\.valueString)).subtracting(aborted)
     }
 
     /// Outputs of committed transactions only.

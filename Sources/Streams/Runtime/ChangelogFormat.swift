@@ -5,18 +5,22 @@
 /// a delete), the task's positions and stream time (key `␟positions`), and last a commit marker
 /// (key `␟commit`). Every record carries the header `mw-batch`.
 ///
-/// A restore counts a record only when a commit marker follows it in the log. On a broker that
-/// hides aborted transactions, what is visible after the last marker is nothing; on one that does
-/// not (librdkafka 2.0.2's mock cluster), it is the tail of a transaction that never committed,
-/// and it is skipped. The new owner then writes the committed values of those keys again in its
-/// first transaction, so that an aborted record is always followed by a correction — which keeps
-/// the rule true for later restores and lets compaction (which keeps only the latest marker, at
-/// its place) converge on the committed state.
+/// A restore counts a record only when a commit marker follows it in the log and no abort note
+/// (key `␟abort`, the batch id as value) names its batch. On a broker that hides aborted
+/// transactions, neither case is ever visible; on one that does not (librdkafka 2.0.2's mock
+/// cluster), records after the last marker are the tail of a transaction that never committed,
+/// and a transaction that aborted after its marker was delivered gets an abort note in the
+/// worker's next transaction on that partition (the worker itself skips the batch at once). The
+/// new owner writes the committed values of skipped keys again in its first transaction, so that
+/// an aborted record is always followed by a correction — which keeps the rule true for later
+/// restores and lets compaction (which keeps only the latest record per key) converge on the
+/// committed state.
 enum ChangelogFormat {
     static let separator: Character = "\u{1F}"
     static let batchHeader = "mw-batch"
     static let positionsKey = "\u{1F}positions"
     static let commitKey = "\u{1F}commit"
+    static let abortKey = "\u{1F}abort"
 
     static func storeKey(store: String, key: String) -> String { "\(store)\(separator)\(key)" }
 

@@ -2,7 +2,7 @@ import Kafka
 import Logging
 
 /// Rebuilds a task's stores and positions from its changelog partition: a record counts when a
-/// commit marker follows it (see ``ChangelogFormat``).
+/// commit marker follows it and no abort note names its batch (see ``ChangelogFormat``).
 struct ChangelogRestorer {
     var client: KafkaClientConfiguration
     var logger: Logger
@@ -28,7 +28,9 @@ struct ChangelogRestorer {
 
     /// Reads from `start` (a previous restore's `committedThrough`, or 0) to the partition's end
     /// as of now. Blocks.
-    func restore(topic: String, partition: Int32, from start: Int64 = 0) throws(KafkaError) -> Result {
+    /// - Parameter aborted: batch ids known to have aborted (this process's own, whose abort
+    ///   notes may not be written yet).
+    func restore(topic: String, partition: Int32, from start: Int64 = 0, aborted: Set<String> = []) throws(KafkaError) -> Result {
         var configuration = KafkaConsumerConfiguration(client: client, groupID: nil)
         configuration.isolationLevel = .readCommitted
         configuration.enablePartitionEOF = true
@@ -45,6 +47,9 @@ struct ChangelogRestorer {
         guard end > start else { return result }
         try consumer.assign([KafkaTopicPartitionOffset(tp, offset: start > 0 ? start : KafkaOffset.beginning)])
         var pending: [KafkaConsumerMessage] = []
+        // Batches with a commit marker, applied at the end: an abort note comes after its batch.
+        var marked: [(batch: String, records: [KafkaConsumerMessage])] = []
+        var aborted = aborted
         var position: Int64 = start
         let deadline = ContinuousClock.now.advanced(by: timeout)
         reading: while position < end {
@@ -59,20 +64,31 @@ struct ChangelogRestorer {
                 case .message(let message):
                     position = message.offset + 1
                     result.recordsRead += 1
-                    if message.keyString == ChangelogFormat.commitKey {
+                    let key = message.keyString
+                    if key == ChangelogFormat.commitKey {
                         result.committedThrough = message.offset + 1
-                        // Everything before a commit marker committed (see ChangelogFormat).
-                        for record in pending { apply(record, to: &result) }
+                        // Everything before a commit marker is its batch (see ChangelogFormat).
+                        marked.append((message.valueString ?? "", pending))
                         pending = []
-                        result.appliedBatches += 1
+                    } else if key == ChangelogFormat.abortKey {
+                        if let batch = message.valueString { aborted.insert(batch) }
                     } else {
                         pending.append(message)
                     }
                 }
             }
         }
-        result.skippedRecords += pending.count
-        result.uncommittedKeys = pending.compactMap { $0.keyString.flatMap(ChangelogFormat.split) }
+        var skipped = pending
+        for (batch, records) in marked {
+            if aborted.contains(batch) {
+                skipped += records
+                continue
+            }
+            for record in records { apply(record, to: &result) }
+            result.appliedBatches += 1
+        }
+        result.skippedRecords += skipped.count
+        result.uncommittedKeys = skipped.compactMap { $0.keyString.flatMap(ChangelogFormat.split) }
         return result
     }
 

@@ -144,6 +144,11 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     var lastCommit = ContinuousClock.now
     /// The transaction being committed on the committer thread, if any.
     var inFlight: PendingCommit?
+    /// Batches of this instance that aborted: restores here skip them even before their abort
+    /// notes are in the changelog.
+    var abortedBatches = Set<String>()
+    /// Abort notes to write with the next transaction, per changelog partition.
+    var abortNotes: [Int32: [String]] = [:]
     let committer: DispatchQueue
     var batchSequence = 0
     let instance: String
@@ -225,14 +230,15 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     func beginCommit() throws(KafkaError) {
         precondition(inFlight == nil, "one transaction at a time")
         lastCommit = .now
-        let busy = tasks.values.filter(\.hasWork)
+        let busy = tasks.values.filter { $0.hasWork || abortNotes[$0.partition] != nil }
         guard !busy.isEmpty else { return }
         batchSequence += 1
         let batch = "\(instance):\(batchSequence)"
-        let pending = PendingCommit()
+        let pending = PendingCommit(batch: batch)
         do throws(KafkaError) {
             try producer.beginTransaction()
             for task in busy.sorted(by: { $0.partition < $1.partition }) {
+                pending.tasks.append(.init(partition: task.partition))
                 let work: (outputs: [OutputRecord], changes: [(store: String, key: String, value: [UInt8]?)], positions: [String: Int64])
                 do { work = try task.takeCommit() } catch {
                     throw KafkaError(code: .invalidState, reason: "flush of task \(task.partition) failed: \(error)")
@@ -246,6 +252,11 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                     try producer.send(message)
                 }
                 let changelog = worker.definition.changelogTopic
+                for aborted in abortNotes[task.partition] ?? [] {
+                    try producer.send(KafkaProducerMessage(
+                        topic: changelog, partition: task.partition, key: Array(ChangelogFormat.abortKey.utf8),
+                        value: Array(aborted.utf8), headers: [header]))
+                }
                 for change in work.changes {
                     try producer.send(KafkaProducerMessage(
                         topic: changelog, partition: task.partition,
@@ -257,14 +268,14 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 let marker = try producer.sendTracked(KafkaProducerMessage(
                     topic: changelog, partition: task.partition, key: Array(ChangelogFormat.commitKey.utf8),
                     value: Array(batch.utf8), headers: [header]))
-                pending.tasks.append(.init(
+                pending.tasks[pending.tasks.count - 1] = .init(
                     partition: task.partition, file: task.stateFile, changes: work.changes, streamTime: task.clock.streamTime,
-                    positions: work.positions, marker: marker))
+                    positions: work.positions, marker: marker, notedAborts: abortNotes[task.partition]?.count ?? 0)
                 pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
             }
             pending.groupMetadata = try consumer.groupMetadata()
         } catch {
-            try abandon(error)
+            try abandon(error, pending)
             return
         }
         inFlight = pending
@@ -284,21 +295,28 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         }
         inFlight = nil
         if let error = pending.error {
-            try abandon(error)
+            try abandon(error, pending)
             return
         }
         worker.record { $0.committedTransactions += 1 }
+        for task in pending.tasks where task.notedAborts > 0 {
+            abortNotes[task.partition]?.removeFirst(task.notedAborts)
+            if abortNotes[task.partition]?.isEmpty == true { abortNotes[task.partition] = nil }
+        }
         for partition in pending.failedStateFiles { tasks[partition]?.stateFile = nil }
     }
 
-    /// A transaction that failed: a fatal error stops the worker; otherwise abort and rewind
-    /// every task to its last committed state.
-    private func abandon(_ error: KafkaError) throws(KafkaError) {
+    /// A transaction that failed: a fatal error stops the worker; otherwise abort, note the
+    /// batch as aborted (for restores here at once, and in the changelog with the next
+    /// transaction) and rewind every task to its last committed state.
+    private func abandon(_ error: KafkaError, _ pending: PendingCommit) throws(KafkaError) {
         if error.isFatal || !error.transactionRequiresAbort && !error.isRetriable {
             throw error
         }
-        logger.warning("transaction aborted; rewinding to the last commit", metadata: ["error": "\(error)"])
+        logger.warning("transaction aborted; rewinding to the last commit", metadata: ["error": "\(error)", "batch": "\(pending.batch)"])
         try? producer.abortTransaction()
+        abortedBatches.insert(pending.batch)
+        for task in pending.tasks { abortNotes[task.partition, default: []].append(pending.batch) }
         worker.record { $0.abortedTransactions += 1 }
         try rewind(Array(tasks.keys))
     }
@@ -337,12 +355,12 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             try? file?.reset()
         }
         let restorer = ChangelogRestorer(client: configuration.client, logger: logger)
-        var restored = try restorer.restore(topic: definition.changelogTopic, partition: partition, from: snapshot.changelogOffset)
+        var restored = try restorer.restore(topic: definition.changelogTopic, partition: partition, from: snapshot.changelogOffset, aborted: abortedBatches)
         if restored.startBeyondEnd {
             logger.warning("local task state is ahead of the changelog (a new cluster?); restoring from the beginning", metadata: ["partition": "\(partition)"])
             try? file?.reset()
             snapshot = TaskStateFile.Snapshot()
-            restored = try restorer.restore(topic: definition.changelogTopic, partition: partition, from: 0)
+            restored = try restorer.restore(topic: definition.changelogTopic, partition: partition, from: 0, aborted: abortedBatches)
         }
         for entry in snapshot.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }
         for entry in restored.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }
@@ -509,18 +527,26 @@ private final class PendingCommit: @unchecked Sendable {
     struct TaskWork {
         var partition: Int32
         var file: TaskStateFile?
-        var changes: [(store: String, key: String, value: [UInt8]?)]
-        var streamTime: Int64
-        var positions: [String: Int64]
-        var marker: KafkaDeliveryTicket
+        var changes: [(store: String, key: String, value: [UInt8]?)] = []
+        var streamTime: Int64 = .min
+        var positions: [String: Int64] = [:]
+        /// Nil only while the task's records are being sent.
+        var marker: KafkaDeliveryTicket?
+        /// Abort notes this transaction carries for the partition.
+        var notedAborts = 0
     }
 
+    let batch: String
     var tasks: [TaskWork] = []
     var offsets: [KafkaTopicPartitionOffset] = []
     var groupMetadata: KafkaConsumerGroupMetadata?
     let done = DispatchSemaphore(value: 0)
     var error: KafkaError?
     var failedStateFiles: [Int32] = []
+
+    init(batch: String) {
+        self.batch = batch
+    }
 
     func run(producer: KafkaProducer, consumer: KafkaConsumer, logger: Logger) {
         defer { done.signal() }
@@ -533,9 +559,9 @@ private final class PendingCommit: @unchecked Sendable {
         }
         // The local copy of what just committed, current to the offset after the marker.
         for task in tasks {
-            guard let file = task.file else { continue }
+            guard let file = task.file, let marker = task.marker else { continue }
             do {
-                let report = try task.marker.wait(timeout: .seconds(30))
+                let report = try marker.wait(timeout: .seconds(30))
                 try file.apply(changes: task.changes, streamTime: task.streamTime, positions: task.positions, changelogOffset: report.offset + 1)
             } catch {
                 logger.warning("local task state not written; the next restore reads the changelog", metadata: ["partition": "\(task.partition)", "error": "\(error)"])
