@@ -90,6 +90,13 @@ public final class KafkaProducer: Sendable {
     /// Records still queued or in flight.
     public var outstandingCount: Int { client.outstandingCount }
 
+    /// Looks up these topics' partitions before the first send to them, so that first send is
+    /// not held back by the lookup (about half a second). Topics that do not exist are skipped.
+    /// Blocks up to `timeout` per topic.
+    public func prepareTopics(_ names: [String], timeout: Duration = .seconds(5)) {
+        client.prepareTopics(names, timeout: timeout)
+    }
+
     /// The latest statistics JSON, when `statisticsInterval` is set.
     public var latestStatistics: String? { client.context.latestStatistics.withLock { $0 } }
 

@@ -31,14 +31,18 @@ public final class MillwrightWorker: Sendable {
 
     /// `erp.order-approved.v1` → releases, quarantines, status.
     public static func release(masterData: any MasterDataLookup) -> ProcessorDefinition {
-        ProcessorDefinition(name: "release", inputTopics: [Topics.orderApproved]) { _ in ReleaseProcessor(masterData: masterData) }
+        ProcessorDefinition(
+            name: "release", inputTopics: [Topics.orderApproved],
+            outputTopics: [Topics.workOrders, Topics.erpOrderStatus, Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic]
+        ) { _ in ReleaseProcessor(masterData: masterData) }
     }
 
     /// MES events and the work-order table → postings, status, quarantines.
     public static func confirmation(settings: ProcessingSettings) -> ProcessorDefinition {
         ProcessorDefinition(
             name: "confirmation", inputTopics: [Topics.workOrders, Topics.operationCompleted, Topics.scrapReported],
-            tableTopics: [Topics.workOrders]
+            tableTopics: [Topics.workOrders],
+            outputTopics: [Topics.productionConfirmation, Topics.erpOrderStatus, Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic]
         ) { _ in
             ConfirmationProcessor(settings: settings)
         }

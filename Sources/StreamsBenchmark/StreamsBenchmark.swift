@@ -22,6 +22,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds of the latency run.") var seconds: Int = 6
     @Option(help: "The millwright executable.") var millwright: String = ".build/release/millwright"
     @Option(help: "The topic catalog folder.") var catalog: String = "topics"
+    @Option(help: "The worker's log level (its log goes to this process's standard error).") var workerLogLevel: String = "error"
 
     @Flag(help: "Only the confirmation processor's own cost: the same input through the test driver, no broker.") var processorOnly = false
     @Option(help: "Processor-only: records between flushes (the runtime flushes once per commit).") var flushEvery: Int = 5_000
@@ -52,7 +53,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("mw-bench-\(UUID().uuidString.prefix(8))").path
         let worker = Process()
         worker.executableURL = URL(fileURLWithPath: millwright)
-        worker.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", "bench", "--state-dir", state, "--log-level", "error"]
+        worker.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", "bench", "--state-dir", state, "--log-level", workerLogLevel]
         var environment = ProcessInfo.processInfo.environment
         environment["MILLWRIGHT_IDLE_TIMEOUT"] = "600s"
         worker.environment = environment

@@ -8,16 +8,21 @@ public struct JSONParser {
         public var description: String { "\(reason) at byte \(offset)" }
     }
 
+    public static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer throws(Failure) in try parse(buffer) }
+    }
+
     public static func parse(_ bytes: some Collection<UInt8>) throws(Failure) -> JSONValue {
-        let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer throws(Failure) in
-            var parser = JSONParser(buffer)
-            parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0)
-            parser.skipWhitespace()
-            if parser.index != buffer.count { throw parser.failure("unexpected data after the JSON value") }
-            return value
-        }
+        try Array(bytes).withUnsafeBufferPointer { buffer throws(Failure) in try parse(buffer) }
+    }
+
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
+        var parser = JSONParser(buffer)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        if parser.index != buffer.count { throw parser.failure("unexpected data after the JSON value") }
+        return value
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>

@@ -174,6 +174,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     func run() throws(KafkaError) {
         try producer.initTransactions(timeout: .seconds(30))
+        producer.prepareTopics([worker.definition.changelogTopic] + worker.definition.outputTopics)
         try consumer.subscribe(topics: worker.definition.inputTopics, listener: self)
         logger.info("worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "instance": "\(instance)"])
         let interval = worker.configuration.wallClockInterval.wholeMilliseconds

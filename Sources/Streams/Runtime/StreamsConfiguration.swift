@@ -55,16 +55,20 @@ public struct ProcessorDefinition: Sendable {
     /// processed before the event streams', whatever their timestamps, so a table row is there
     /// before the events that need it. Default none.
     public var tableTopics: Set<String>
+    /// Topics the processor is known to write to (others may follow from the data): looked up
+    /// when the worker starts, so the first outputs are not held back. Default none.
+    public var outputTopics: [String]
     /// Makes the processor of one task (partition number).
     public var makeProcessor: @Sendable (Int32) -> any StreamProcessor
 
     public init(
-        name: String, inputTopics: [String], tableTopics: Set<String> = [], changelogTopic: String? = nil,
+        name: String, inputTopics: [String], tableTopics: Set<String> = [], outputTopics: [String] = [], changelogTopic: String? = nil,
         makeProcessor: @escaping @Sendable (Int32) -> any StreamProcessor
     ) {
         self.name = name
         self.inputTopics = inputTopics
         self.tableTopics = tableTopics
+        self.outputTopics = outputTopics
         self.changelogTopic = changelogTopic ?? "millwright.\(name).changelog.v1"
         self.makeProcessor = makeProcessor
     }
