@@ -163,7 +163,11 @@ struct StreamsBenchmark: AsyncParsableCommand {
         })
         var seen = 0
         var start: ContinuousClock.Instant?
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while seen < count {
+            guard ContinuousClock.now < deadline else {
+                throw BenchmarkError("raw consume read \(seen) of \(count) events within 60 s: the cluster kept less than was pre-loaded (about 5 MB per partition); use fewer --events")
+            }
             for event in try consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(100)) {
                 if case .message = event {
                     if start == nil { start = .now }
