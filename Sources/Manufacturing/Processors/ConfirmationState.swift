@@ -55,7 +55,7 @@ enum ShopFloorEvent {
 }
 
 /// Everything the confirmation side keeps for one work order.
-struct WorkOrderProgress {
+struct WorkOrderProgress: Equatable {
     /// Stable hashes of the latest event ids applied (bounded): the same event sent twice by MES
     /// changes nothing. Replayed input is recognised by its offset (``ConfirmationProcessor``'s
     /// applied offsets). 8 bytes an id instead of the id: this list is most of a work order's state.

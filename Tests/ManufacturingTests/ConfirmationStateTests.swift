@@ -1,0 +1,73 @@
+@testable import Manufacturing
+import Testing
+
+/// The confirmation state's stored form (written to the task store and changelog on every commit).
+@Suite("Confirmation state bytes")
+struct ConfirmationStateTests {
+    static func populated() -> WorkOrderProgress {
+        var state = WorkOrderProgress()
+        state.recentEvents = [stableHash("mes-1"), stableHash("mes-2"), .max, 0]
+        state.seenGoodsReceipt = 120.5
+        state.postedGoodsReceipt = 100
+        state.postedScrap = 0.25
+        state.started = true
+        state.milestoneReached = true
+        var window = WindowTotals()
+        window.add(
+            .completed(OperationCompleted(workOrderId: "WO-1", operationSeq: 30, workCenter: "WC-1", plant: "P100", goodQty: 20.5, uom: "EA", completedAt: Timestamp(milliseconds: 1_000), final: true)),
+            cause: EventCause(eventId: "mes-1", correlationId: "crm-req-ü", topic: "mes.operation-completed.v1", partition: 7, offset: 1 << 40))
+        window.add(
+            .scrap(ScrapReported(workOrderId: "WO-1", operationSeq: -1, plant: "P100", scrapQty: 0.25, uom: "EA", reasonCode: "DAMAGE", reportedAt: Timestamp(milliseconds: 2_000))),
+            cause: EventCause(eventId: "mes-2", correlationId: "c", topic: "mes.scrap-reported.v1", partition: 0, offset: 0))
+        state.windows = [-900_000: WindowTotals(), 1_800_000: window]
+        state.adjustments = [0: 3, 900_000: 1]
+        state.recentPostings = ["WO-1:2026-11-27T08:00:00.000Z", "WO-1:2026-11-27T08:15:00.000Z:adj1"]
+        state.postingCount = 7
+        state.lastStatus = "IN_PRODUCTION"
+        state.lastRisks = ["LATE", "SCRAP_OVER_TOLERANCE"]
+        return state
+    }
+
+    @Test("every field survives the binary form: hashes, quantities, flags, windows with their causes, adjustments, postings, status")
+    func roundTrip() {
+        let state = Self.populated()
+        #expect(WorkOrderProgress(bytes: state.bytes) == state)
+        #expect(WorkOrderProgress(bytes: WorkOrderProgress().bytes) == WorkOrderProgress())
+    }
+
+    @Test("the same state always gives the same bytes (windows and adjustments in key order)")
+    func deterministic() {
+        var reordered = Self.populated()
+        reordered.windows = Dictionary(uniqueKeysWithValues: reordered.windows.reversed())
+        #expect(reordered.bytes == Self.populated().bytes)
+    }
+
+    @Test("state written as JSON by earlier versions is still read; event ids become their hashes")
+    func legacyJSON() {
+        let json = #"{"ids":["mes-1"],"seenGR":10,"postedGR":5,"postedScrap":1,"started":true,"milestone":false,"windows":{"900000":{"ops":{"10":{"g":5,"s":1}},"gr":5,"scrap":1,"n":2,"cause":{"e":"mes-1","c":"corr","t":"mes.operation-completed.v1","p":3,"o":42}}},"adjustments":{"0":2},"postings":["p1"],"postingCount":1,"status":"IN_PRODUCTION","risks":["LATE"]}"#
+        let state = WorkOrderProgress(bytes: Array(json.utf8))
+        #expect(state?.recentEvents == [stableHash("mes-1")])
+        #expect(state?.postedGoodsReceipt == 5)
+        #expect(state?.windows[900_000]?.operations[10]?.goodQty == 5)
+        #expect(state?.windows[900_000]?.lastCause?.offset == 42)
+        #expect(state?.adjustments[0] == 2)
+        #expect(state?.lastStatus == "IN_PRODUCTION")
+        #expect(state?.lastRisks == ["LATE"])
+    }
+
+    @Test("truncated, extended or unknown-format bytes are refused, never misread")
+    func damaged() {
+        let bytes = Self.populated().bytes
+        for length in 0..<bytes.count {
+            #expect(WorkOrderProgress(bytes: Array(bytes.prefix(length))) == nil, "cut at \(length) of \(bytes.count)")
+        }
+        #expect(WorkOrderProgress(bytes: bytes + [0]) == nil)
+        #expect(WorkOrderProgress(bytes: [9] + bytes.dropFirst()) == nil)
+    }
+
+    @Test("the duplicate check's hash is stable across processes (FNV-1a 64, known values)")
+    func stableHashValues() {
+        #expect(stableHash("") == 0xcbf2_9ce4_8422_2325)
+        #expect(stableHash("a") == 0xaf63_dc4c_8601_ec8c)
+    }
+}
