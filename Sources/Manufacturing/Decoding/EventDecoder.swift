@@ -8,6 +8,12 @@ public enum EventDecoder {
     public static func decode<Payload: EventPayload>(
         _ bytes: [UInt8]?, as type: Payload.Type, headerCorrelationId: String? = nil
     ) -> Result<Envelope<Payload>, DecodingFailure> {
+        // The plain form of the hot MES events, without a JSON tree (anything else: below).
+        if let bytes, let plain = Payload.self as? any PlainDecodable.Type,
+            let envelope = plain.plainEnvelope(bytes) as? Envelope<Payload>
+        {
+            return .success(envelope)
+        }
         do throws(DecodingFailure) {
             let (metadata, data) = try envelope(bytes, headerCorrelationId: headerCorrelationId)
             guard metadata.schema == Payload.schema else {

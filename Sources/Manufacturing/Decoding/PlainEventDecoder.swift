@@ -1,0 +1,328 @@
+/// A fast path for the MES events that make up nearly all of the input: one pass over the bytes,
+/// no JSON tree, a String only for the fields kept.
+///
+/// It takes only the plain form of an event — the envelope's and the payload's members (in any
+/// order) and nothing else, strings of printable ASCII without escapes, no `null` — and answers
+/// nil for anything else, which then goes through ``EventDecoder`` (the decoder that explains
+/// what is wrong). For what it takes it returns exactly what ``EventDecoder`` returns: the same
+/// rules (non-empty strings, upper-cased codes, integers, quantities ≥ 0, RFC 3339 UTC
+/// timestamps); a property test compares the two on damaged and valid events.
+protocol PlainDecodable: EventPayload {
+    /// Reads the payload's members from `{` to `}`; nil when the data is not plain or breaks a rule.
+    static func plainData(_ scanner: inout PlainScanner) -> Self?
+}
+
+extension PlainDecodable {
+    /// The envelope (an `Envelope<Self>`), for callers that hold only the protocol's metatype.
+    static func plainEnvelope(_ bytes: [UInt8]) -> Any? { PlainEventDecoder.decode(bytes, as: Self.self) }
+}
+
+enum PlainEventDecoder {
+    static func decode<Payload: PlainDecodable>(_ bytes: [UInt8], as type: Payload.Type) -> Envelope<Payload>? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var scanner = PlainScanner(buffer)
+            var schemaOK = false
+            var version: Int?
+            var eventId: String?
+            var correlationId: String?
+            var occurredAt: Timestamp?
+            var source: EventSource?
+            var data: Payload?
+            let read = scanner.object { key, s in
+                switch key {
+                case "schema":
+                    guard !schemaOK, let range = s.string(), s.equals(range, Payload.schema) else { return false }
+                    schemaOK = true
+                case "schemaVersion":
+                    guard version == nil, let v = s.integer(minimum: 1), v == Payload.currentVersion, Payload.readableVersions.contains(v) else { return false }
+                    version = v
+                case "eventId":
+                    guard eventId == nil, let v = s.text() else { return false }
+                    eventId = v
+                case "correlationId":
+                    guard correlationId == nil, let v = s.text() else { return false }
+                    correlationId = v
+                case "occurredAt":
+                    guard occurredAt == nil, let v = s.timestamp() else { return false }
+                    occurredAt = v
+                case "source":
+                    guard source == nil, let v = s.source() else { return false }
+                    source = v
+                case "data":
+                    guard data == nil, let v = Payload.plainData(&s) else { return false }
+                    data = v
+                default:
+                    return false
+                }
+                return true
+            }
+            guard read, scanner.atEnd, schemaOK, let version, let eventId, let correlationId, let occurredAt, let source, let data else { return nil }
+            return Envelope(
+                metadata: EventMetadata(
+                    schema: Payload.schema, schemaVersion: version, eventId: eventId, correlationId: correlationId,
+                    occurredAt: occurredAt, source: source),
+                data: data)
+        }
+    }
+}
+
+/// Reads plain JSON (see ``PlainEventDecoder``); every method answers nil or false for anything
+/// it does not take, leaving the rest to the full parser.
+struct PlainScanner {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func take(_ byte: UInt8) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    var atEnd: Bool {
+        mutating get {
+            skipWhitespace()
+            return index == bytes.count
+        }
+    }
+
+    /// `{ "name": value, … }`; `member` reads each value (and may refuse it). No empty objects.
+    mutating func object(_ member: (String, inout PlainScanner) -> Bool) -> Bool {
+        guard take(UInt8(ascii: "{")) else { return false }
+        while true {
+            guard let key = string(), take(UInt8(ascii: ":")) else { return false }
+            guard member(name(key), &self) else { return false }
+            skipWhitespace()
+            guard index < bytes.count else { return false }
+            switch bytes[index] {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return true
+            default: return false
+            }
+        }
+    }
+
+    /// A member name (ASCII, short: a small string, no allocation).
+    private func name(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    /// A string of printable ASCII without escapes: its bytes' range, quotes excluded.
+    mutating func string() -> Range<Int>? {
+        guard take(Self.quote) else { return nil }
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == Self.quote {
+                index += 1
+                return start..<index - 1
+            }
+            if byte < 0x20 || byte > 0x7E || byte == Self.backslash { return nil }
+            index += 1
+        }
+        return nil
+    }
+
+    func equals(_ range: Range<Int>, _ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in utf8.count == range.count && utf8.elementsEqual(bytes[range]) }
+    }
+
+    /// A non-empty string without surrounding spaces (what the full decoder's trimming keeps as is).
+    mutating func text() -> String? {
+        guard let range = string(), !range.isEmpty, bytes[range.lowerBound] != 0x20, bytes[range.upperBound - 1] != 0x20 else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    /// A code: upper-cased, like ``FieldReader/code(_:)``.
+    mutating func code() -> String? { text()?.asciiUppercased }
+
+    mutating func timestamp() -> Timestamp? {
+        guard let text = text() else { return nil }
+        return try? Timestamp(rfc3339: text)
+    }
+
+    mutating func bool() -> Bool? {
+        skipWhitespace()
+        if matches("true") { return true }
+        if matches("false") { return false }
+        return nil
+    }
+
+    private mutating func matches(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        for i in 0..<count where bytes[index + i] != literal.utf8Start[i] { return false }
+        index += count
+        return true
+    }
+
+    /// A JSON number (the full parser's grammar and conversion) and whether it was written as an
+    /// integer.
+    mutating func number() -> (value: Double, isInteger: Bool)? {
+        skipWhitespace()
+        let start = index
+        var isInteger = true
+        func digits() -> Int {
+            let first = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            return index - first
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < bytes.count else { return nil }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+        } else if digits() == 0 {
+            return nil
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            isInteger = false
+            index += 1
+            guard digits() > 0 else { return nil }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            isInteger = false
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return nil }
+        }
+        let range = start..<index
+        if isInteger && range.count <= 15 && bytes[start] != UInt8(ascii: "-") {
+            // Exact: an integer of at most 15 digits is a Double as it is.
+            var value = 0
+            for byte in bytes[range] { value = value * 10 + Int(byte - UInt8(ascii: "0")) }
+            return (Double(value), true)
+        }
+        guard let value = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)), value.isFinite else { return nil }
+        return (value, isInteger)
+    }
+
+    /// ``FieldReader/int(_:minimum:)``'s rules.
+    mutating func integer(minimum: Int) -> Int? {
+        guard let (n, isInteger) = number(), isInteger || n == n.rounded(), abs(n) < 9e15 else { return nil }
+        let value = Int(n)
+        return value >= minimum ? value : nil
+    }
+
+    /// ``FieldReader/quantity(_:positive:)``'s rules (≥ 0, finite).
+    mutating func quantity() -> Double? {
+        guard let (n, _) = number(), n.isFinite, n >= 0 else { return nil }
+        return n
+    }
+
+    /// The envelope's `source`: `system`, and `plant` if given (upper-cased).
+    mutating func source() -> EventSource? {
+        var system: String?
+        var plant: String?
+        let read = object { key, s in
+            switch key {
+            case "system":
+                guard system == nil, let v = s.text() else { return false }
+                system = v
+            case "plant":
+                guard plant == nil, let v = s.code() else { return false }
+                plant = v
+            default: return false
+            }
+            return true
+        }
+        guard read, let system else { return nil }
+        return EventSource(system: system, plant: plant)
+    }
+}
+
+extension OperationCompleted: PlainDecodable {
+    static func plainData(_ scanner: inout PlainScanner) -> OperationCompleted? {
+        var workOrderId: String?, operationSeq: Int?, workCenter: String?, plant: String?
+        var goodQty: Double?, uom: String?, completedAt: Timestamp?, final: Bool?
+        let read = scanner.object { key, s in
+            switch key {
+            case "workOrderId":
+                guard workOrderId == nil, let v = s.text() else { return false }
+                workOrderId = v
+            case "operationSeq":
+                guard operationSeq == nil, let v = s.integer(minimum: 1) else { return false }
+                operationSeq = v
+            case "workCenter":
+                guard workCenter == nil, let v = s.text() else { return false }
+                workCenter = v
+            case "plant":
+                guard plant == nil, let v = s.code() else { return false }
+                plant = v
+            case "goodQty":
+                guard goodQty == nil, let v = s.quantity() else { return false }
+                goodQty = v
+            case "uom":
+                guard uom == nil, let v = s.code() else { return false }
+                uom = v
+            case "completedAt":
+                guard completedAt == nil, let v = s.timestamp() else { return false }
+                completedAt = v
+            case "final":
+                guard final == nil, let v = s.bool() else { return false }
+                final = v
+            default: return false
+            }
+            return true
+        }
+        guard read, let workOrderId, let operationSeq, let workCenter, let plant, let goodQty, let uom, let completedAt, let final else { return nil }
+        return OperationCompleted(
+            workOrderId: workOrderId, operationSeq: operationSeq, workCenter: workCenter, plant: plant, goodQty: goodQty, uom: uom,
+            completedAt: completedAt, final: final)
+    }
+}
+
+extension ScrapReported: PlainDecodable {
+    static func plainData(_ scanner: inout PlainScanner) -> ScrapReported? {
+        var workOrderId: String?, operationSeq: Int?, plant: String?, scrapQty: Double?
+        var uom: String?, reasonCode: String?, reportedAt: Timestamp?
+        let read = scanner.object { key, s in
+            switch key {
+            case "workOrderId":
+                guard workOrderId == nil, let v = s.text() else { return false }
+                workOrderId = v
+            case "operationSeq":
+                guard operationSeq == nil, let v = s.integer(minimum: 1) else { return false }
+                operationSeq = v
+            case "plant":
+                guard plant == nil, let v = s.code() else { return false }
+                plant = v
+            case "scrapQty":
+                guard scrapQty == nil, let v = s.quantity() else { return false }
+                scrapQty = v
+            case "uom":
+                guard uom == nil, let v = s.code() else { return false }
+                uom = v
+            case "reasonCode":
+                guard reasonCode == nil, let v = s.text() else { return false }
+                reasonCode = v
+            case "reportedAt":
+                guard reportedAt == nil, let v = s.timestamp() else { return false }
+                reportedAt = v
+            default: return false
+            }
+            return true
+        }
+        guard read, let workOrderId, let operationSeq, let plant, let scrapQty, let uom, let reasonCode, let reportedAt else { return nil }
+        return ScrapReported(
+            workOrderId: workOrderId, operationSeq: operationSeq, plant: plant, scrapQty: scrapQty, uom: uom, reasonCode: reasonCode,
+            reportedAt: reportedAt)
+    }
+}
