@@ -154,9 +154,10 @@ struct PlainScanner {
     /// A code: upper-cased, like ``FieldReader/code(_:)``.
     mutating func code() -> String? { text()?.asciiUppercased }
 
+    /// ``FieldReader/timestamp(_:)``'s rules, read from the bytes in place.
     mutating func timestamp() -> Timestamp? {
-        guard let text = text() else { return nil }
-        return try? Timestamp(rfc3339: text)
+        guard let range = string(), !range.isEmpty, bytes[range.lowerBound] != 0x20, bytes[range.upperBound - 1] != 0x20 else { return nil }
+        return try? Timestamp(rfc3339: UnsafeBufferPointer(rebasing: bytes[range]))
     }
 
     mutating func bool() -> Bool? {

@@ -11,16 +11,11 @@ public enum JSONWriter {
         String(decoding: bytes(value), as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, to out: inout [UInt8]) {
+    static func write(_ value: JSONValue, to out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .number(let n, let isInteger):
-            if isInteger, abs(n) < 9.0e15 {
-                out.append(contentsOf: String(Int64(n)).utf8)
-            } else {
-                out.append(contentsOf: "\(n)".utf8)
-            }
+        case .number(let n, let isInteger): writeNumber(n, isInteger: isInteger, to: &out)
         case .string(let s): writeString(s, to: &out)
         case .array(let elements):
             out.append(UInt8(ascii: "["))
@@ -41,7 +36,15 @@ public enum JSONWriter {
         }
     }
 
-    private static func writeString(_ s: String, to out: inout [UInt8]) {
+    static func writeNumber(_ n: Double, isInteger: Bool, to out: inout [UInt8]) {
+        if isInteger, abs(n) < 9.0e15 {
+            out.append(contentsOf: String(Int64(n)).utf8)
+        } else {
+            out.append(contentsOf: "\(n)".utf8)
+        }
+    }
+
+    static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var s = s
         let plain = s.withUTF8 { bytes in
@@ -68,5 +71,103 @@ public enum JSONWriter {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+}
+
+/// Writes JSON straight to bytes, member by member: the same bytes ``JSONWriter`` writes for the
+/// equivalent ``JSONValue``, without building the tree first (the hot output events use it).
+public struct JSONBytes {
+    public private(set) var bytes: [UInt8] = []
+    /// Per open object or array: whether nothing was written in it yet.
+    private var empty: [Bool] = []
+    private var afterKey = false
+
+    public init(capacity: Int = 512) {
+        bytes.reserveCapacity(capacity)
+        empty.reserveCapacity(4)
+    }
+
+    private mutating func separate() {
+        if afterKey {
+            afterKey = false
+        } else if let last = empty.last {
+            if last { empty[empty.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
+        }
+    }
+
+    public mutating func beginObject() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        empty.append(true)
+    }
+
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        empty.removeLast()
+    }
+
+    public mutating func beginArray() {
+        separate()
+        bytes.append(UInt8(ascii: "["))
+        empty.append(true)
+    }
+
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        empty.removeLast()
+    }
+
+    /// A member's name; its value is what is written next.
+    public mutating func key(_ name: String) {
+        separate()
+        JSONWriter.writeString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    public mutating func string(_ value: String) {
+        separate()
+        JSONWriter.writeString(value, to: &bytes)
+    }
+
+    public mutating func number(_ value: Double, isInteger: Bool) {
+        separate()
+        JSONWriter.writeNumber(value, isInteger: isInteger, to: &bytes)
+    }
+
+    public mutating func integer(_ value: Int) { number(Double(value), isInteger: true) }
+
+    /// Like ``JSONValue/quantity(_:)``: an integer when it is one.
+    public mutating func quantity(_ value: Double) { number(value, isInteger: value == value.rounded() && abs(value) < 1e15) }
+
+    public mutating func bool(_ value: Bool) {
+        separate()
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    public mutating func member(_ name: String, _ value: String) {
+        key(name)
+        string(value)
+    }
+
+    public mutating func member(_ name: String, quantity value: Double) {
+        key(name)
+        quantity(value)
+    }
+
+    public mutating func member(_ name: String, integer value: Int) {
+        key(name)
+        integer(value)
+    }
+
+    public mutating func member(_ name: String, bool value: Bool) {
+        key(name)
+        bool(value)
+    }
+
+    /// Any value, through the tree writer.
+    public mutating func value(_ value: JSONValue) {
+        separate()
+        JSONWriter.write(value, to: &bytes)
     }
 }

@@ -138,3 +138,45 @@ public struct CustomerOrderStatus: EventPayload, Hashable {
         ]
     }
 }
+
+extension OrderStatus {
+    /// The bytes of ``json``, written directly (two status events go with every posting).
+    public func writeJSON(to out: inout JSONBytes) {
+        out.beginObject()
+        out.member("orderId", orderId)
+        if let workOrderId { out.member("workOrderId", workOrderId) }
+        if let plant { out.member("plant", plant) }
+        out.member("status", status.rawValue)
+        out.member("orderedQty", quantity: orderedQty)
+        out.member("goodsReceiptQty", quantity: goodsReceiptQty)
+        out.member("scrapQty", quantity: scrapQty)
+        out.member("progressPct", quantity: progressPct)
+        out.member("atRisk", bool: atRisk)
+        out.key("riskReasons")
+        out.beginArray()
+        for reason in riskReasons { out.string(reason.rawValue) }
+        out.endArray()
+        out.member("dueDate", dueDate.rfc3339)
+        out.member("updatedAt", updatedAt.rfc3339)
+        out.endObject()
+    }
+}
+
+extension CustomerOrderStatus {
+    /// The bytes of ``json``, written directly.
+    public func writeJSON(to out: inout JSONBytes) {
+        out.beginObject()
+        out.member("orderId", orderId)
+        out.member("status", status.rawValue)
+        out.member("progressPct", quantity: progressPct)
+        out.member("atRisk", bool: atRisk)
+        out.key("riskReasons")
+        out.beginArray()
+        for reason in riskReasons { out.string(reason.rawValue) }
+        out.endArray()
+        out.member("dueDate", dueDate.rfc3339)
+        out.member("updatedAt", updatedAt.rfc3339)
+        out.endObject()
+    }
+}
+

@@ -90,3 +90,42 @@ public struct ProductionConfirmation: EventPayload, Hashable {
         ]
     }
 }
+
+extension ProductionConfirmation {
+    /// The bytes of ``json``, written directly (one posting per window and work order).
+    public func writeJSON(to out: inout JSONBytes) {
+        out.beginObject()
+        out.member("postingId", postingId)
+        out.member("workOrderId", workOrderId)
+        out.member("orderId", orderId)
+        out.member("plant", plant)
+        out.member("windowStart", windowStart.rfc3339)
+        out.member("windowEnd", windowEnd.rfc3339)
+        out.member("kind", kind.rawValue)
+        out.member("goodsReceiptQty", quantity: goodsReceiptQty)
+        out.member("scrapQty", quantity: scrapQty)
+        out.member("uom", uom)
+        out.key("operations")
+        out.beginArray()
+        for operation in operations {
+            out.beginObject()
+            out.member("operationSeq", integer: operation.operationSeq)
+            out.member("goodQty", quantity: operation.goodQty)
+            out.member("scrapQty", quantity: operation.scrapQty)
+            out.endObject()
+        }
+        out.endArray()
+        out.key("materialConsumption")
+        out.beginArray()
+        for material in materialConsumption {
+            out.beginObject()
+            out.member("itemId", material.itemId)
+            out.member("qty", quantity: material.qty)
+            out.member("uom", material.uom)
+            out.endObject()
+        }
+        out.endArray()
+        out.member("eventCount", integer: eventCount)
+        out.endObject()
+    }
+}

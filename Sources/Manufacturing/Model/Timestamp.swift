@@ -22,7 +22,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (fraction of any length, truncated to ms).
     public init(rfc3339 text: String) throws(ParseError) {
-        let b = Array(text.utf8)
+        var text = text
+        let parsed = text.withUTF8 { bytes in Result { () throws(ParseError) in try Timestamp(rfc3339: bytes) } }
+        self = try parsed.get()
+    }
+
+    /// Parses the UTF-8 bytes of an RFC 3339 timestamp (see ``init(rfc3339:)``), without a copy.
+    init(rfc3339 b: UnsafeBufferPointer<UInt8>) throws(ParseError) {
         func digits(_ start: Int, _ count: Int) throws(ParseError) -> Int {
             guard start + count <= b.count else { throw .notRFC3339 }
             var value = 0
