@@ -139,7 +139,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     static let bufferLowWater = 1_000
 
     /// Tasks whose table partitions are still catching up (partition → table topic → end offset
-    /// at assignment); their event partitions stay paused until then.
+    /// at assignment); their event records stay in their buffers until then.
     var tableCatchUp: [Int32: [String: Int64]] = [:]
     var lastCommit = ContinuousClock.now
     /// The transaction being committed on the committer thread, if any.
@@ -223,55 +223,29 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         try finishCommit(wait: true)
     }
 
-    /// Starts a transaction with every busy task's outputs, changelog entries, positions and
-    /// commit marker, and leaves its commit to the committer thread: the loop goes on processing
-    /// while the broker answers (the round trips of a commit take longer than processing a
-    /// hundred milliseconds of input). What is processed meanwhile waits in the tasks for the
-    /// next transaction; if this one aborts, the rewind throws it away with the rest.
+    /// Takes every busy task's work (outputs, changed store entries, positions) and hands the
+    /// transaction to the committer thread: it begins the transaction, sends per task any abort
+    /// notes, the outputs, the changes, the positions and a commit marker, commits, and finishes
+    /// (``PendingCommit/run``). The loop goes on processing meanwhile (the sends and the broker's
+    /// round trips cost more than processing a hundred milliseconds of input); what it processes
+    /// waits in the tasks for the next transaction, and if this one aborts, the rewind throws it
+    /// away with the rest.
     func beginCommit() throws(KafkaError) {
         precondition(inFlight == nil, "one transaction at a time")
         lastCommit = .now
         let busy = tasks.values.filter { $0.hasWork || abortNotes[$0.partition] != nil }
         guard !busy.isEmpty else { return }
         batchSequence += 1
-        let batch = "\(instance):\(batchSequence)"
-        let pending = PendingCommit(batch: batch)
+        let pending = PendingCommit(batch: "\(instance):\(batchSequence)", changelog: worker.definition.changelogTopic)
         do throws(KafkaError) {
-            try producer.beginTransaction()
             for task in busy.sorted(by: { $0.partition < $1.partition }) {
-                pending.tasks.append(.init(partition: task.partition))
                 let work: (outputs: [OutputRecord], changes: [(store: String, key: String, value: [UInt8]?)], positions: [String: Int64])
                 do { work = try task.takeCommit() } catch {
                     throw KafkaError(code: .invalidState, reason: "flush of task \(task.partition) failed: \(error)")
                 }
-                let header = KafkaHeader(key: ChangelogFormat.batchHeader, value: batch)
-                for output in work.outputs {
-                    // The batch id on outputs too: on a broker that does not hide aborted
-                    // transactions, a reader can keep only the batches the changelog shows committed.
-                    var message = KafkaProducerMessage(output)
-                    message.headers.append(header)
-                    try producer.send(message)
-                }
-                let changelog = worker.definition.changelogTopic
-                for aborted in abortNotes[task.partition] ?? [] {
-                    try producer.send(KafkaProducerMessage(
-                        topic: changelog, partition: task.partition, key: Array(ChangelogFormat.abortKey.utf8),
-                        value: Array(aborted.utf8), headers: [header]))
-                }
-                for change in work.changes {
-                    try producer.send(KafkaProducerMessage(
-                        topic: changelog, partition: task.partition,
-                        key: Array(ChangelogFormat.storeKey(store: change.store, key: change.key).utf8), value: change.value, headers: [header]))
-                }
-                try producer.send(KafkaProducerMessage(
-                    topic: changelog, partition: task.partition, key: Array(ChangelogFormat.positionsKey.utf8),
-                    value: ChangelogFormat.encodePositions(streamTime: task.clock.streamTime, positions: work.positions), headers: [header]))
-                let marker = try producer.sendTracked(KafkaProducerMessage(
-                    topic: changelog, partition: task.partition, key: Array(ChangelogFormat.commitKey.utf8),
-                    value: Array(batch.utf8), headers: [header]))
-                pending.tasks[pending.tasks.count - 1] = .init(
-                    partition: task.partition, file: task.stateFile, changes: work.changes, streamTime: task.clock.streamTime,
-                    positions: work.positions, marker: marker, notedAborts: abortNotes[task.partition]?.count ?? 0)
+                pending.tasks.append(.init(
+                    partition: task.partition, file: task.stateFile, outputs: work.outputs, changes: work.changes,
+                    streamTime: task.clock.streamTime, positions: work.positions, abortNotes: abortNotes[task.partition] ?? []))
                 pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
             }
             pending.groupMetadata = try consumer.groupMetadata()
@@ -300,8 +274,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             return
         }
         worker.record { $0.committedTransactions += 1 }
-        for task in pending.tasks where task.notedAborts > 0 {
-            abortNotes[task.partition]?.removeFirst(task.notedAborts)
+        for task in pending.tasks where !task.abortNotes.isEmpty {
+            abortNotes[task.partition]?.removeFirst(task.abortNotes.count)
             if abortNotes[task.partition]?.isEmpty == true { abortNotes[task.partition] = nil }
         }
         for partition in pending.failedStateFiles { tasks[partition]?.stateFile = nil }
@@ -395,9 +369,11 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         guard var buffer = buffers[partition], !buffer.isEmpty else { return 0 }
         let tables = worker.definition.tableTopics
         let events = worker.definition.inputTopics.filter { !tables.contains($0) }
+        // While the task's tables catch up, only table records leave the buffer.
+        let flowing = tableCatchUp[partition] == nil ? events : []
         var processed = 0
         defer { buffers[partition] = buffer }
-        while let message = buffer.next(tables: tables, events: events, exhausted: { exhausted($0, partition) }) {
+        while let message = buffer.next(tables: tables, events: flowing, exhausted: { exhausted($0, partition) }) {
             do {
                 try task.process(StreamRecord(message), now: now)
             } catch {
@@ -442,8 +418,10 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     // MARK: Tables first
 
-    /// Pauses a new task's event partitions until its table partitions have been read to the end
-    /// they had at assignment: a released work order is known before the shop-floor events for it.
+    /// Holds a new task's event records in its buffer until its table partitions have been read
+    /// to the end they had at assignment: a released work order is known before the shop-floor
+    /// events for it. (Holding, not pausing: librdkafka 2.0.2 takes about half a second to fetch
+    /// again after a resume; the buffer's backpressure still bounds what is held.)
     func holdEventsUntilTablesCaughtUp(_ partition: Int32) throws(KafkaError) {
         let tables = worker.definition.tableTopics
         guard !tables.isEmpty else { return }
@@ -455,7 +433,6 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         }
         guard !targets.isEmpty else { return }
         tableCatchUp[partition] = targets
-        try consumer.pause(worker.definition.inputTopics.filter { !tables.contains($0) }.map { KafkaTopicPartition(topic: $0, partition: partition) })
     }
 
     func resumeCaughtUpTasks() throws(KafkaError) {
@@ -464,7 +441,6 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             let caughtUp = positions.allSatisfy { max($0.offset, startOffsets[$0.topicPartition] ?? 0) >= (targets[$0.topic] ?? 0) }
             guard caughtUp else { continue }
             tableCatchUp[partition] = nil
-            try consumer.resume(worker.definition.inputTopics.filter { !worker.definition.tableTopics.contains($0) }.map { KafkaTopicPartition(topic: $0, partition: partition) })
             logger.debug("table caught up; events flow", metadata: ["partition": "\(partition)"])
         }
     }
@@ -519,25 +495,26 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     }
 }
 
-/// One transaction handed to the committer thread: it commits the transaction, writes each task's
-/// local state file once its marker's offset is known, then commits the group offsets, and
-/// signals `done`. The loop thread reads the outcome only after `done`.
+/// One transaction handed to the committer thread: it begins the transaction, sends every task's
+/// records, commits, writes each task's local state file once its marker's offset is known, then
+/// commits the group offsets, and signals `done`. The loop thread reads the outcome only after
+/// `done`, and does not use the producer until then.
 private final class PendingCommit: @unchecked Sendable {
     // @unchecked: filled by the loop thread before the hand-off, then used by the committer
     // thread alone until it signals `done`, after which only the loop thread reads it.
     struct TaskWork {
         var partition: Int32
         var file: TaskStateFile?
-        var changes: [(store: String, key: String, value: [UInt8]?)] = []
-        var streamTime: Int64 = .min
-        var positions: [String: Int64] = [:]
-        /// Nil only while the task's records are being sent.
-        var marker: KafkaDeliveryTicket?
-        /// Abort notes this transaction carries for the partition.
-        var notedAborts = 0
+        var outputs: [OutputRecord]
+        var changes: [(store: String, key: String, value: [UInt8]?)]
+        var streamTime: Int64
+        var positions: [String: Int64]
+        /// Batches that aborted after their marker reached the broker: noted in this transaction.
+        var abortNotes: [String]
     }
 
     let batch: String
+    let changelog: String
     var tasks: [TaskWork] = []
     var offsets: [KafkaTopicPartitionOffset] = []
     var groupMetadata: KafkaConsumerGroupMetadata?
@@ -545,13 +522,42 @@ private final class PendingCommit: @unchecked Sendable {
     var error: KafkaError?
     var failedStateFiles: [Int32] = []
 
-    init(batch: String) {
+    init(batch: String, changelog: String) {
         self.batch = batch
+        self.changelog = changelog
     }
 
     func run(producer: KafkaProducer, consumer: KafkaConsumer, logger: Logger) {
         defer { done.signal() }
+        var markers: [KafkaDeliveryTicket] = []
         do throws(KafkaError) {
+            try producer.beginTransaction()
+            let header = KafkaHeader(key: ChangelogFormat.batchHeader, value: batch)
+            for task in tasks {
+                for output in task.outputs {
+                    // The batch id on outputs too: on a broker that does not hide aborted
+                    // transactions, a reader can keep only the batches the changelog shows committed.
+                    var message = KafkaProducerMessage(output)
+                    message.headers.append(header)
+                    try producer.send(message)
+                }
+                for aborted in task.abortNotes {
+                    try producer.send(KafkaProducerMessage(
+                        topic: changelog, partition: task.partition, key: Array(ChangelogFormat.abortKey.utf8),
+                        value: Array(aborted.utf8), headers: [header]))
+                }
+                for change in task.changes {
+                    try producer.send(KafkaProducerMessage(
+                        topic: changelog, partition: task.partition,
+                        key: Array(ChangelogFormat.storeKey(store: change.store, key: change.key).utf8), value: change.value, headers: [header]))
+                }
+                try producer.send(KafkaProducerMessage(
+                    topic: changelog, partition: task.partition, key: Array(ChangelogFormat.positionsKey.utf8),
+                    value: ChangelogFormat.encodePositions(streamTime: task.streamTime, positions: task.positions), headers: [header]))
+                markers.append(try producer.sendTracked(KafkaProducerMessage(
+                    topic: changelog, partition: task.partition, key: Array(ChangelogFormat.commitKey.utf8),
+                    value: Array(batch.utf8), headers: [header])))
+            }
             if let groupMetadata { try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata) }
             try producer.commitTransaction()
         } catch {
@@ -559,8 +565,8 @@ private final class PendingCommit: @unchecked Sendable {
             return
         }
         // The local copy of what just committed, current to the offset after the marker.
-        for task in tasks {
-            guard let file = task.file, let marker = task.marker else { continue }
+        for (task, marker) in zip(tasks, markers) {
+            guard let file = task.file else { continue }
             do {
                 let report = try marker.wait(timeout: .seconds(30))
                 try file.apply(changes: task.changes, streamTime: task.streamTime, positions: task.positions, changelogOffset: report.offset + 1)
