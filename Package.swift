@@ -67,10 +67,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // glibc's mallopt, for the command's malloc arena limit.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .executableTarget(
             name: "millwright",
             dependencies: [
-                "Kafka", "Streams", "Manufacturing", "Ops",
+                "Kafka", "Streams", "Manufacturing", "Ops", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
