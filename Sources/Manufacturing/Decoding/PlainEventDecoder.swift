@@ -33,28 +33,18 @@ enum PlainEventDecoder {
                 case "schema":
                     guard !schemaOK, let range = s.string(), s.equals(range, Payload.schema) else { return false }
                     schemaOK = true
+                    return true
                 case "schemaVersion":
-                    guard version == nil, let v = s.integer(minimum: 1), v == Payload.currentVersion, Payload.readableVersions.contains(v) else { return false }
-                    version = v
-                case "eventId":
-                    guard eventId == nil, let v = s.text() else { return false }
-                    eventId = v
-                case "correlationId":
-                    guard correlationId == nil, let v = s.text() else { return false }
-                    correlationId = v
-                case "occurredAt":
-                    guard occurredAt == nil, let v = s.timestamp() else { return false }
-                    occurredAt = v
-                case "source":
-                    guard source == nil, let v = s.source() else { return false }
-                    source = v
-                case "data":
-                    guard data == nil, let v = Payload.plainData(&s) else { return false }
-                    data = v
-                default:
-                    return false
+                    // The current version only (an older one is upcast by the full decoder).
+                    let readable = s.integer(minimum: 1).flatMap { v in v == Payload.currentVersion && Payload.readableVersions.contains(v) ? v : nil }
+                    return once(&version, readable)
+                case "eventId": return once(&eventId, s.text())
+                case "correlationId": return once(&correlationId, s.text())
+                case "occurredAt": return once(&occurredAt, s.timestamp())
+                case "source": return once(&source, s.source())
+                case "data": return once(&data, Payload.plainData(&s))
+                default: return false
                 }
-                return true
             }
             guard read, scanner.atEnd, schemaOK, let version, let eventId, let correlationId, let occurredAt, let source, let data else { return nil }
             return Envelope(
@@ -234,15 +224,10 @@ struct PlainScanner {
         var plant: String?
         let read = object { key, s in
             switch key {
-            case "system":
-                guard system == nil, let v = s.text() else { return false }
-                system = v
-            case "plant":
-                guard plant == nil, let v = s.code() else { return false }
-                plant = v
+            case "system": return once(&system, s.text())
+            case "plant": return once(&plant, s.code())
             default: return false
             }
-            return true
         }
         guard read, let system else { return nil }
         return EventSource(system: system, plant: plant)
@@ -255,33 +240,16 @@ extension OperationCompleted: PlainDecodable {
         var goodQty: Double?, uom: String?, completedAt: Timestamp?, final: Bool?
         let read = scanner.object { key, s in
             switch key {
-            case "workOrderId":
-                guard workOrderId == nil, let v = s.text() else { return false }
-                workOrderId = v
-            case "operationSeq":
-                guard operationSeq == nil, let v = s.integer(minimum: 1) else { return false }
-                operationSeq = v
-            case "workCenter":
-                guard workCenter == nil, let v = s.text() else { return false }
-                workCenter = v
-            case "plant":
-                guard plant == nil, let v = s.code() else { return false }
-                plant = v
-            case "goodQty":
-                guard goodQty == nil, let v = s.quantity() else { return false }
-                goodQty = v
-            case "uom":
-                guard uom == nil, let v = s.code() else { return false }
-                uom = v
-            case "completedAt":
-                guard completedAt == nil, let v = s.timestamp() else { return false }
-                completedAt = v
-            case "final":
-                guard final == nil, let v = s.bool() else { return false }
-                final = v
+            case "workOrderId": return once(&workOrderId, s.text())
+            case "operationSeq": return once(&operationSeq, s.integer(minimum: 1))
+            case "workCenter": return once(&workCenter, s.text())
+            case "plant": return once(&plant, s.code())
+            case "goodQty": return once(&goodQty, s.quantity())
+            case "uom": return once(&uom, s.code())
+            case "completedAt": return once(&completedAt, s.timestamp())
+            case "final": return once(&final, s.bool())
             default: return false
             }
-            return true
         }
         guard read, let workOrderId, let operationSeq, let workCenter, let plant, let goodQty, let uom, let completedAt, let final else { return nil }
         return OperationCompleted(
@@ -296,34 +264,26 @@ extension ScrapReported: PlainDecodable {
         var uom: String?, reasonCode: String?, reportedAt: Timestamp?
         let read = scanner.object { key, s in
             switch key {
-            case "workOrderId":
-                guard workOrderId == nil, let v = s.text() else { return false }
-                workOrderId = v
-            case "operationSeq":
-                guard operationSeq == nil, let v = s.integer(minimum: 1) else { return false }
-                operationSeq = v
-            case "plant":
-                guard plant == nil, let v = s.code() else { return false }
-                plant = v
-            case "scrapQty":
-                guard scrapQty == nil, let v = s.quantity() else { return false }
-                scrapQty = v
-            case "uom":
-                guard uom == nil, let v = s.code() else { return false }
-                uom = v
-            case "reasonCode":
-                guard reasonCode == nil, let v = s.text() else { return false }
-                reasonCode = v
-            case "reportedAt":
-                guard reportedAt == nil, let v = s.timestamp() else { return false }
-                reportedAt = v
+            case "workOrderId": return once(&workOrderId, s.text())
+            case "operationSeq": return once(&operationSeq, s.integer(minimum: 1))
+            case "plant": return once(&plant, s.code())
+            case "scrapQty": return once(&scrapQty, s.quantity())
+            case "uom": return once(&uom, s.code())
+            case "reasonCode": return once(&reasonCode, s.text())
+            case "reportedAt": return once(&reportedAt, s.timestamp())
             default: return false
             }
-            return true
         }
         guard read, let workOrderId, let operationSeq, let plant, let scrapQty, let uom, let reasonCode, let reportedAt else { return nil }
         return ScrapReported(
             workOrderId: workOrderId, operationSeq: operationSeq, plant: plant, scrapQty: scrapQty, uom: uom, reasonCode: reasonCode,
             reportedAt: reportedAt)
     }
+}
+
+/// Sets `slot` to `value` the first time; false for a refused value (nil) or a member seen twice.
+private func once<T>(_ slot: inout T?, _ value: T?) -> Bool {
+    guard slot == nil, let value else { return false }
+    slot = value
+    return true
 }

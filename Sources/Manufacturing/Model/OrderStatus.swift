@@ -151,14 +151,7 @@ extension OrderStatus {
         out.member("goodsReceiptQty", quantity: goodsReceiptQty)
         out.member("scrapQty", quantity: scrapQty)
         out.member("progressPct", quantity: progressPct)
-        out.member("atRisk", bool: atRisk)
-        out.key("riskReasons")
-        out.beginArray()
-        for reason in riskReasons { out.string(reason.rawValue) }
-        out.endArray()
-        out.member("dueDate", dueDate.rfc3339)
-        out.member("updatedAt", updatedAt.rfc3339)
-        out.endObject()
+        out.statusEnd(riskReasons: riskReasons, dueDate: dueDate, updatedAt: updatedAt)
     }
 }
 
@@ -169,14 +162,20 @@ extension CustomerOrderStatus {
         out.member("orderId", orderId)
         out.member("status", status.rawValue)
         out.member("progressPct", quantity: progressPct)
-        out.member("atRisk", bool: atRisk)
-        out.key("riskReasons")
-        out.beginArray()
-        for reason in riskReasons { out.string(reason.rawValue) }
-        out.endArray()
-        out.member("dueDate", dueDate.rfc3339)
-        out.member("updatedAt", updatedAt.rfc3339)
-        out.endObject()
+        out.statusEnd(riskReasons: riskReasons, dueDate: dueDate, updatedAt: updatedAt)
     }
 }
 
+extension JSONBytes {
+    /// The members ERP's and CRM's status events end with, and the end of the object.
+    fileprivate mutating func statusEnd(riskReasons: [RiskReason], dueDate: Timestamp, updatedAt: Timestamp) {
+        member("atRisk", bool: !riskReasons.isEmpty)
+        key("riskReasons")
+        beginArray()
+        for reason in riskReasons { string(reason.rawValue) }
+        endArray()
+        member("dueDate", dueDate.rfc3339)
+        member("updatedAt", updatedAt.rfc3339)
+        endObject()
+    }
+}
