@@ -69,6 +69,40 @@ struct ReleaseProcessorTests {
         #expect(fixed.drainOutputs(topic: "mes.\(order.plant).production-release.v1").count == 1)
     }
 
+    @Test("input read again (crash before the group commit, or a replay) publishes no second dead letter or quarantine; a fixed order is released")
+    func readAgain() throws {
+        var masterData = try Examples.masterData()
+        let driver = Self.driver(masterData)
+        let poison = StreamRecord(topic: Topics.orderApproved, partition: 0, offset: 0, key: Array("order".utf8), value: Array("{not json".utf8))
+        let unknownRevision = StreamRecord(
+            topic: Topics.orderApproved, partition: 0, offset: 1, key: Array("order".utf8),
+            value: try Examples.bytes(Topics.orderApproved, "valid-04-unknown-bom-revision-c.json"))
+        try driver.pipe(poison)
+        try driver.pipe(unknownRevision)
+        #expect(driver.drainOutputs(topic: DeadLetter.topic).count == 1)
+        #expect(try Shop.quarantines(driver).count == 1)
+        _ = driver.drainOutputs()
+
+        // The same offsets again, on the state the first pass committed.
+        let again = ProcessorTestDriver(processor: ReleaseProcessor(masterData: masterData), wallClock: Shop.t0, stores: driver.stores)
+        try again.pipe(poison)
+        try again.pipe(unknownRevision)
+        #expect(again.drainOutputs().isEmpty, "no second dead letter, quarantine or QUARANTINED status")
+
+        // A new record at the next offset is processed as usual.
+        try again.pipe(StreamRecord(topic: Topics.orderApproved, partition: 0, offset: 2, key: Array("order".utf8), value: Array("{still not json".utf8)))
+        #expect(again.drainOutputs(topic: DeadLetter.topic).count == 1)
+
+        // Master data fixed, the operator replays: the order is released now.
+        let order = try Examples.decode(Topics.orderApproved, "valid-04-unknown-bom-revision-c.json", as: OrderApproved.self).data
+        var bom = try #require(masterData.bom(itemId: order.itemId, revision: "B"))
+        bom.revision = "C"
+        masterData.boms[bom.key] = bom
+        let fixed = ProcessorTestDriver(processor: ReleaseProcessor(masterData: masterData), wallClock: Shop.t0, stores: again.stores)
+        try fixed.pipe(unknownRevision)
+        #expect(fixed.drainOutputs(topic: "mes.\(order.plant).production-release.v1").count == 1)
+    }
+
     @Test("every output of the processors validates against its JSON Schema")
     func outputsValidate() throws {
         let directory = try Examples.temporaryDirectory()

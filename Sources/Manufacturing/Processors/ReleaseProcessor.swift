@@ -6,7 +6,10 @@ import Streams
 ///
 /// Exactly once: a work order released once is never released again (a ledger in the
 /// `releases` store), whatever is replayed; an order quarantined before a master-data fix is
-/// released when it is processed again.
+/// released when it is processed again. Input read again — after a crash between a transaction
+/// and its group commit, or an operator's replay — is recognised by its offset (below the
+/// `applied:<topic>` position in the store): its dead letter, or its quarantine when the checks
+/// still fail, was published the first time and is not published again.
 public final class ReleaseProcessor: StreamProcessor {
     public static let storeName = "releases"
     private let masterData: any MasterDataLookup
@@ -17,16 +20,20 @@ public final class ReleaseProcessor: StreamProcessor {
     }
 
     public func process(_ record: StreamRecord, context: any ProcessorContext) throws {
+        let ledger = context.store(Self.storeName)
+        let appliedKey = "applied:\(record.topic)"
+        let applied = ledger.get(appliedKey).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+        let readBefore = applied.map { record.offset < $0 } ?? false
+        if !readBefore { ledger.put(appliedKey, Array(String(record.offset + 1).utf8)) }
         let order: Envelope<OrderApproved>
         switch InputRoute(record, as: OrderApproved.self) {
         case .deadLetter(let letter, _):
-            context.forward(letter)
+            if !readBefore { context.forward(letter) }
             return
         case .event(let event):
             order = event
         }
         context.observeEventTime(order.metadata.occurredAt.milliseconds)
-        let ledger = context.store(Self.storeName)
         let workOrderId = order.data.workOrderId
         let factory = OutputFactory(
             now: context.wallClock, correlationId: order.metadata.correlationId, causationId: order.metadata.eventId,
@@ -46,6 +53,7 @@ public final class ReleaseProcessor: StreamProcessor {
                 dueDate: order.data.dueDate, updatedAt: Timestamp(milliseconds: context.wallClock))
             for output in factory.statusRecords(status, sequence: "released") { context.forward(output) }
         case .failure(let failure):
+            guard !readBefore else { return }  // quarantined the first time; still failing
             let original = (try? JSONParser.parse(record.value ?? [])) ?? .null
             let quarantine = Quarantine(
                 reason: failure.reason, detail: failure.detail, originalTopic: record.topic,
