@@ -13,8 +13,11 @@ public final class ConfirmationProcessor: StreamProcessor {
     public static let storeName = "confirmations"
     private let settings: ProcessingSettings
 
-    // Task state, cached in memory and written to the store on `flush`.
+    // Task state, cached in memory and written to the store on `flush`. A completed work order
+    // with nothing open is evicted after its flush and read back from the store if an event for
+    // it comes (a late scrap report, say): memory holds the open work orders, not all of them.
     private var loaded = false
+    private var store: (any KeyValueStore)?
     private var workOrders: [String: WorkOrder] = [:]
     private var progress: [String: WorkOrderProgress] = [:]
     private var parked: [String: [ParkedEvent]] = [:]
@@ -75,7 +78,7 @@ public final class ConfirmationProcessor: StreamProcessor {
     private func receiveWorkOrder(_ record: StreamRecord, context: any ProcessorContext) {
         guard case .success(let envelope) = EventDecoder.decode(record, as: WorkOrder.self) else { return }
         let workOrder = envelope.data
-        if workOrders[workOrder.workOrderId] != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
+        if resident(workOrder.workOrderId) != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
         workOrders[workOrder.workOrderId] = workOrder
         if progress[workOrder.workOrderId] == nil {
             var fresh = WorkOrderProgress()
@@ -97,7 +100,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         let cause = EventCause(
             eventId: metadata.eventId, correlationId: metadata.correlationId, topic: record.topic,
             partition: Int(record.partition), offset: record.offset)
-        guard let workOrder = workOrders[id] else {
+        guard let workOrder = resident(id) else {
             park(record, workOrderId: id, now: context.wallClock, correlation: record.header(EventHeader.correlationId)?.stringValue)
             return
         }
@@ -311,7 +314,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         case Topics.operationCompleted: decoded = (try? EventDecoder.decode(record, as: OperationCompleted.self).get()).map { (.completed($0.data), $0.metadata) }
         default: decoded = (try? EventDecoder.decode(record, as: ScrapReported.self).get()).map { (.scrap($0.data), $0.metadata) }
         }
-        guard let (shopFloorEvent, metadata) = decoded, let workOrder = workOrders[shopFloorEvent.workOrderId] else { return }
+        guard let (shopFloorEvent, metadata) = decoded, let workOrder = resident(shopFloorEvent.workOrderId) else { return }
         let cause = EventCause(eventId: metadata.eventId, correlationId: metadata.correlationId, topic: event.topic, partition: Int(event.partition), offset: event.offset)
         apply(shopFloorEvent, cause: cause, workOrder: workOrder, context: context)
     }
@@ -362,15 +365,47 @@ public final class ConfirmationProcessor: StreamProcessor {
             store.put("replayable", Array(try Self.encoder.encode(replayable.sorted())))
             appliedDirty = false
         }
+        for id in dirty { evictIfDone(id) }
         dirty.removeAll()
         dirtyParking.removeAll()
     }
+
+    // MARK: Resident work orders
+
+    /// The work order and its progress in memory, read back from the store if it was evicted.
+    private func resident(_ id: String) -> WorkOrder? {
+        if let workOrder = workOrders[id] { return workOrder }
+        guard let bytes = store?.get("workorder:\(id)"), case .object(let object)? = try? JSONParser.parse(bytes),
+            let workOrder = try? WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: 1)
+        else { return nil }
+        workOrders[id] = workOrder
+        if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) {
+            progress[id] = state
+            for start in state.windows.keys { window(closingAt: start + settings.windowSize + settings.grace, for: id) }
+        }
+        return workOrder
+    }
+
+    /// Drops a work order from memory once it is completed with no open window and nothing
+    /// parked, its state already in the store (called after the flush wrote it).
+    private func evictIfDone(_ id: String) {
+        guard let state = progress[id], state.lastStatus == OrderStatusCode.completed.rawValue, state.windows.isEmpty,
+            parked[id] == nil, let workOrder = workOrders[id], store != nil
+        else { return }
+        workOrders[id] = nil
+        progress[id] = nil
+        dueSchedule[workOrder.dueDate.milliseconds]?.remove(id)
+    }
+
+    /// Work orders held in memory (for tests and statistics).
+    var residentWorkOrders: Int { workOrders.count }
 
     /// Restores the task's state from its store (after an assignment or a restart).
     private func load(_ context: any ProcessorContext) {
         guard !loaded else { return }
         loaded = true
         let store = context.store(Self.storeName)
+        self.store = store
         let decoder = JSONDecoder()
         for (key, value) in store.entries(prefix: "workorder:") {
             guard case .object(let object)? = try? JSONParser.parse(value),
@@ -395,6 +430,7 @@ public final class ConfirmationProcessor: StreamProcessor {
             guard let list = try? decoder.decode([ParkedEvent].self, from: Data(value)) else { continue }
             parked[String(key.dropFirst("parked:".count))] = list
         }
+        for id in Array(workOrders.keys) { evictIfDone(id) }
     }
 }
 
