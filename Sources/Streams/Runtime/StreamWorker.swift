@@ -7,10 +7,12 @@ import Synchronization
 /// the exactly-once loop, restores on assignment and commits before a partition leaves.
 ///
 /// The loop, on a thread of its own: poll a batch → process each record in its task → on the
-/// commit interval, in one Kafka transaction: every task's outputs, changed store entries,
-/// positions and a commit marker to its changelog partition → commit the transaction → commit
-/// the group offsets (for lag, tooling and replay). An abortable error aborts and rewinds the
-/// tasks to their last committed state; a fatal one (fenced) stops the worker.
+/// commit interval, hand every task's outputs, changed store entries and positions to the
+/// committer thread and go on processing. The committer puts them, with a commit marker per
+/// changelog partition, in one Kafka transaction → commits it → commits the group offsets (for
+/// lag, tooling and replay). One transaction is in flight at a time. An abortable error aborts
+/// and rewinds the tasks to their last committed state (what was processed meanwhile included);
+/// a fatal one (fenced) stops the worker.
 ///
 /// Where it starts reading: the group's committed offsets (so an operator's offset reset means
 /// a replay). Re-reading input is safe because the processors' state transitions are idempotent
