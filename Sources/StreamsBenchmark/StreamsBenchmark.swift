@@ -181,9 +181,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
 
     static func workOrder(_ id: String, ordered: Double) -> OutputRecord {
         let json = #"{"workOrderId":"\#(id)","orderId":"\#(id)","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"2030-01-01T00:00:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.75,"uom":"L"}],"finalOperationSeq":30}"#
-        guard case .object(let object) = try! JSONParser.parse(Array(json.utf8)),
-            let workOrder = try? WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: 1)
-        else { fatalError("fixture") }
+        guard let workOrder = WorkOrder(json: Array(json.utf8)) else { fatalError("fixture") }
         return Envelope(eventId: "wo-\(id)", correlationId: "bench", occurredAt: Timestamp(milliseconds: 0), source: EventSource(system: "Millwright"), data: workOrder)
             .outputRecord(topic: Topics.workOrders, key: id, causationId: "bench")
     }

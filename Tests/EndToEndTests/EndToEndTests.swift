@@ -65,9 +65,7 @@ struct EndToEndTests {
             // Half the work orders complete exactly (a milestone), half stay open.
             let ordered = w % 2 == 0 ? finalTotal : finalTotal * 10
             let json = #"{"workOrderId":"\#(id)","orderId":"E2E\#(w)","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"2030-01-01T00:00:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"}],"finalOperationSeq":30}"#
-            guard case .object(let object) = try! JSONParser.parse(Array(json.utf8)),
-                let workOrder = try? WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: 1)
-            else { fatalError("fixture") }
+            guard let workOrder = WorkOrder(json: Array(json.utf8)) else { fatalError("fixture") }
             table.append(Envelope(eventId: "wo-\(id)", correlationId: "c-\(id)", occurredAt: Timestamp(milliseconds: base), source: EventSource(system: "Millwright"), data: workOrder)
                 .outputRecord(topic: Topics.workOrders, key: id, causationId: "e2e"))
             events += mine

@@ -11,8 +11,7 @@ enum Shop {
 
     static func workOrder(_ id: String = "WO-4711-10", ordered: Double = 100, due: Int64 = minutes(24 * 60)) -> WorkOrder {
         let release = #"{"workOrderId":"\#(id)","orderId":"4711","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"\#(Timestamp(milliseconds: due).rfc3339)","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.5,"uom":"L"}],"finalOperationSeq":30}"#
-        guard case .object(let object) = try! JSONParser.parse(Array(release.utf8)) else { fatalError() }
-        return try! WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: 1)
+        return WorkOrder(json: Array(release.utf8))!
     }
 
     static func envelope<P: EventPayload>(_ data: P, id: String, correlation: String = "crm-req-4711") -> [UInt8] {

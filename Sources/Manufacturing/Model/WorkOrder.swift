@@ -42,6 +42,15 @@ public struct WorkOrder: EventPayload, Hashable {
         finalOperationSeq = try data.int("finalOperationSeq", minimum: 0)
     }
 
+    /// Reads a work order from the bytes of its `json` (the form the confirmation store keeps);
+    /// nil when they are not one.
+    public init?(json bytes: [UInt8]) {
+        guard case .object(let object)? = try? JSONParser.parse(bytes),
+            let workOrder = try? WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: Self.currentVersion)
+        else { return nil }
+        self = workOrder
+    }
+
     public var json: JSONValue {
         [
             "workOrderId": .string(workOrderId), "orderId": .string(orderId), "plant": .string(plant),

@@ -375,22 +375,22 @@ public final class ConfirmationProcessor: StreamProcessor {
     /// The work order and its progress in memory, read back from the store if it was evicted.
     private func resident(_ id: String) -> WorkOrder? {
         if let workOrder = workOrders[id] { return workOrder }
-        guard let bytes = store?.get("workorder:\(id)"), case .object(let object)? = try? JSONParser.parse(bytes),
-            let workOrder = try? WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: 1)
-        else { return nil }
+        guard let bytes = store?.get("workorder:\(id)"), let workOrder = WorkOrder(json: bytes) else { return nil }
         workOrders[id] = workOrder
-        if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) {
-            progress[id] = state
-            for start in state.windows.keys { window(closingAt: start + settings.windowSize + settings.grace, for: id) }
-        }
+        if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) { adopt(state, for: id) }
         return workOrder
+    }
+
+    /// Holds a work order's stored progress in memory, its open windows scheduled to close.
+    private func adopt(_ state: WorkOrderProgress, for id: String) {
+        progress[id] = state
+        for start in state.windows.keys { window(closingAt: start + settings.windowSize + settings.grace, for: id) }
     }
 
     /// Drops a work order from memory once it is completed with no open window and nothing
     /// parked, its state already in the store (called after the flush wrote it).
     private func evictIfDone(_ id: String) {
-        guard let state = progress[id], state.lastStatus == OrderStatusCode.completed.rawValue, state.windows.isEmpty,
-            parked[id] == nil, let workOrder = workOrders[id], store != nil
+        guard let state = progress[id], state.isDone, parked[id] == nil, let workOrder = workOrders[id], store != nil
         else { return }
         workOrders[id] = nil
         progress[id] = nil
@@ -407,18 +407,18 @@ public final class ConfirmationProcessor: StreamProcessor {
         let store = context.store(Self.storeName)
         self.store = store
         let decoder = JSONDecoder()
-        for (key, value) in store.entries(prefix: "workorder:") {
-            guard case .object(let object)? = try? JSONParser.parse(value),
-                let workOrder = try? WorkOrder(data: FieldReader(object, path: "data", reason: .invalidField), version: 1)
-            else { continue }
-            workOrders[String(key.dropFirst("workorder:".count))] = workOrder
-            due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
-        }
+        // Open work orders only: a done one stays in the store until an event needs it (`resident`).
+        var done = Set<String>()
         for (key, value) in store.entries(prefix: "progress:") {
             guard let state = WorkOrderProgress(bytes: value) else { continue }
             let id = String(key.dropFirst("progress:".count))
-            progress[id] = state
-            for start in state.windows.keys { window(closingAt: start + settings.windowSize + settings.grace, for: id) }
+            if state.isDone { done.insert(id) } else { adopt(state, for: id) }
+        }
+        for (key, value) in store.entries(prefix: "workorder:") {
+            let id = String(key.dropFirst("workorder:".count))
+            guard !done.contains(id), let workOrder = WorkOrder(json: value) else { continue }
+            workOrders[id] = workOrder
+            due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
         }
         if let value = store.get("applied"), let offsets = try? decoder.decode([String: Int64].self, from: Data(value)) {
             appliedOffsets = offsets
@@ -430,7 +430,6 @@ public final class ConfirmationProcessor: StreamProcessor {
             guard let list = try? decoder.decode([ParkedEvent].self, from: Data(value)) else { continue }
             parked[String(key.dropFirst("parked:".count))] = list
         }
-        for id in Array(workOrders.keys) { evictIfDone(id) }
     }
 }
 

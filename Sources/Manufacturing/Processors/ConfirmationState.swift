@@ -78,6 +78,9 @@ struct WorkOrderProgress: Equatable {
     /// The last status and risk reasons sent.
     var lastStatus: String?
     var lastRisks: [String] = []
+
+    /// Completed, with no window left open: nothing more happens unless a late event comes.
+    var isDone: Bool { lastStatus == OrderStatusCode.completed.rawValue && windows.isEmpty }
 }
 
 /// An MES event waiting for its work order.
