@@ -375,7 +375,15 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         let flowing = tableCatchUp[partition] == nil ? events : []
         var processed = 0
         defer { buffers[partition] = buffer }
-        while let message = buffer.next(tables: tables, events: flowing, exhausted: { exhausted($0, partition) }) {
+        // Whether a topic has nothing more to fetch cannot change before the next poll: asked once.
+        var known: [String: Bool] = [:]
+        func topicExhausted(_ topic: String) -> Bool {
+            if let answer = known[topic] { return answer }
+            let answer = exhausted(topic, partition)
+            known[topic] = answer
+            return answer
+        }
+        while let message = buffer.next(tables: tables, events: flowing, exhausted: topicExhausted) {
             do {
                 try task.process(StreamRecord(message), now: now)
             } catch {
