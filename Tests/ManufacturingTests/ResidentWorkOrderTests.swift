@@ -4,8 +4,9 @@ import Testing
 
 @testable import Manufacturing
 
-/// Completed work orders leave memory and come back from the store when an event needs them.
-@Suite("Completed work orders out of memory")
+/// Work orders with no open window leave memory and come back from the store when an event or
+/// their due date needs them.
+@Suite("Quiet work orders out of memory")
 struct ResidentWorkOrderTests {
     static func resident(_ driver: ProcessorTestDriver) -> Int {
         (driver.processor as? ConfirmationProcessor)?.residentWorkOrders ?? -1
@@ -16,10 +17,11 @@ struct ResidentWorkOrderTests {
         let open = Shop.workOrder("WO-OPEN-10", ordered: 500)
         let done = Shop.workOrder("WO-DONE-10", ordered: 100)
         let driver = try Shop.driver(workOrders: [open, done])
-        #expect(Self.resident(driver) == 2)
+        #expect(Self.resident(driver) == 0, "released, no event yet: both wait in the store")
         try driver.pipe(Shop.completed("WO-DONE-10", good: 100, at: Shop.minutes(1)))
         try driver.pipe(Shop.completed("WO-OPEN-10", good: 10, at: Shop.minutes(2)))
         #expect(try Shop.postings(driver).map(\.kind) == [.milestone])
+        #expect(Self.resident(driver) == 2, "each has a window open")
         // Stream time passes the milestone window's end + grace: the empty window closes.
         try driver.pipe(Shop.completed("WO-OPEN-10", good: 10, at: Shop.minutes(21), final: false))
         #expect(try Shop.postings(driver).map(\.workOrderId) == ["WO-OPEN-10"], "the open order's first window")
@@ -44,5 +46,27 @@ struct ResidentWorkOrderTests {
         try restarted.pipe(StreamRecord(topic: scrap.topic, partition: 0, offset: 1, key: Array(scrap.key.utf8), value: scrap.value))
         let afterRestart = try Shop.postings(restarted).map(\.postingId)
         #expect(afterRestart == ["WO-DONE-10:2026-11-27T08:00:00.000Z:adj2"], "its adjustment count survived eviction and restart")
+    }
+
+    @Test("a released work order waits in the store until its first event; every event counts once, and past its due date it is flagged LATE")
+    func quietWorkOrderReadBack() throws {
+        let driver = try Shop.driver(workOrders: [Shop.workOrder("WO-QUIET-10", ordered: 50, due: Shop.minutes(60))])
+        #expect(Self.resident(driver) == 0)
+        try driver.pipe(Shop.completed("WO-QUIET-10", op: 10, good: 5, at: Shop.minutes(1), final: false))
+        #expect(try Shop.statuses(driver).map(\.status) == [.inProduction], "read back with its RELEASED status, then the first completion")
+        #expect(Self.resident(driver) == 1)
+        // Its window closes (posted), and with no window open it leaves memory again.
+        try driver.pipe(Shop.completed("WO-OTHER-10", op: 10, good: 1, at: Shop.minutes(21), final: false))
+        let first = try Shop.postings(driver).filter { $0.workOrderId == "WO-QUIET-10" }
+        #expect(first.map(\.goodsReceiptQty) == [0] && first.first?.operations.first?.goodQty == 5)
+        #expect(Self.resident(driver) == 0, "posted and quiet again")
+        // Stream time passes the due date: read back, flagged LATE with the next event's status.
+        try driver.pipe(Shop.completed("WO-QUIET-10", op: 10, good: 5, at: Shop.minutes(61), final: false))
+        let statuses = try Shop.statuses(driver)
+        #expect(statuses.last?.riskReasons == [.late])
+        try driver.pipe(Shop.completed("WO-QUIET-10", good: 50, at: Shop.minutes(62)))
+        let milestone = try Shop.postings(driver)
+        #expect(milestone.map(\.kind) == [.milestone])
+        #expect(milestone.first?.operations.map(\.goodQty) == [5, 50], "the second burst's events, not the first's again")
     }
 }

@@ -13,9 +13,10 @@ public final class ConfirmationProcessor: StreamProcessor {
     public static let storeName = "confirmations"
     private let settings: ProcessingSettings
 
-    // Task state, cached in memory and written to the store on `flush`. A completed work order
-    // with nothing open is evicted after its flush and read back from the store if an event for
-    // it comes (a late scrap report, say): memory holds the open work orders, not all of them.
+    // Task state, cached in memory and written to the store on `flush`. A work order with no open
+    // window and nothing parked (released and not started yet, between bursts of events, or
+    // completed) leaves memory after its flush and is read back from the store when an event or
+    // its due date needs it: memory holds the work orders with windows open, not all released ones.
     private var loaded = false
     private var store: (any KeyValueStore)?
     private var workOrders: [String: WorkOrder] = [:]
@@ -30,6 +31,9 @@ public final class ConfirmationProcessor: StreamProcessor {
     private var replayable: Set<String> = []
     private var appliedDirty = false
     private var dirtyParking: Set<String> = []
+    /// Work orders read back from the store since the last flush without a change (the flush
+    /// lets them go again).
+    private var touched: Set<String> = []
     /// Work orders received since the last flush (their table row is written once).
     private var newWorkOrders: Set<String> = []
     /// Work orders with a window closing at a time (ms).
@@ -187,7 +191,7 @@ public final class ConfirmationProcessor: StreamProcessor {
     private func markLate(before milliseconds: Int64, context: any ProcessorContext) {
         for dueAt in dueSchedule.keys.sorted() where dueAt < milliseconds {
             for id in dueSchedule.removeValue(forKey: dueAt) ?? [] {
-                guard let workOrder = workOrders[id] else { continue }
+                guard let workOrder = resident(id) else { continue }
                 let cause = progress[id].flatMap { state in state.windows.values.compactMap(\.lastCause).last }
                 publishStatus(workOrder, cause: cause, force: false, context: context)
             }
@@ -354,7 +358,7 @@ public final class ConfirmationProcessor: StreamProcessor {
             if let state = progress[id] { store.put("progress:\(id)", state.bytes) }
         }
         for id in newWorkOrders {
-            if let workOrder = workOrders[id] { store.put("workorder:\(id)", JSONWriter.bytes(workOrder.json)) }
+            if let workOrder = workOrders[id] { store.put("workorder:\(id)", workOrder.storedBytes) }
         }
         newWorkOrders.removeAll()
         for id in dirtyParking {
@@ -365,8 +369,9 @@ public final class ConfirmationProcessor: StreamProcessor {
             store.put("replayable", Array(try Self.encoder.encode(replayable.sorted())))
             appliedDirty = false
         }
-        for id in dirty { evictIfDone(id) }
+        for id in dirty.union(touched) { evictIfQuiet(id) }
         dirty.removeAll()
+        touched.removeAll()
         dirtyParking.removeAll()
     }
 
@@ -375,9 +380,10 @@ public final class ConfirmationProcessor: StreamProcessor {
     /// The work order and its progress in memory, read back from the store if it was evicted.
     private func resident(_ id: String) -> WorkOrder? {
         if let workOrder = workOrders[id] { return workOrder }
-        guard let bytes = store?.get("workorder:\(id)"), let workOrder = WorkOrder(json: bytes) else { return nil }
+        guard let bytes = store?.get("workorder:\(id)"), let workOrder = WorkOrder(storedBytes: bytes) else { return nil }
         workOrders[id] = workOrder
         if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) { adopt(state, for: id) }
+        touched.insert(id)
         return workOrder
     }
 
@@ -387,14 +393,15 @@ public final class ConfirmationProcessor: StreamProcessor {
         for start in state.windows.keys { window(closingAt: start + settings.windowSize + settings.grace, for: id) }
     }
 
-    /// Drops a work order from memory once it is completed with no open window and nothing
-    /// parked, its state already in the store (called after the flush wrote it).
-    private func evictIfDone(_ id: String) {
-        guard let state = progress[id], state.isDone, parked[id] == nil, let workOrder = workOrders[id], store != nil
+    /// Drops a work order from memory when it has no open window and nothing parked, its state
+    /// already in the store (called after the flush wrote it). A completed one also leaves the due
+    /// schedule; any other keeps its place there (it may still turn LATE).
+    private func evictIfQuiet(_ id: String) {
+        guard let state = progress[id], state.windows.isEmpty, parked[id] == nil, let workOrder = workOrders[id], store != nil
         else { return }
         workOrders[id] = nil
         progress[id] = nil
-        dueSchedule[workOrder.dueDate.milliseconds]?.remove(id)
+        if state.isDone { dueSchedule[workOrder.dueDate.milliseconds]?.remove(id) }
     }
 
     /// Work orders held in memory (for tests and statistics).
@@ -407,17 +414,18 @@ public final class ConfirmationProcessor: StreamProcessor {
         let store = context.store(Self.storeName)
         self.store = store
         let decoder = JSONDecoder()
-        // Open work orders only: a done one stays in the store until an event needs it (`resident`).
+        // In memory: work orders with an open window. Every one not completed keeps its due date
+        // scheduled; the rest stay in the store until an event or the due date needs them.
         var done = Set<String>()
         for (key, value) in store.entries(prefix: "progress:") {
             guard let state = WorkOrderProgress(bytes: value) else { continue }
             let id = String(key.dropFirst("progress:".count))
-            if state.isDone { done.insert(id) } else { adopt(state, for: id) }
+            if state.isDone { done.insert(id) } else if !state.windows.isEmpty { adopt(state, for: id) }
         }
         for (key, value) in store.entries(prefix: "workorder:") {
             let id = String(key.dropFirst("workorder:".count))
-            guard !done.contains(id), let workOrder = WorkOrder(json: value) else { continue }
-            workOrders[id] = workOrder
+            guard !done.contains(id), let workOrder = WorkOrder(storedBytes: value) else { continue }
+            if progress[id] != nil { workOrders[id] = workOrder }
             due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
         }
         if let value = store.get("applied"), let offsets = try? decoder.decode([String: Int64].self, from: Data(value)) {
