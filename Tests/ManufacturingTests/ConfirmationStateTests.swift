@@ -70,4 +70,25 @@ struct ConfirmationStateTests {
         #expect(stableHash("") == 0xcbf2_9ce4_8422_2325)
         #expect(stableHash("a") == 0xaf63_dc4c_8601_ec8c)
     }
+
+    static let storedWorkOrder = WorkOrder(json: Array(#"{"workOrderId":"WO-4711-10","orderId":"4711","plant":"P100","itemId":"GB-200","orderedQty":12.5,"uom":"EA","dueDate":"2026-12-01T06:30:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.75,"uom":"L"}],"finalOperationSeq":30}"#.utf8))!
+
+    @Test("a stored work order survives the binary form field by field, and a row written as JSON by earlier versions is still read")
+    func workOrderStoredForm() {
+        let workOrder = Self.storedWorkOrder
+        let bytes = workOrder.storedBytes
+        #expect(WorkOrder(storedBytes: bytes) == workOrder)
+        #expect(bytes.count * 2 < JSONWriter.bytes(workOrder.json).count, "under half the size of its JSON")
+        #expect(WorkOrder(storedBytes: JSONWriter.bytes(workOrder.json)) == workOrder, "legacy JSON row")
+    }
+
+    @Test("a truncated, extended or unknown-format work order row is refused, never misread")
+    func workOrderDamaged() {
+        let bytes = Self.storedWorkOrder.storedBytes
+        for length in 0..<bytes.count {
+            #expect(WorkOrder(storedBytes: Array(bytes.prefix(length))) == nil, "cut at \(length) of \(bytes.count)")
+        }
+        #expect(WorkOrder(storedBytes: bytes + [0]) == nil)
+        #expect(WorkOrder(storedBytes: [9] + bytes.dropFirst()) == nil)
+    }
 }

@@ -26,6 +26,21 @@ public struct WorkOrder: EventPayload, Hashable {
         finalOperationSeq = release.operations.last?.operationSeq ?? 0
     }
 
+    init(
+        workOrderId: String, orderId: String, plant: String, itemId: String, orderedQty: Double, uom: String,
+        dueDate: Timestamp, components: [BillOfMaterials.Component], finalOperationSeq: Int
+    ) {
+        self.workOrderId = workOrderId
+        self.orderId = orderId
+        self.plant = plant
+        self.itemId = itemId
+        self.orderedQty = orderedQty
+        self.uom = uom
+        self.dueDate = dueDate
+        self.components = components
+        self.finalOperationSeq = finalOperationSeq
+    }
+
     public init(data: FieldReader, version: Int) throws(DecodingFailure) {
         workOrderId = try data.string("workOrderId")
         orderId = try data.string("orderId")
