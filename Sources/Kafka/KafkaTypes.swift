@@ -147,10 +147,14 @@ public struct KafkaConsumerMessage: Sendable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public var headers: [KafkaHeader]
     public var timestamp: KafkaTimestamp?
+    /// Value, key and headers in one buffer: one allocation per record instead of one for each
+    /// part and header (a consumer that buffers records ahead holds half the memory). Layout:
+    /// value, key, then per header a 2-byte name length, the name, a 4-byte value length (-1 for
+    /// none) and the value; lengths little-endian.
+    private var storage: [UInt8]
+    private var valueLength: Int32
+    private var keyLength: Int32
 
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
@@ -159,10 +163,79 @@ public struct KafkaConsumerMessage: Sendable {
         self.topic = topic
         self.partition = partition
         self.offset = offset
-        self.key = key
-        self.value = value
-        self.headers = headers
         self.timestamp = timestamp
+        (storage, valueLength, keyLength) = Self.layout(key: key, value: value, headers: headers.map { (Array($0.key.utf8), $0.value) })
+    }
+
+    /// A message from raw parts (the consumer's copy out of librdkafka): one allocation.
+    init(
+        topic: String, partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headers: [(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)], timestamp: KafkaTimestamp?
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        (storage, valueLength, keyLength) = Self.layout(key: key, value: value, headers: headers)
+    }
+
+    private static func layout<Bytes: Collection<UInt8>, Name: Collection<UInt8>, Value: Collection<UInt8>>(
+        key: Bytes?, value: Bytes?, headers: [(name: Name, value: Value?)]
+    ) -> (storage: [UInt8], valueLength: Int32, keyLength: Int32) {
+        var capacity = (value?.count ?? 0) + (key?.count ?? 0)
+        for header in headers { capacity += 6 + header.name.count + (header.value?.count ?? 0) }
+        var storage: [UInt8] = []
+        storage.reserveCapacity(capacity)
+        if let value { storage.append(contentsOf: value) }
+        if let key { storage.append(contentsOf: key) }
+        for header in headers {
+            let nameLength = UInt16(clamping: header.name.count)
+            storage.append(UInt8(truncatingIfNeeded: nameLength))
+            storage.append(UInt8(truncatingIfNeeded: nameLength >> 8))
+            storage.append(contentsOf: header.name.prefix(Int(nameLength)))
+            let length = header.value.map { Int32($0.count) } ?? -1
+            withUnsafeBytes(of: length.littleEndian) { storage.append(contentsOf: $0) }
+            if let bytes = header.value { storage.append(contentsOf: bytes) }
+        }
+        return (storage, value.map { Int32($0.count) } ?? -1, key.map { Int32($0.count) } ?? -1)
+    }
+
+    public var value: [UInt8]? {
+        get { valueLength < 0 ? nil : Array(storage[0..<Int(valueLength)]) }
+        set { self = Self(topic: topic, partition: partition, offset: offset, key: key, value: newValue, headers: headers, timestamp: timestamp) }
+    }
+
+    public var key: [UInt8]? {
+        get {
+            guard keyLength >= 0 else { return nil }
+            let start = max(0, Int(valueLength))
+            return Array(storage[start..<start + Int(keyLength)])
+        }
+        set { self = Self(topic: topic, partition: partition, offset: offset, key: newValue, value: value, headers: headers, timestamp: timestamp) }
+    }
+
+    public var headers: [KafkaHeader] {
+        get {
+            var result: [KafkaHeader] = []
+            var index = max(0, Int(valueLength)) + max(0, Int(keyLength))
+            while index + 2 <= storage.count {
+                let nameLength = Int(storage[index]) | Int(storage[index + 1]) << 8
+                index += 2
+                let name = String(decoding: storage[index..<index + nameLength], as: UTF8.self)
+                index += nameLength
+                var length: Int32 = 0
+                for i in 0..<4 { length |= Int32(storage[index + i]) << (8 * Int32(i)) }
+                index += 4
+                if length < 0 {
+                    result.append(KafkaHeader(key: name, value: nil))
+                } else {
+                    result.append(KafkaHeader(key: name, value: Array(storage[index..<index + Int(length)])))
+                    index += Int(length)
+                }
+            }
+            return result
+        }
+        set { self = Self(topic: topic, partition: partition, offset: offset, key: key, value: value, headers: newValue, timestamp: timestamp) }
     }
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }

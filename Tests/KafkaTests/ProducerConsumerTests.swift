@@ -5,6 +5,22 @@ import Testing
 
 @Suite("Producer and consumer on the in-process cluster")
 struct ProducerConsumerTests {
+    @Test("a consumed message keeps key, value and headers apart in its one buffer: absent, empty and set values, and each part changed on its own")
+    func messageParts() {
+        var message = KafkaConsumerMessage(
+            topic: "t", partition: 1, offset: 7, key: Array("k".utf8), value: [],
+            headers: [KafkaHeader(key: "a", value: "1"), KafkaHeader(key: "null", value: nil as [UInt8]?), KafkaHeader(key: "", value: [UInt8]())])
+        #expect(message.key == Array("k".utf8) && message.value == [])
+        #expect(message.headers == [KafkaHeader(key: "a", value: "1"), KafkaHeader(key: "null", value: nil as [UInt8]?), KafkaHeader(key: "", value: [UInt8]())])
+        message.value = Array("payload".utf8)
+        message.key = nil
+        #expect(message.valueString == "payload" && message.key == nil && message.headers.count == 3)
+        message.headers.append(KafkaHeader(key: "b", value: "2"))
+        #expect(message.headers.last == KafkaHeader(key: "b", value: "2") && message.valueString == "payload")
+        let bare = KafkaConsumerMessage(topic: "t", partition: 0, offset: 0, key: nil, value: nil)
+        #expect(bare.key == nil && bare.value == nil && bare.headers.isEmpty)
+    }
+
     @Test("a round trip keeps keys, values, headers, partitions and timestamps")
     func roundTripKeepsEverything() async throws {
         let cluster = try TestKafka.cluster()

@@ -142,7 +142,7 @@ extension RDKafkaClient {
             case RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME: KafkaTimestamp(milliseconds: ts, kind: .logAppendTime)
             default: nil
             }
-        var headers: [KafkaHeader] = []
+        var headers: [(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
         var raw: OpaquePointer?
         if rd_kafka_message_headers(message, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR, let raw {
             var index = 0
@@ -150,8 +150,9 @@ extension RDKafkaClient {
             var value: UnsafeRawPointer?
             var size = 0
             while rd_kafka_header_get_all(raw, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-                headers.append(KafkaHeader(key: name.map { String(cString: $0) } ?? "", value: bytes))
+                // Both point into the message, alive until it is destroyed (after this copy).
+                let nameBytes = name.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+                headers.append((nameBytes, value.map { UnsafeRawBufferPointer(start: $0, count: size) }))
                 index += 1
             }
         }
@@ -159,8 +160,8 @@ extension RDKafkaClient {
             .message(
                 KafkaConsumerMessage(
                     topic: topic, partition: m.partition, offset: m.offset,
-                    key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) },
-                    value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) },
+                    key: m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) },
+                    value: m.payload.map { UnsafeRawBufferPointer(start: $0, count: m.len) },
                     headers: headers, timestamp: timestamp)))
     }
 
