@@ -69,6 +69,10 @@ public struct MillwrightConfiguration: Sendable {
         if let v = values["group"] { streams.group = v }
         if let v = values["stateDirectory"] { streams.stateDirectory = v }
         if let v = values["commitInterval"] { streams.commitInterval = .milliseconds(try duration("commitInterval", v)) }
+        if let v = values["maxRecordsPerTransaction"] {
+            guard let n = Int(v), n >= 1 else { throw Failure("maxRecordsPerTransaction: a whole number of at least 1 (got '\(v)')") }
+            streams.maxRecordsPerTransaction = n
+        }
         if let v = values["sessionTimeout"] { streams.sessionTimeout = .milliseconds(try duration("sessionTimeout", v)) }
         var processing = ProcessingSettings()
         if let v = values["processing.windowSize"] { processing.windowSize = try duration("processing.windowSize", v) }
@@ -87,6 +91,7 @@ public struct MillwrightConfiguration: Sendable {
     static let environmentKeys: [String: String] = [
         "BOOTSTRAP_SERVERS": "kafka.bootstrapServers", "CLIENT_ID": "kafka.clientId", "GROUP": "group",
         "STATE_DIR": "stateDirectory", "COMMIT_INTERVAL": "commitInterval", "SESSION_TIMEOUT": "sessionTimeout",
+        "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction",
         "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",
         "SCRAP_TOLERANCE": "processing.scrapTolerance",

@@ -153,6 +153,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     var abortNotes: [Int32: [String]] = [:]
     let committer: DispatchQueue
     var batchSequence = 0
+    /// Input records processed since the last transaction began.
+    var uncommittedRecords = 0
     let instance: String
 
     init(worker: StreamWorker) throws(KafkaError) {
@@ -199,8 +201,10 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                     throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on the clock of task \(task.partition): \(error)")
                 }
             }
-            try finishCommit(wait: false)
-            if inFlight == nil && ContinuousClock.now - lastCommit >= worker.configuration.commitInterval {
+            uncommittedRecords += processed
+            let full = uncommittedRecords >= worker.configuration.maxRecordsPerTransaction
+            try finishCommit(wait: full)
+            if inFlight == nil && (full || ContinuousClock.now - lastCommit >= worker.configuration.commitInterval) {
                 try beginCommit()
             }
         }
@@ -235,6 +239,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     func beginCommit() throws(KafkaError) {
         precondition(inFlight == nil, "one transaction at a time")
         lastCommit = .now
+        uncommittedRecords = 0
         let busy = tasks.values.filter { $0.hasWork || abortNotes[$0.partition] != nil }
         guard !busy.isEmpty else { return }
         batchSequence += 1

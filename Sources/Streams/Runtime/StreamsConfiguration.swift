@@ -11,6 +11,11 @@ public struct StreamsConfiguration: Sendable {
     public var stateDirectory: String = "state"
     /// How often a transaction is committed. Default 100 ms.
     public var commitInterval: Duration = .milliseconds(100)
+    /// Input records processed into one transaction at most: when a transaction holds this many
+    /// and the one before is still committing, the loop waits for it and starts the next. Bounds
+    /// what a burst (a table read from its start, a backlog after downtime) holds in memory at
+    /// once as outputs and changelog records. Default 10,000.
+    public var maxRecordsPerTransaction: Int = 10_000
     /// Records polled at most per loop turn. Default 2,000.
     public var maxPollRecords: Int = 2_000
     /// `queued.min.messages` of the worker's consumer: records prefetched before fetching pauses.
@@ -36,6 +41,7 @@ public struct StreamsConfiguration: Sendable {
     public func validate() throws(KafkaError) {
         if group.isEmpty { throw KafkaError(code: .configuration, reason: "group: must not be empty") }
         if commitInterval < .milliseconds(1) { throw KafkaError(code: .configuration, reason: "commitInterval: at least 1 ms") }
+        if maxRecordsPerTransaction < 1 { throw KafkaError(code: .configuration, reason: "maxRecordsPerTransaction: at least 1") }
         if maxPollRecords < 1 { throw KafkaError(code: .configuration, reason: "maxPollRecords: at least 1") }
         if idleTimeout < .seconds(1) { throw KafkaError(code: .configuration, reason: "idleTimeout: at least 1 s") }
         if sessionTimeout < .seconds(6) { throw KafkaError(code: .configuration, reason: "sessionTimeout: at least 6 s (Kafka's minimum)") }
