@@ -15,6 +15,7 @@ public final class KafkaConsumer: Sendable {
     let blocking: BlockingQueue
     let logger: Logger
     private let closed = Atomic<Bool>(false)
+    let waker: FetchWaker?
 
     public init(
         configuration: KafkaConsumerConfiguration, logger: Logger,
@@ -26,9 +27,11 @@ public final class KafkaConsumer: Sendable {
             kind: .consumer, properties: try configuration.properties(), logger: logger,
             statisticsHandler: statisticsHandler, configure: RDKafkaClient.installConsumerCallbacks)
         blocking = BlockingQueue(label: "millwright.kafka.consumer")
+        waker = configuration.wakeFetcherAfterDrain ? FetchWaker(client: client, prefetch: configuration.maxPrefetchedMessages) : nil
     }
 
     deinit {
+        waker?.stop()
         if !closed.load(ordering: .acquiring) {
             try? client.closeConsumer()
         }
@@ -91,7 +94,9 @@ public final class KafkaConsumer: Sendable {
     /// Blocks the calling thread; rebalance hooks run inside this call.
     public func pollBatch(maxMessages: Int = 1000, timeout: Duration) throws(KafkaError) -> [KafkaConsumerEvent] {
         try checkOpen()
-        return try client.consumeBatch(maxMessages: maxMessages, timeoutMilliseconds: timeout.millisecondsInt32)
+        let events = try client.consumeBatch(maxMessages: maxMessages, timeoutMilliseconds: timeout.millisecondsInt32)
+        waker?.polled(asked: maxMessages, got: events.count)
+        return events
     }
 
     /// `pollBatch` on the consumer's own queue.
@@ -205,6 +210,9 @@ public final class KafkaConsumer: Sendable {
     /// This member's id in the group, once joined.
     public var memberID: String? { client.memberID }
 
+    /// Rounds sent to wake librdkafka's fetchers after a drained queue (``KafkaConsumerConfiguration/wakeFetcherAfterDrain``).
+    public var fetcherWakeups: Int { waker?.rounds ?? 0 }
+
     /// The latest statistics JSON, when `statisticsInterval` is set.
     public var latestStatistics: String? { client.context.latestStatistics.withLock { $0 } }
 
@@ -213,6 +221,7 @@ public final class KafkaConsumer: Sendable {
     /// Leaves the group (the revoke hook runs first) and stops fetching. Blocks the calling thread.
     public func close() throws(KafkaError) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        waker?.stop()
         try client.closeConsumer()
     }
 

@@ -63,6 +63,39 @@ struct ProducerConsumerTests {
         await producer.close()
     }
 
+    @Test("a consumer that drains a small prefetch again and again wakes librdkafka's fetchers, and still gets every message once, in order per partition")
+    func fetcherWakeups() async throws {
+        let cluster = try TestKafka.cluster()
+        let topic = TestKafka.uniqueName("wake")
+        try cluster.createTopic(topic, partitions: 3)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        let sent = (0..<3_000).map { i in KafkaProducerMessage(topic: topic, partition: Int32(i % 3), key: "k\(i)", value: "v\(i)") }
+        _ = try await producer.send(batch: sent)
+        await producer.close()
+
+        func consume(wake: Bool, count: Int) async throws -> (messages: [KafkaConsumerMessage], wakeups: Int) {
+            var configuration = TestKafka.consumerConfiguration(cluster, group: nil)
+            configuration.maxPrefetchedMessages = 200
+            configuration.wakeFetcherAfterDrain = wake
+            let consumer = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger("c"))
+            try consumer.assign((0..<3).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
+            let messages = try await TestKafka.collect(consumer, count: count, timeout: .seconds(60))
+            let wakeups = consumer.fetcherWakeups
+            try await consumer.close()
+            return (messages, wakeups)
+        }
+        let woken = try await consume(wake: true, count: 3_000)
+        #expect(woken.messages.count == 3_000)
+        #expect(woken.wakeups >= 1, "polls came back short after more than half a prefetch went through")
+        for partition in Int32(0)..<3 {
+            let offsets = woken.messages.filter { $0.partition == partition }.map(\.offset)
+            #expect(offsets == Array(0..<1_000), "partition \(partition): every offset once, in order")
+        }
+        let plain = try await consume(wake: false, count: 300)
+        #expect(plain.messages.count >= 300)
+        #expect(plain.wakeups == 0, "switched off, no round is sent")
+    }
+
     @Test("an unknown property or a bad value fails construction naming the property")
     func invalidPropertyIsNamed() throws {
         let cluster = try TestKafka.cluster(brokers: 1)

@@ -46,12 +46,19 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// `fetch.wait.max.ms`. Default 100 ms.
     public var fetchWaitMax: Duration = .milliseconds(100)
     /// `fetch.error.backoff.ms`: the pause after a fetch error. Default 50 ms (librdkafka: 500 ms).
-    /// It does not shorten librdkafka 2.0.2's ~0.5 s pause after the local queue reached
-    /// `maxPrefetchedMessages` (Docs/performance.md).
+    /// It does not shorten librdkafka 2.0.2's pause after the local queue reached
+    /// `maxPrefetchedMessages`; ``wakeFetcherAfterDrain`` does (Docs/performance.md).
     public var fetchBackoff: Duration = .milliseconds(50)
     /// `queued.min.messages`: records prefetched into the local queue before fetching pauses.
     /// Default 100,000 (librdkafka's). Lower it to bound memory with large records.
     public var maxPrefetchedMessages: Int = 100_000
+    /// Wake librdkafka's fetchers when a poll comes back short after at least half of
+    /// `maxPrefetchedMessages` went through: one ListOffsets round to the partition leaders, from
+    /// a thread of the consumer's own. librdkafka 2.0.2 otherwise takes a partition whose local
+    /// queue was full off the fetch list for up to a second (its broker thread's idle timer), and
+    /// a consumer that drains faster than that waits. Default `true`; the cost is one small
+    /// request per leader per half a prefetch consumed.
+    public var wakeFetcherAfterDrain: Bool = true
 
     public init(client: KafkaClientConfiguration, groupID: String? = nil) {
         self.client = client
