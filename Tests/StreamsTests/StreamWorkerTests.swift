@@ -88,6 +88,25 @@ struct StreamWorkerTests {
         #expect(more.count == 260)
     }
 
+    @Test("a burst is split into transactions of at most maxRecordsPerTransaction input records, without waiting for the commit interval; counts stay exact")
+    func transactionSizeBound() async throws {
+        var (cluster, configuration, definition) = try Self.setUp()
+        configuration.maxRecordsPerTransaction = 40
+        configuration.commitInterval = .seconds(600)  // only the bound can start a transaction
+        try await Self.produce(cluster, keys: 10, perKey: 20)
+        let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
+        try worker.start()
+        let out = try await Self.outputs(cluster, count: 200)
+        await worker.stop()
+        #expect(worker.failure == nil)
+        #expect(out.count == 200, "every full transaction committed long before the commit interval")
+        // 200 records in transactions of at most 40 records each: at least five of them.
+        #expect(worker.statistics.committedTransactions >= 5)
+        for k in 0..<10 {
+            #expect(Set(out.filter { $0.hasPrefix("k\(k)=") }) == Set((1...20).map { "k\(k)=\($0)" }))
+        }
+    }
+
     /// Outputs whose transaction committed: the batch ids with a commit marker and no abort note
     /// in the changelog (the in-process cluster shows aborted transactions to read_committed
     /// readers too).

@@ -182,8 +182,10 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         try consumer.subscribe(topics: worker.definition.inputTopics, listener: self)
         logger.info("worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "instance": "\(instance)"])
         let interval = worker.configuration.wallClockInterval.wholeMilliseconds
+        // After a turn that filled a transaction, records may still wait in the buffers: no wait.
+        var pollTimeout: Duration = .milliseconds(50)
         while !worker.isStopping {
-            let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: .milliseconds(50))
+            let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: pollTimeout)
             let now = Self.now()
             for event in events {
                 guard case .message(let message) = event, tasks[message.partition] != nil else { continue }
@@ -191,7 +193,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             }
             var processed = 0
             for (partition, task) in tasks {
-                processed += try drain(task, partition: partition, now: now)
+                let budget = worker.configuration.maxRecordsPerTransaction - uncommittedRecords - processed
+                processed += try drain(task, partition: partition, now: now, budget: budget)
             }
             try applyBackpressure()
             if processed > 0 { worker.record { $0.processedRecords += processed } }
@@ -203,6 +206,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             }
             uncommittedRecords += processed
             let full = uncommittedRecords >= worker.configuration.maxRecordsPerTransaction
+            pollTimeout = full ? .zero : .milliseconds(50)
             try finishCommit(wait: full)
             if inFlight == nil && (full || ContinuousClock.now - lastCommit >= worker.configuration.commitInterval) {
                 try beginCommit()
@@ -371,9 +375,10 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     // MARK: Input order
 
-    /// Processes the task's buffered records in order until it must wait for a topic.
-    func drain(_ task: StreamTask, partition: Int32, now: Int64) throws(KafkaError) -> Int {
-        guard var buffer = buffers[partition], !buffer.isEmpty else { return 0 }
+    /// Processes the task's buffered records in order until it must wait for a topic, or `budget`
+    /// records were processed (the rest waits for the next transaction).
+    func drain(_ task: StreamTask, partition: Int32, now: Int64, budget: Int) throws(KafkaError) -> Int {
+        guard budget > 0, var buffer = buffers[partition], !buffer.isEmpty else { return 0 }
         let tables = worker.definition.tableTopics
         let events = worker.definition.inputTopics.filter { !tables.contains($0) }
         // While the task's tables catch up, only table records leave the buffer.
@@ -395,6 +400,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on \(message.topic)[\(message.partition)]@\(message.offset): \(error)")
             }
             processed += 1
+            if processed == budget { break }
         }
         return processed
     }
