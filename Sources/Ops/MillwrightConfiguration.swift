@@ -73,6 +73,10 @@ public struct MillwrightConfiguration: Sendable {
             guard let n = Int(v), n >= 1 else { throw Failure("maxRecordsPerTransaction: a whole number of at least 1 (got '\(v)')") }
             streams.maxRecordsPerTransaction = n
         }
+        if let v = values["maxBufferedRecordsPerPartition"] {
+            guard let n = Int(v), n >= 5 else { throw Failure("maxBufferedRecordsPerPartition: a whole number of at least 5 (got '\(v)')") }
+            streams.maxBufferedRecordsPerPartition = n
+        }
         if let v = values["sessionTimeout"] { streams.sessionTimeout = .milliseconds(try duration("sessionTimeout", v)) }
         var processing = ProcessingSettings()
         if let v = values["processing.windowSize"] { processing.windowSize = try duration("processing.windowSize", v) }
@@ -91,7 +95,7 @@ public struct MillwrightConfiguration: Sendable {
     static let environmentKeys: [String: String] = [
         "BOOTSTRAP_SERVERS": "kafka.bootstrapServers", "CLIENT_ID": "kafka.clientId", "GROUP": "group",
         "STATE_DIR": "stateDirectory", "COMMIT_INTERVAL": "commitInterval", "SESSION_TIMEOUT": "sessionTimeout",
-        "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction",
+        "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction", "MAX_BUFFERED_RECORDS_PER_PARTITION": "maxBufferedRecordsPerPartition",
         "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",
         "SCRAP_TOLERANCE": "processing.scrapTolerance",

@@ -35,6 +35,14 @@ struct ConfigurationTests {
         #expect(defaults.processing.idleTimeout == 60_000)
         #expect(defaults.streams.commitInterval == .milliseconds(100))
         #expect(defaults.streams.group == "millwright")
+        #expect(defaults.streams.maxRecordsPerTransaction == 10_000)
+        #expect(defaults.streams.maxBufferedRecordsPerPartition == 5_000)
+
+        let bounded = try MillwrightConfiguration.load(
+            yaml: "maxRecordsPerTransaction: 2000", environment: ["MILLWRIGHT_MAX_BUFFERED_RECORDS_PER_PARTITION": "1000"],
+            overrides: .init(bootstrapServers: "h:1"))
+        #expect(bounded.streams.maxRecordsPerTransaction == 2_000)
+        #expect(bounded.streams.maxBufferedRecordsPerPartition == 1_000)
     }
 
     @Test("bad input is refused naming the source, the setting and the rule")
@@ -46,6 +54,8 @@ struct ConfigurationTests {
             } catch { return error.description }
         }
         #expect(failure(nil, servers: nil)?.contains("kafka.bootstrapServers: required") == true)
+        #expect(failure("maxRecordsPerTransaction: 0")?.contains("maxRecordsPerTransaction: a whole number of at least 1 (got '0')") == true)
+        #expect(failure(nil, ["MILLWRIGHT_MAX_BUFFERED_RECORDS_PER_PARTITION": "lots"])?.contains("maxBufferedRecordsPerPartition: a whole number of at least 5 (got 'lots')") == true)
         #expect(failure("processing:\n  grace: soon")?.contains("processing.grace: 'soon' is not a duration") == true)
         #expect(failure("procesing:\n  grace: 1m")?.contains("unknown setting 'procesing.grace'") == true)
         #expect(failure(nil, ["MILLWRIGHT_WINDOW": "15m"])?.contains("MILLWRIGHT_WINDOW: unknown setting") == true)

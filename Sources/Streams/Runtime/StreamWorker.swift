@@ -137,8 +137,6 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     var buffers: [Int32: TaskInputBuffer] = [:]
     /// Event partitions paused because their task's buffer is full.
     var pausedForBackpressure = Set<KafkaTopicPartition>()
-    static let bufferHighWater = 5_000
-    static let bufferLowWater = 1_000
 
     /// Tasks whose table partitions are still catching up (partition → table topic → end offset
     /// at assignment); their event records stay in their buffers until then.
@@ -424,10 +422,10 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             for topic in worker.definition.inputTopics where !worker.definition.tableTopics.contains(topic) {
                 let tp = KafkaTopicPartition(topic: topic, partition: partition)
                 let count = buffer.count(topic)
-                if count > Self.bufferHighWater && !pausedForBackpressure.contains(tp) {
+                if count > worker.configuration.maxBufferedRecordsPerPartition && !pausedForBackpressure.contains(tp) {
                     pause.append(tp)
                     pausedForBackpressure.insert(tp)
-                } else if count < Self.bufferLowWater && pausedForBackpressure.contains(tp) {
+                } else if count < worker.configuration.maxBufferedRecordsPerPartition / 5 && pausedForBackpressure.contains(tp) {
                     resume.append(tp)
                     pausedForBackpressure.remove(tp)
                 }

@@ -16,6 +16,10 @@ public struct StreamsConfiguration: Sendable {
     /// what a burst (a table read from its start, a backlog after downtime) holds in memory at
     /// once as outputs and changelog records. Default 10,000.
     public var maxRecordsPerTransaction: Int = 10_000
+    /// Unprocessed records a task holds per event partition before that partition is paused (it
+    /// resumes below a fifth of this). With `maxPrefetchedMessages` it bounds the input held in
+    /// memory; smaller values cost throughput (Docs/performance.md). Default 5,000.
+    public var maxBufferedRecordsPerPartition: Int = 5_000
     /// Records polled at most per loop turn. Default 2,000.
     public var maxPollRecords: Int = 2_000
     /// `queued.min.messages` of the worker's consumer: records prefetched before fetching pauses.
@@ -42,6 +46,7 @@ public struct StreamsConfiguration: Sendable {
         if group.isEmpty { throw KafkaError(code: .configuration, reason: "group: must not be empty") }
         if commitInterval < .milliseconds(1) { throw KafkaError(code: .configuration, reason: "commitInterval: at least 1 ms") }
         if maxRecordsPerTransaction < 1 { throw KafkaError(code: .configuration, reason: "maxRecordsPerTransaction: at least 1") }
+        if maxBufferedRecordsPerPartition < 5 { throw KafkaError(code: .configuration, reason: "maxBufferedRecordsPerPartition: at least 5") }
         if maxPollRecords < 1 { throw KafkaError(code: .configuration, reason: "maxPollRecords: at least 1") }
         if idleTimeout < .seconds(1) { throw KafkaError(code: .configuration, reason: "idleTimeout: at least 1 s") }
         if sessionTimeout < .seconds(6) { throw KafkaError(code: .configuration, reason: "sessionTimeout: at least 6 s (Kafka's minimum)") }
