@@ -25,6 +25,7 @@ struct ConfirmationStateTests {
         state.postingCount = 7
         state.lastStatus = "IN_PRODUCTION"
         state.lastRisks = ["LATE", "SCRAP_OVER_TOLERANCE"]
+        state.lastCause = EventCause(eventId: "mes-2", correlationId: "c", topic: "mes.scrap-reported.v1", partition: 0, offset: 0)
         return state
     }
 
@@ -33,6 +34,17 @@ struct ConfirmationStateTests {
         let state = Self.populated()
         #expect(WorkOrderProgress(bytes: state.bytes) == state)
         #expect(WorkOrderProgress(bytes: WorkOrderProgress().bytes) == WorkOrderProgress())
+    }
+
+    @Test("state in binary format 1 (before the last cause was kept) is still read, with no last cause")
+    func formatOne() {
+        var state = Self.populated()
+        state.lastCause = nil
+        let current = state.bytes
+        #expect(current.first == 2 && current.last == 0, "format 2 ends with the empty cause flag")
+        let formatOne = [1] + current.dropFirst().dropLast()
+        #expect(WorkOrderProgress(bytes: Array(formatOne)) == state)
+        #expect(WorkOrderProgress(bytes: [1] + Self.populated().bytes.dropFirst()) == nil, "a format 1 row cannot carry a cause")
     }
 
     @Test("the same state always gives the same bytes (windows and adjustments in key order)")

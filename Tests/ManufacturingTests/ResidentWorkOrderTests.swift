@@ -69,4 +69,23 @@ struct ResidentWorkOrderTests {
         #expect(milestone.map(\.kind) == [.milestone])
         #expect(milestone.first?.operations.map(\.goodQty) == [5, 50], "the second burst's events, not the first's again")
     }
+
+    @Test("a released work order with no event turns LATE when stream time passes its due date: ERP and CRM hear it, with the release's correlation id")
+    func lateWithoutEvents() throws {
+        let driver = try Shop.driver(workOrders: [Shop.workOrder("WO-BUSY-10", ordered: 10)])
+        let idle = Shop.workOrder("WO-IDLE-10", ordered: 10, due: Shop.minutes(30))
+        try driver.pipe(topic: Topics.workOrders, key: idle.workOrderId, value: Shop.envelope(idle, id: "work-order:WO-IDLE-10", correlation: "erp-order-idle"))
+        try driver.pipe(Shop.completed("WO-BUSY-10", op: 10, good: 1, at: Shop.minutes(5), final: false))
+        _ = driver.drainOutputs()
+        try driver.pipe(Shop.completed("WO-BUSY-10", op: 10, good: 1, at: Shop.minutes(31), final: false))  // stream time past 30 min
+        let erp = driver.drainOutputs(topic: Topics.erpOrderStatus).filter { record in
+            (try? EventDecoder.decode(record.value, as: OrderStatus.self).get().data.workOrderId) == "WO-IDLE-10"
+        }
+        let status = try EventDecoder.decode(try #require(erp.first).value, as: OrderStatus.self).get()
+        #expect(erp.count == 1)
+        #expect(status.data.status == .released && status.data.riskReasons == [.late])
+        #expect(status.metadata.correlationId == "erp-order-idle", "the release's correlation id")
+        let crm = try driver.drainOutputs(topic: Topics.crmOrderStatus).map { try EventDecoder.decode($0.value, as: CustomerOrderStatus.self).get() }
+        #expect(crm.contains { $0.metadata.correlationId == "erp-order-idle" && $0.data.riskReasons == [.late] })
+    }
 }

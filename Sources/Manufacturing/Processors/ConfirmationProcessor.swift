@@ -87,6 +87,9 @@ public final class ConfirmationProcessor: StreamProcessor {
         if progress[workOrder.workOrderId] == nil {
             var fresh = WorkOrderProgress()
             fresh.lastStatus = OrderStatusCode.released.rawValue  // the release side said so
+            fresh.lastCause = EventCause(
+                eventId: envelope.metadata.eventId, correlationId: envelope.metadata.correlationId, topic: record.topic,
+                partition: Int(record.partition), offset: record.offset)
             progress[workOrder.workOrderId] = fresh
         }
         dirty.insert(workOrder.workOrderId)
@@ -118,6 +121,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         // Taken out while it changes, put back after: mutated in place, no copy of its collections.
         var state = progress.removeValue(forKey: id) ?? WorkOrderProgress()
         state.recentEvents.appendBounded(eventHash)
+        state.lastCause = cause
         dirty.insert(id)
         let windowStart = floorDiv(event.eventTime, settings.windowSize) * settings.windowSize
         let closesAt = windowStart + settings.windowSize + settings.grace
@@ -192,7 +196,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         for dueAt in dueSchedule.keys.sorted() where dueAt < milliseconds {
             for id in dueSchedule.removeValue(forKey: dueAt) ?? [] {
                 guard let workOrder = resident(id) else { continue }
-                let cause = progress[id].flatMap { state in state.windows.values.compactMap(\.lastCause).last }
+                let cause = progress[id]?.lastCause
                 publishStatus(workOrder, cause: cause, force: false, context: context)
             }
         }

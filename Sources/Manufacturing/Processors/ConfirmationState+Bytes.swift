@@ -2,7 +2,8 @@
 /// binary form of ``StateWriter`` behind a format byte. State written as JSON by earlier
 /// versions (it starts with `{`) is still read.
 extension WorkOrderProgress {
-    static let formatVersion: UInt8 = 1
+    /// 2 added `lastCause` at the end; format 1 (without it) is still read.
+    static let formatVersion: UInt8 = 2
 
     var bytes: [UInt8] {
         var w = StateWriter(capacity: 64 + recentEvents.count * 8 + windows.count * 96)
@@ -34,6 +35,7 @@ extension WorkOrderProgress {
         }
         w.count(lastRisks.count)
         for risk in lastRisks { w.string(risk) }
+        EventCause.write(lastCause, to: &w)
         return w.bytes
     }
 
@@ -45,7 +47,7 @@ extension WorkOrderProgress {
             self.init(json: json)
             return
         }
-        guard first == Self.formatVersion else { return nil }
+        guard first == 1 || first == Self.formatVersion else { return nil }
         var r = StateReader(bytes, from: 1)
         do throws(StateReader.Truncated) {
             self.init()
@@ -68,6 +70,7 @@ extension WorkOrderProgress {
             postingCount = try r.count()
             if try r.byte() == 1 { lastStatus = try r.string() }
             for _ in 0..<(try r.count()) { lastRisks.append(try r.string()) }
+            if first >= 2 { lastCause = try EventCause.read(&r) }
             guard r.atEnd else { return nil }
         } catch {
             return nil
@@ -108,16 +111,7 @@ extension WindowTotals {
         w.double(goodsReceipt)
         w.double(scrap)
         w.count(eventCount)
-        if let cause = lastCause {
-            w.byte(1)
-            w.string(cause.eventId)
-            w.string(cause.correlationId)
-            w.string(cause.topic)
-            w.count(cause.partition)
-            w.int64(cause.offset)
-        } else {
-            w.byte(0)
-        }
+        EventCause.write(lastCause, to: &w)
     }
 
     init(reading r: inout StateReader) throws(StateReader.Truncated) {
@@ -129,9 +123,7 @@ extension WindowTotals {
         goodsReceipt = try r.double()
         scrap = try r.double()
         eventCount = try r.count()
-        if try r.byte() == 1 {
-            lastCause = EventCause(eventId: try r.string(), correlationId: try r.string(), topic: try r.string(), partition: try r.count(), offset: try r.int64())
-        }
+        lastCause = try EventCause.read(&r)
     }
 
     /// The JSON form of earlier versions (read only).
@@ -221,6 +213,27 @@ extension WorkOrder {
                 dueDate: dueDate, components: components, finalOperationSeq: finalOperationSeq)
         } catch {
             return nil
+        }
+    }
+}
+
+extension EventCause {
+    /// A flag byte, then the fields; 0 alone for none.
+    static func write(_ cause: EventCause?, to w: inout StateWriter) {
+        guard let cause else { return w.byte(0) }
+        w.byte(1)
+        w.string(cause.eventId)
+        w.string(cause.correlationId)
+        w.string(cause.topic)
+        w.count(cause.partition)
+        w.int64(cause.offset)
+    }
+
+    static func read(_ r: inout StateReader) throws(StateReader.Truncated) -> EventCause? {
+        switch try r.byte() {
+        case 0: return nil
+        case 1: return EventCause(eventId: try r.string(), correlationId: try r.string(), topic: try r.string(), partition: try r.count(), offset: try r.int64())
+        default: throw StateReader.Truncated()
         }
     }
 }

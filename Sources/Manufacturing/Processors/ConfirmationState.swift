@@ -78,6 +78,9 @@ struct WorkOrderProgress: Equatable {
     /// The last status and risk reasons sent.
     var lastStatus: String?
     var lastRisks: [String] = []
+    /// The input behind the latest change: the release, then each event applied. A status that
+    /// changes with time alone (LATE at the due date) carries its correlation id.
+    var lastCause: EventCause?
 
     /// Completed, with no window left open: nothing more happens unless a late event comes.
     var isDone: Bool { lastStatus == OrderStatusCode.completed.rawValue && windows.isEmpty }
