@@ -77,9 +77,14 @@ struct ProducerConsumerTests {
             var configuration = TestKafka.consumerConfiguration(cluster, group: nil)
             configuration.maxPrefetchedMessages = 200
             configuration.wakeFetcherAfterDrain = wake
+            // Small fetches: the records arrive a few dozen at a time, so polls come back short.
+            configuration.client.additionalProperties["max.partition.fetch.bytes"] = "1024"
             let consumer = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger("c"))
             try consumer.assign((0..<3).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
             let messages = try await TestKafka.collect(consumer, count: count, timeout: .seconds(60))
+            // A round runs on the waker's thread: give the last one requested time to finish.
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while wake && consumer.fetcherWakeups == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             let wakeups = consumer.fetcherWakeups
             try await consumer.close()
             return (messages, wakeups)
