@@ -16,6 +16,15 @@ private final class CountingProcessor: StreamProcessor {
     }
 }
 
+/// Counts like ``CountingProcessor`` but fails on the value `boom`, after forwarding its output.
+private final class FailingProcessor: StreamProcessor {
+    let counting = CountingProcessor()
+    func process(_ record: StreamRecord, context: any ProcessorContext) throws {
+        try counting.process(record, context: context)
+        if record.value == Array("boom".utf8) { throw CancellationError() }
+    }
+}
+
 @Suite("Stream worker on the in-process cluster")
 struct StreamWorkerTests {
     static func setUp() throws -> (InProcessKafkaCluster, StreamsConfiguration, ProcessorDefinition) {
@@ -86,6 +95,27 @@ struct StreamWorkerTests {
         #expect(third.statistics.restoredBatches >= 1)
         for k in 0..<10 { #expect(more.contains("k\(k)=26"), "counts went on from 25 on a fresh machine") }
         #expect(more.count == 260)
+    }
+
+    @Test("a processor error stops the worker and commits nothing after the last commit: the failing record's output never reaches read_committed readers")
+    func errorCommitsNothingMore() async throws {
+        let (cluster, configuration, _) = try Self.setUp()
+        let definition = ProcessorDefinition(name: "counter", inputTopics: ["in"]) { _ in FailingProcessor() }
+        try await Self.produce(cluster, keys: 10, perKey: 2)
+        let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
+        try worker.start()
+        let first = try await Self.outputs(cluster, count: 20)
+        #expect(first.count == 20)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        _ = try await producer.send(batch: [KafkaProducerMessage(topic: "in", key: "k0", value: "boom")])
+        await producer.close()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while worker.failure == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        await worker.stop()
+        #expect(worker.failure?.reason.contains("failed on in[") == true, "the worker stopped on the processor's error")
+        let committed = try await Self.committedOutputs(cluster)
+        #expect(committed.count == 20, "the first 20 committed")
+        #expect(!committed.contains("k0=3"), "the failing record's output was not committed on the way out")
     }
 
     @Test("a burst is split into transactions of at most maxRecordsPerTransaction input records, without waiting for the commit interval; counts stay exact")

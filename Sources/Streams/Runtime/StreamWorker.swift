@@ -153,6 +153,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     var batchSequence = 0
     /// Input records processed since the last transaction began.
     var uncommittedRecords = 0
+    /// Set when the loop stops on an error: no further commit (the revoke hook's included).
+    var poisoned = false
     let instance: String
 
     init(worker: StreamWorker) throws(KafkaError) {
@@ -175,6 +177,13 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func run() throws(KafkaError) {
+        do { try loop() } catch {
+            poisoned = true
+            throw error
+        }
+    }
+
+    private func loop() throws(KafkaError) {
         try producer.initTransactions(timeout: .seconds(30))
         producer.prepareTopics([worker.definition.changelogTopic] + worker.definition.outputTopics)
         try consumer.subscribe(topics: worker.definition.inputTopics, listener: self)
@@ -240,6 +249,9 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     /// away with the rest.
     func beginCommit() throws(KafkaError) {
         precondition(inFlight == nil, "one transaction at a time")
+        // After an error in the loop nothing more is committed: what was processed since the
+        // last commit may be incomplete; the partitions' next owner processes it again.
+        guard !poisoned else { return }
         lastCommit = .now
         uncommittedRecords = 0
         let busy = tasks.values.filter { $0.hasWork || abortNotes[$0.partition] != nil }
