@@ -222,6 +222,9 @@ public final class KafkaConsumer: Sendable {
     public func close() throws(KafkaError) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         waker?.stop()
+        // The listener (often the owner of this consumer) is let go once the close's revoke ran:
+        // the handler holds it, so keeping it would keep both alive, librdkafka handles included.
+        defer { client.context.rebalanceHandler.withLock { $0 = nil } }
         try client.closeConsumer()
     }
 

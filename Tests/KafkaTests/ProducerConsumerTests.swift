@@ -69,8 +69,11 @@ struct ProducerConsumerTests {
         let topic = TestKafka.uniqueName("wake")
         try cluster.createTopic(topic, partitions: 3)
         let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
-        let sent = (0..<3_000).map { i in KafkaProducerMessage(topic: topic, partition: Int32(i % 3), key: "k\(i)", value: "v\(i)") }
-        _ = try await producer.send(batch: sent)
+        // In 30 rounds, so the log holds small batches: a fetch returns at least one whole batch.
+        for round in 0..<30 {
+            let sent = (round * 100..<(round + 1) * 100).map { i in KafkaProducerMessage(topic: topic, partition: Int32(i % 3), key: "k\(i)", value: "v\(i)") }
+            _ = try await producer.send(batch: sent)
+        }
         await producer.close()
 
         func consume(wake: Bool, count: Int) async throws -> (messages: [KafkaConsumerMessage], wakeups: Int) {
