@@ -23,8 +23,43 @@ private struct LoggingListener: KafkaRebalanceListener {
     }
 }
 
+/// A listener that owns its consumer, as the stream worker's loop does.
+private final class OwningListener: KafkaRebalanceListener, @unchecked Sendable {
+    var consumer: KafkaConsumer?
+    let revoked = Atomic<Int>(0)
+    func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {}
+    func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) { revoked.add(1, ordering: .relaxed) }
+}
+
 @Suite("Consumer groups on the in-process cluster")
 struct ConsumerGroupTests {
+    @Test("closing a consumer runs the revoke hook and then lets go of its listener: a listener that owns the consumer is freed, and the consumer with it")
+    func closeReleasesListener() async throws {
+        let cluster = try TestKafka.cluster()
+        let topic = TestKafka.uniqueName("owner")
+        try cluster.createTopic(topic, partitions: 2)
+        weak var weakListener: OwningListener?
+        weak var weakConsumer: KafkaConsumer?
+        do {
+            let listener = OwningListener()
+            let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: TestKafka.uniqueName("group")), logger: TestKafka.logger("o"))
+            listener.consumer = consumer
+            try consumer.subscribe(topics: [topic], listener: listener)
+            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while (try consumer.assignment()).isEmpty && ContinuousClock.now < deadline { _ = try await consumer.pollBatch(timeout: .milliseconds(100)) }
+            #expect(try !consumer.assignment().isEmpty)
+            try await consumer.close()
+            #expect(listener.revoked.load(ordering: .relaxed) >= 1, "the close revoked through the listener first")
+            weakListener = listener
+            weakConsumer = consumer
+        }
+        // The consumer's own queue lets go of its last call a moment after answering it.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        while (weakListener != nil || weakConsumer != nil) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(weakListener == nil, "the listener was freed")
+        #expect(weakConsumer == nil, "and the consumer it owned, librdkafka handle included")
+    }
+
     @Test("the revoke hook finishes before another member gets the partition")
     func revokeHookRunsBeforeHandOver() async throws {
         let cluster = try TestKafka.cluster()
