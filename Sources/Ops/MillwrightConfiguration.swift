@@ -69,13 +69,9 @@ public struct MillwrightConfiguration: Sendable {
         if let v = values["group"] { streams.group = v }
         if let v = values["stateDirectory"] { streams.stateDirectory = v }
         if let v = values["commitInterval"] { streams.commitInterval = .milliseconds(try duration("commitInterval", v)) }
-        if let v = values["maxRecordsPerTransaction"] {
-            guard let n = Int(v), n >= 1 else { throw Failure("maxRecordsPerTransaction: a whole number of at least 1 (got '\(v)')") }
-            streams.maxRecordsPerTransaction = n
-        }
+        if let v = values["maxRecordsPerTransaction"] { streams.maxRecordsPerTransaction = try wholeNumber("maxRecordsPerTransaction", v, minimum: 1) }
         if let v = values["maxBufferedRecordsPerPartition"] {
-            guard let n = Int(v), n >= 5 else { throw Failure("maxBufferedRecordsPerPartition: a whole number of at least 5 (got '\(v)')") }
-            streams.maxBufferedRecordsPerPartition = n
+            streams.maxBufferedRecordsPerPartition = try wholeNumber("maxBufferedRecordsPerPartition", v, minimum: 5)
         }
         if let v = values["sessionTimeout"] { streams.sessionTimeout = .milliseconds(try duration("sessionTimeout", v)) }
         var processing = ProcessingSettings()
@@ -128,6 +124,13 @@ public struct MillwrightConfiguration: Sendable {
         }
         if let number = Int64(trimmed), number >= 0 { return number }
         throw Failure("\(name): '\(text)' is not a duration (like 250ms, 30s, 15m, 2h)")
+    }
+
+    static func wholeNumber(_ name: String, _ text: String, minimum: Int) throws(Failure) -> Int {
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= minimum else {
+            throw Failure("\(name): a whole number of at least \(minimum) (got '\(text)')")
+        }
+        return value
     }
 
     static func fraction(_ name: String, _ text: String) throws(Failure) -> Double {
