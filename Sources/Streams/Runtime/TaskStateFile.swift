@@ -5,7 +5,8 @@ import GRDB
 /// worker restarted on the same state directory reads only the changelog after that offset.
 /// The changelog stays the source of truth: this file is a cache of it.
 ///
-/// - Important: Used from the worker's loop thread only.
+/// The loop thread reads it when a task is restored; the committer thread writes each committed
+/// batch. GRDB's queue serializes the two.
 final class TaskStateFile {
     private let database: DatabaseQueue
     let path: String
