@@ -224,7 +224,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func close() {
-        try? consumer.close()  // the revoke hook commits what is left
+        try? consumer.close()  // the revoke hook commits what is left (nothing after an error: `poisoned`)
         producer.flushQuietly()
     }
 
