@@ -12,6 +12,31 @@ public enum BenchmarkSupport {
         else { return nil }
         return kilobytes / 1024
     }
+
+    /// CPU time (user + system) a process has used so far, in seconds, or nil when /proc does not
+    /// tell. - Parameter pid: the process; `nil` for this one.
+    public static func cpuSeconds(pid: Int32? = nil) -> Double? {
+        let path = pid.map { "/proc/\($0)/stat" } ?? "/proc/self/stat"
+        // Fields after the command name (which may hold spaces) start at field 3; utime and
+        // stime are fields 14 and 15, in clock ticks.
+        guard let stat = try? String(contentsOfFile: path, encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// CPU time the whole machine has spent busy (all cores, everything but idle and I/O wait),
+    /// in seconds, or nil when /proc does not tell.
+    public static func machineBusySeconds() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") })
+        else { return nil }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 5 else { return nil }
+        // user nice system idle iowait irq softirq steal ...: busy is all but idle and iowait.
+        let busy = ticks.enumerated().filter { $0.offset != 3 && $0.offset != 4 && $0.offset < 8 }.reduce(0) { $0 + $1.element }
+        return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
 }
 
 /// A benchmark that could not measure what it set out to.

@@ -48,7 +48,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         print("pre-loaded \(table.count) work orders and \(input.count) MES events (\(input.reduce(0) { $0 + ($1.value?.count ?? 0) } / input.count) B each) on \(bootstrap)")
 
         let raw = try rawConsumeRate(bootstrap, count: input.count, logger: logger)
-        print(String(format: "Kafka layer raw consume (batch poll, 24 partitions): %.0f events/s", raw))
+        print(String(format: "Kafka layer raw consume (batch poll, 24 partitions): %.0f events/s; CPU %.1f µs/event (cluster + consumer)", raw.rate, raw.cpuMicroseconds))
 
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("mw-bench-\(UUID().uuidString.prefix(8))").path
         let worker = Process()
@@ -62,18 +62,20 @@ struct StreamsBenchmark: AsyncParsableCommand {
 
         let admin = try KafkaAdminClient(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap), logger: logger)
         let inputs = [Topics.operationCompleted, Topics.scrapReported].flatMap { t in (0..<12).map { KafkaTopicPartition(topic: t, partition: Int32($0)) } }
-        var first: (ContinuousClock.Instant, Int64)?
-        var last: ContinuousClock.Instant?
+        var first: (ContinuousClock.Instant, Int64, CPU)?
+        var last: (ContinuousClock.Instant, CPU)?
         let deadline = ContinuousClock.now.advanced(by: .seconds(300))
         while ContinuousClock.now < deadline {
             let committed = (try? await admin.listConsumerGroupOffsets(group: "bench.confirmation", partitions: inputs))?.reduce(Int64(0)) { $0 + max(0, $1.offset) } ?? 0
-            if committed > 0 && first == nil { first = (.now, committed) }
-            if committed >= Int64(input.count) { last = .now; break }
+            if committed > 0 && first == nil { first = (.now, committed, CPU(worker: worker.processIdentifier)) }
+            if committed >= Int64(input.count) { last = (.now, CPU(worker: worker.processIdentifier)); break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard let (start, already) = first, let end = last else { throw BenchmarkError("the worker did not commit all \(input.count) events within 300 s") }
-        let throughput = Double(Int64(input.count) - already) / (end - start).seconds
-        print(String(format: "worker, exactly-once, committed input: %.0f events/s (%.1f%% of the raw consume rate)", throughput, throughput / raw * 100))
+        guard let (start, already, startCPU) = first, let (end, endCPU) = last else { throw BenchmarkError("the worker did not commit all \(input.count) events within 300 s") }
+        let counted = Double(Int64(input.count) - already)
+        let throughput = counted / (end - start).seconds
+        print(String(format: "worker, exactly-once, committed input: %.0f events/s (%.1f%% of the raw consume rate)", throughput, throughput / raw.rate * 100))
+        print(endCPU.report(since: startCPU, events: counted, seconds: (end - start).seconds, cluster: "cluster + benchmark"))
 
         // Latency: probes at a steady rate; each completes its work order, so a MILESTONE is
         // committed at once. Latency = the posting's timestamp - the probe's append time.
@@ -154,7 +156,32 @@ struct StreamsBenchmark: AsyncParsableCommand {
         try await producer.flush(timeout: .seconds(120))
     }
 
-    func rawConsumeRate(_ bootstrap: String, count: Int, logger: Logger) throws -> Double {
+    /// CPU time used so far by the worker, by this process (the in-process cluster and the
+    /// benchmark's own polling) and by the whole machine, in seconds.
+    struct CPU {
+        var worker: Double
+        var cluster: Double
+        var machine: Double
+
+        init(worker pid: Int32?) {
+            worker = pid.flatMap { BenchmarkSupport.cpuSeconds(pid: $0) } ?? 0
+            cluster = BenchmarkSupport.cpuSeconds() ?? 0
+            machine = BenchmarkSupport.machineBusySeconds() ?? 0
+        }
+
+        /// CPU per event in a window, and the rate the machine's cores would carry at that cost.
+        func report(since start: CPU, events: Double, seconds: Double, cluster label: String) -> String {
+            let worker = (self.worker - start.worker) / events * 1e6
+            let cluster = (self.cluster - start.cluster) / events * 1e6
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let busy = (machine - start.machine) / seconds
+            return String(
+                format: "  CPU per event: worker %.1f µs, %@ %.1f µs, together %.1f µs; machine busy %.2f of %d cores; at this cost %d cores carry at most %.0f events/s",
+                worker, label, cluster, worker + cluster, busy, cores, cores, Double(cores) * 1e6 / (worker + cluster))
+        }
+    }
+
+    func rawConsumeRate(_ bootstrap: String, count: Int, logger: Logger) throws -> (rate: Double, cpuMicroseconds: Double) {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
         configuration.maxPrefetchedMessages = 1_000_000
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
@@ -162,7 +189,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
             (0..<12).map { KafkaTopicPartitionOffset(topic: t, partition: Int32($0), offset: KafkaOffset.beginning) }
         })
         var seen = 0
-        var start: ContinuousClock.Instant?
+        var start: (ContinuousClock.Instant, CPU)?
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while seen < count {
             guard ContinuousClock.now < deadline else {
@@ -170,13 +197,14 @@ struct StreamsBenchmark: AsyncParsableCommand {
             }
             for event in try consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(100)) {
                 if case .message = event {
-                    if start == nil { start = .now }
+                    if start == nil { start = (.now, CPU(worker: nil)) }
                     seen += 1
                 }
             }
         }
+        let end = (ContinuousClock.now, CPU(worker: nil))
         try consumer.close()
-        return Double(count) / (ContinuousClock.now - start!).seconds
+        return (Double(count) / (end.0 - start!.0).seconds, (end.1.cluster - start!.1.cluster) / Double(count) * 1e6)
     }
 
     static func workOrder(_ id: String, ordered: Double) -> OutputRecord {
