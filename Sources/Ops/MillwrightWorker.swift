@@ -4,7 +4,8 @@ import Logging
 import Manufacturing
 import Streams
 
-/// One Millwright worker: the master-data cache and the processors, each a consumer-group member.
+/// One Millwright worker: the master-data cache and the processors, each run by
+/// `streamThreads` loop threads, each thread a consumer-group member.
 ///
 /// Start order: the master-data cache catches up first (nothing judges an order against master
 /// data before that), then the release and confirmation workers join their groups.
@@ -23,10 +24,13 @@ public final class MillwrightWorker: Sendable {
         masterData = try MasterDataCache(stateDirectory: configuration.streams.stateDirectory, logger: logger)
         let settings = configuration.processing
         let cache = masterData
-        workers = [
-            try StreamWorker(definition: Self.release(masterData: cache), configuration: configuration.streams, logger: logger),
-            try StreamWorker(definition: Self.confirmation(settings: settings), configuration: configuration.streams, logger: logger),
-        ]
+        var workers: [StreamWorker] = []
+        for definition in [Self.release(masterData: cache), Self.confirmation(settings: settings)] {
+            for thread in 0..<configuration.streams.streamThreads {
+                workers.append(try StreamWorker(definition: definition, configuration: configuration.streams, thread: thread, logger: logger))
+            }
+        }
+        self.workers = workers
     }
 
     /// `erp.order-approved.v1` → releases, quarantines, status.

@@ -67,7 +67,14 @@ struct StreamsBenchmark: AsyncParsableCommand {
         let deadline = ContinuousClock.now.advanced(by: .seconds(300))
         while ContinuousClock.now < deadline {
             let committed = (try? await admin.listConsumerGroupOffsets(group: "bench.confirmation", partitions: inputs))?.reduce(Int64(0)) { $0 + max(0, $1.offset) } ?? 0
-            if committed > 0 && first == nil { first = (.now, committed, CPU(worker: worker.processIdentifier)) }
+            if committed > 0 && first == nil {
+                first = (.now, committed, CPU(worker: worker.processIdentifier))
+                if ProcessInfo.processInfo.environment["BENCH_DEBUG"] != nil {
+                    let tableParts = (0..<12).map { KafkaTopicPartition(topic: Topics.workOrders, partition: Int32($0)) }
+                    let table = (try? await admin.listConsumerGroupOffsets(group: "bench.confirmation", partitions: tableParts))?.reduce(Int64(0)) { $0 + max(0, $1.offset) } ?? 0
+                    print("at the first committed event: \(committed) events and \(table) of \(workOrders + probes) work orders committed")
+                }
+            }
             if committed >= Int64(input.count) { last = (.now, CPU(worker: worker.processIdentifier)); break }
             try await Task.sleep(for: .milliseconds(20))
         }

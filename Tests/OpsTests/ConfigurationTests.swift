@@ -37,6 +37,9 @@ struct ConfigurationTests {
         #expect(defaults.streams.group == "millwright")
         #expect(defaults.streams.maxRecordsPerTransaction == 10_000)
         #expect(defaults.streams.maxBufferedRecordsPerPartition == 5_000)
+        #expect(defaults.streams.streamThreads == 1)
+        #expect(try MillwrightConfiguration.load(yaml: "streamThreads: 3", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams.streamThreads == 3)
+        #expect(try MillwrightConfiguration.load(yaml: "streamThreads: 3", environment: ["MILLWRIGHT_STREAM_THREADS": "2"], overrides: .init(bootstrapServers: "h:1")).streams.streamThreads == 2)
 
         let bounded = try MillwrightConfiguration.load(
             yaml: "maxRecordsPerTransaction: 2000", environment: ["MILLWRIGHT_MAX_BUFFERED_RECORDS_PER_PARTITION": "1000"],
@@ -55,6 +58,8 @@ struct ConfigurationTests {
         }
         #expect(failure(nil, servers: nil)?.contains("kafka.bootstrapServers: required") == true)
         #expect(failure("maxRecordsPerTransaction: 0")?.contains("maxRecordsPerTransaction: a whole number of at least 1 (got '0')") == true)
+        #expect(failure(nil, ["MILLWRIGHT_STREAM_THREADS": "0"])?.contains("streamThreads: a whole number of at least 1 (got '0')") == true)
+        #expect(failure("streamThreads: 65")?.contains("streamThreads: from 1 to 64") == true)
         #expect(failure(nil, ["MILLWRIGHT_MAX_BUFFERED_RECORDS_PER_PARTITION": "lots"])?.contains("maxBufferedRecordsPerPartition: a whole number of at least 5 (got 'lots')") == true)
         #expect(failure("processing:\n  grace: soon")?.contains("processing.grace: 'soon' is not a duration") == true)
         #expect(failure("procesing:\n  grace: 1m")?.contains("unknown setting 'procesing.grace'") == true)

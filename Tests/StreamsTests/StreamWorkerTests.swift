@@ -97,6 +97,34 @@ struct StreamWorkerTests {
         #expect(more.count == 260)
     }
 
+    @Test("two loop threads of one processor split its partitions, each with its own instance id, and together process every record once")
+    func streamThreads() async throws {
+        let (cluster, configuration, definition) = try Self.setUp()
+        let threads = try (0..<2).map { try StreamWorker(definition: definition, configuration: configuration, thread: $0, logger: TestKafka.logger("t\($0)")) }
+        for thread in threads { try thread.start() }
+        // Both members of the group, before any input: the records then land on both.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while threads.contains(where: { $0.statistics.assignedPartitions.isEmpty }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let assigned = threads.map { Set($0.statistics.assignedPartitions) }
+        #expect(assigned[0].isDisjoint(with: assigned[1]), "no partition on both threads")
+        #expect(assigned[0].union(assigned[1]) == Set(0..<4), "every partition on one of them")
+        try await Self.produce(cluster, keys: 10, perKey: 20)
+        let out = try await Self.outputs(cluster, count: 200)
+        for thread in threads { await thread.stop() }
+        #expect(threads.allSatisfy { $0.failure == nil })
+        #expect(threads.allSatisfy { $0.statistics.processedRecords > 0 }, "both threads processed records")
+        #expect(threads.reduce(0) { $0 + $1.statistics.processedRecords } == 200, "each record once")
+        #expect(out.count == 200)
+        for k in 0..<10 {
+            #expect(Set(out.filter { $0.hasPrefix("k\(k)=") }) == Set((1...20).map { "k\(k)=\($0)" }))
+        }
+        let directory = URL(fileURLWithPath: configuration.stateDirectory)
+        let ids = try ["counter.instance", "counter-1.instance"].map { try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8) }
+        #expect(ids[0] != ids[1], "two transactional ids: neither thread fences the other")
+    }
+
     @Test("a processor error stops the worker and commits nothing after the last commit: the failing record's output never reaches read_committed readers")
     func errorCommitsNothingMore() async throws {
         let (cluster, configuration, _) = try Self.setUp()

@@ -44,12 +44,19 @@ public final class StreamWorker: Sendable {
         var statistics = Statistics()
     }
 
-    public init(definition: ProcessorDefinition, configuration: StreamsConfiguration, logger: Logger) throws(KafkaError) {
+    /// Which of the processor's `streamThreads` loop threads this worker is (0 for the first).
+    public let thread: Int
+
+    /// - Parameter thread: which of the processor's loop threads in this process it is; each has
+    ///   its own instance id (so its own transactional id). Default 0.
+    public init(definition: ProcessorDefinition, configuration: StreamsConfiguration, thread: Int = 0, logger: Logger) throws(KafkaError) {
         try configuration.validate()
         self.definition = definition
         self.configuration = configuration
+        self.thread = thread
         var logger = logger
         logger[metadataKey: "processor"] = "\(definition.name)"
+        if thread > 0 { logger[metadataKey: "thread"] = "\(thread)" }
         self.logger = logger
     }
 
@@ -73,7 +80,7 @@ public final class StreamWorker: Sendable {
             state.withLock { $0.running = false }
             finished.signal()
         }
-        thread.name = "millwright-\(definition.name)"
+        thread.name = "millwright-\(definition.name)\(self.thread == 0 ? "" : "-\(self.thread)")"
         thread.start()
     }
 
@@ -97,10 +104,12 @@ public final class StreamWorker: Sendable {
     fileprivate func record(_ update: (inout Statistics) -> Void) { state.withLock { update(&$0.statistics) } }
 
     /// The instance id: configured, or kept in the state directory so a restart reuses it.
+    /// Loop threads after the first add their number: `<id>-<thread>`, `<processor>-<thread>.instance`.
     fileprivate func instanceID() -> String {
-        if let id = configuration.instanceID { return id }
+        let suffix = thread == 0 ? "" : "-\(thread)"
+        if let id = configuration.instanceID { return id + suffix }
         let directory = URL(fileURLWithPath: configuration.stateDirectory)
-        let file = directory.appendingPathComponent("\(definition.name).instance")
+        let file = directory.appendingPathComponent("\(definition.name)\(suffix).instance")
         if let id = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty {
             return id
         }

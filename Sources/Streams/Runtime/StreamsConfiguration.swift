@@ -26,6 +26,10 @@ public struct StreamsConfiguration: Sendable {
     /// Default 40,000 (librdkafka: 100,000) to bound memory; librdkafka 2.0.2 resumes a paused
     /// fetch only ~0.5 s later, so this also caps intake near 2 × this value per second.
     public var maxPrefetchedMessages: Int = 40_000
+    /// Loop threads per processor: each is a member of the processor's group with its own consumer,
+    /// transactional producer and share of the tasks (Kafka Streams' `num.stream.threads`). One
+    /// loop thread keeps one core busy; a second uses a second core. Default 1.
+    public var streamThreads: Int = 1
     /// How often the processors' wall-clock hook runs. Default 1 s.
     public var wallClockInterval: Duration = .seconds(1)
     /// A quiet partition's stream time moves to the wall clock after this. Default 60 s.
@@ -47,6 +51,7 @@ public struct StreamsConfiguration: Sendable {
         if commitInterval < .milliseconds(1) { throw KafkaError(code: .configuration, reason: "commitInterval: at least 1 ms") }
         if maxRecordsPerTransaction < 1 { throw KafkaError(code: .configuration, reason: "maxRecordsPerTransaction: at least 1") }
         if maxBufferedRecordsPerPartition < 5 { throw KafkaError(code: .configuration, reason: "maxBufferedRecordsPerPartition: at least 5") }
+        if streamThreads < 1 || streamThreads > 64 { throw KafkaError(code: .configuration, reason: "streamThreads: from 1 to 64") }
         if maxPollRecords < 1 { throw KafkaError(code: .configuration, reason: "maxPollRecords: at least 1") }
         if idleTimeout < .seconds(1) { throw KafkaError(code: .configuration, reason: "idleTimeout: at least 1 s") }
         if sessionTimeout < .seconds(6) { throw KafkaError(code: .configuration, reason: "sessionTimeout: at least 6 s (Kafka's minimum)") }
