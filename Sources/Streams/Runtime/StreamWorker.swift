@@ -569,6 +569,8 @@ private final class PendingCommit: @unchecked Sendable {
 
     func run(producer: KafkaProducer, consumer: KafkaConsumer, logger: Logger) {
         defer { done.signal() }
+        let began = ContinuousClock.now
+        var sent = began, offsetsSent = began, committed = began, written = began
         var markers: [KafkaDeliveryTicket] = []
         do throws(KafkaError) {
             try producer.beginTransaction()
@@ -598,8 +600,11 @@ private final class PendingCommit: @unchecked Sendable {
                     topic: changelog, partition: task.partition, key: Array(ChangelogFormat.commitKey.utf8),
                     value: Array(batch.utf8), headers: [header])))
             }
+            sent = .now
             if let groupMetadata { try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata) }
+            offsetsSent = .now
             try producer.commitTransaction()
+            committed = .now
         } catch {
             self.error = error
             return
@@ -616,6 +621,7 @@ private final class PendingCommit: @unchecked Sendable {
                 failedStateFiles.append(task.partition)
             }
         }
+        written = .now
         // Group offsets right after the transaction (the mock cluster does not store offsets sent
         // to a transaction): they are where a restarted task starts, so they are committed
         // synchronously, leaving only milliseconds in which a crash means re-reading a batch
@@ -623,6 +629,11 @@ private final class PendingCommit: @unchecked Sendable {
         do { try consumer.commit(offsets) } catch {
             logger.warning("group offset commit failed; the next commit carries them", metadata: ["error": "\(error)"])
         }
+        logger.debug("transaction committed", metadata: [
+            "batch": "\(batch)", "outputs": "\(tasks.reduce(0) { $0 + $1.outputs.count })", "changes": "\(tasks.reduce(0) { $0 + $1.changes.count })",
+            "sendMs": "\((sent - began).wholeMilliseconds)", "sendOffsetsMs": "\((offsetsSent - sent).wholeMilliseconds)", "commitMs": "\((committed - offsetsSent).wholeMilliseconds)",
+            "stateFilesMs": "\((written - committed).wholeMilliseconds)", "offsetsMs": "\((ContinuousClock.now - written).wholeMilliseconds)",
+        ])
     }
 }
 
