@@ -77,7 +77,6 @@ struct StreamsBenchmark: AsyncParsableCommand {
             let offsets = (try? await admin.listConsumerGroupOffsets(group: "bench.confirmation", partitions: inputs + tablePartitions)) ?? []
             let committed = offsets.filter { $0.topic != Topics.workOrders }.reduce(Int64(0)) { $0 + max(0, $1.offset) }
             let tableCommitted = offsets.filter { $0.topic == Topics.workOrders }.reduce(Int64(0)) { $0 + max(0, $1.offset) }
-            if ProcessInfo.processInfo.environment["BENCH_TRACE"] != nil { print("trace \(ContinuousClock.now) events \(committed) table \(tableCommitted) \(offsets.filter { $0.topic == Topics.workOrders }.map(\.offset))") }
             if committed > 0 && first == nil {
                 first = (.now, committed, CPU(worker: worker.processIdentifier))
                 tableAtFirst = tableCommitted

@@ -97,6 +97,37 @@ struct StreamWorkerTests {
         #expect(more.count == 260)
     }
 
+    @Test("in a burst the transaction budget goes round the tasks: no partition waits until the others have drained")
+    func budgetGoesRound() async throws {
+        var (cluster, configuration, definition) = try Self.setUp()
+        configuration.maxRecordsPerTransaction = 40
+        configuration.commitInterval = .seconds(600)  // only the bound starts a transaction
+        try await Self.produce(cluster, keys: 40, perKey: 40)  // 1,600 records, ~400 a partition: ~40 transactions
+        let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
+        try worker.start()
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
+        try consumer.assign((0..<4).map { KafkaTopicPartitionOffset(topic: "out", partition: $0, offset: KafkaOffset.beginning) })
+        let out = try await TestKafka.collect(consumer, count: 1_600, timeout: .seconds(60))
+        try await consumer.close()
+        await worker.stop()
+        #expect(worker.failure == nil)
+        #expect(out.count == 1_600)
+        // The transaction (batch sequence number) that carried each partition's first output.
+        var first: [Int32: Int] = [:]
+        for message in out {
+            guard let batch = message.headers.last("mw-batch")?.stringValue, let sequence = batch.split(separator: ":").last.flatMap({ Int($0) }) else {
+                Issue.record("output without a batch header")
+                continue
+            }
+            first[message.partition] = min(first[message.partition] ?? .max, sequence)
+        }
+        #expect(first.count == 4, "every partition had input")
+        // Served in turn, each partition is in one of the first few transactions (a few more for
+        // fetches that arrive late). Served in a fixed order, the last one would wait for the ~30
+        // transactions of the other three.
+        #expect(first.values.allSatisfy { $0 <= 12 }, "first transaction per partition: \(first.sorted { $0.key < $1.key })")
+    }
+
     @Test("two loop threads of one processor split its partitions, each with its own instance id, and together process every record once")
     func streamThreads() async throws {
         let (cluster, configuration, definition) = try Self.setUp()

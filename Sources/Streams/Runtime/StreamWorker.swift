@@ -162,6 +162,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     var batchSequence = 0
     /// Input records processed since the last transaction began.
     var uncommittedRecords = 0
+    /// Loop turns so far: where the round of tasks starts.
+    var turn = 0
     /// Set when the loop stops on an error: no further commit (the revoke hook's included).
     var poisoned = false
     let instance: String
@@ -208,9 +210,14 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 buffers[message.partition, default: TaskInputBuffer()].append(message)
             }
             var processed = 0
-            for (partition, task) in tasks {
+            // The transaction's budget goes round the tasks, starting one further each turn: in
+            // a burst no task waits until every other one has drained.
+            let order = tasks.keys.sorted()
+            turn &+= 1
+            for index in order.indices {
+                let partition = order[(index + turn) % order.count]
                 let budget = worker.configuration.maxRecordsPerTransaction - uncommittedRecords - processed
-                processed += try drain(task, partition: partition, now: now, budget: budget)
+                processed += try drain(tasks[partition]!, partition: partition, now: now, budget: budget)
             }
             try applyBackpressure()
             if processed > 0 { worker.record { $0.processedRecords += processed } }
