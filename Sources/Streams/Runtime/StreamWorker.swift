@@ -575,7 +575,14 @@ private final class PendingCommit: @unchecked Sendable {
     }
 
     func run(producer: KafkaProducer, consumer: KafkaConsumer, logger: Logger) {
-        defer { done.signal() }
+        defer {
+            // The records are freed here, not on the loop thread when it drops the commit.
+            for index in tasks.indices {
+                tasks[index].outputs = []
+                tasks[index].changes = []
+            }
+            done.signal()
+        }
         let began = ContinuousClock.now
         var sent = began, offsetsSent = began, committed = began, written = began
         var markers: [KafkaDeliveryTicket] = []
