@@ -15,6 +15,10 @@ public struct KafkaClientConfiguration: Sendable {
     public var statisticsInterval: Duration? = nil
     /// librdkafka debug contexts (`debug`, for example `"broker,protocol"`). Default `nil`.
     public var debugContexts: String? = nil
+    /// Sends small requests at once (`socket.nagle.disable`, TCP_NODELAY) instead of holding one
+    /// until the broker acknowledges the one before — pipelined produce requests could otherwise
+    /// wait for the broker's delayed ACK. Default `true`, as the Java client (librdkafka: `false`).
+    public var disableNagle: Bool = true
     /// Raw librdkafka properties for what is not modelled here. Applied last, so they override
     /// the typed settings. Default empty.
     public var additionalProperties: [String: String] = [:]
@@ -34,6 +38,7 @@ public struct KafkaClientConfiguration: Sendable {
         var result: [(String, String)] = [
             ("bootstrap.servers", bootstrapServers.joined(separator: ",")),
             ("client.id", clientID),
+            ("socket.nagle.disable", disableNagle ? "true" : "false"),
         ]
         result += security.properties
         if let statisticsInterval {
