@@ -6,6 +6,7 @@ import Logging
 import Manufacturing
 import Ops
 import Streams
+import Synchronization
 import TestSupport
 
 /// The confirmation path end to end with exactly-once on: one `millwright run` worker (a child
@@ -102,8 +103,12 @@ struct StreamsBenchmark: AsyncParsableCommand {
         }
 
         // Latency: probes at a steady rate; each completes its work order, so a MILESTONE is
-        // committed at once. Latency = the posting's timestamp - the probe's append time.
+        // committed at once. A read_committed reader polls the postings while the probes go out:
+        // latency = when the posting reached it - the probe's append time (so it includes the
+        // commit and the reader's own fetch). The posting's timestamp (the worker's clock when it
+        // processed the probe) gives the part before the commit.
         var sentAt: [String: Int64] = [:]
+        let reader = try CommittedReader(bootstrap: bootstrap, topic: Topics.productionConfirmation, logger: logger)
         let interval = 1.0 / Double(rate)
         let began = Date()
         for p in 0..<probes {
@@ -116,22 +121,18 @@ struct StreamsBenchmark: AsyncParsableCommand {
             try producer.send(KafkaProducerMessage(Self.completion(id, good: 1, at: now - 3_600_000, eventId: "probe-\(p)", timestamp: now)))
         }
         try await producer.flush(timeout: .seconds(30))
-        var latencies: [Int64] = []
-        let probeDeadline = ContinuousClock.now.advanced(by: .seconds(60))
-        var seen = Set<String>()
-        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
-        try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: Topics.productionConfirmation, partition: Int32($0), offset: KafkaOffset.beginning) })
-        while seen.count < probes && ContinuousClock.now < probeDeadline {
-            for event in try await consumer.pollBatch(timeout: .milliseconds(100)) {
-                guard case .message(let m) = event, let key = m.keyString, let sent = sentAt[key], !seen.contains(key), let ts = m.timestamp?.milliseconds else { continue }
-                seen.insert(key)
-                latencies.append(ts - sent)
-            }
+        let arrivals = try await reader.waitFor(keys: Set(sentAt.keys), timeout: .seconds(60))
+        var committed: [Int64] = [], processed: [Int64] = []
+        for (key, arrival) in arrivals {
+            guard let sent = sentAt[key] else { continue }
+            committed.append(arrival.received - sent)
+            processed.append(arrival.timestamp - sent)
         }
-        try await consumer.close()
-        latencies.sort()
-        func percentile(_ p: Double) -> Int64 { latencies.isEmpty ? -1 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        print("latency at \(rate) events/s for \(seconds) s: \(latencies.count) of \(probes) probes posted; p50 \(percentile(0.50)) ms, p99 \(percentile(0.99)) ms, max \(latencies.last ?? -1) ms")
+        func percentile(_ values: [Int64], _ p: Double) -> Int64 {
+            let sorted = values.sorted()
+            return sorted.isEmpty ? -1 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+        }
+        print("latency at \(rate) events/s for \(seconds) s: \(committed.count) of \(probes) probes posted; to a read_committed reader p50 \(percentile(committed, 0.5)) ms, p99 \(percentile(committed, 0.99)) ms, max \(committed.max() ?? -1) ms; to processing (the posting's timestamp) p50 \(percentile(processed, 0.5)) ms, p99 \(percentile(processed, 0.99)) ms")
 
         let rss = BenchmarkSupport.peakRSSMegabytes(pid: worker.processIdentifier).map(String.init) ?? "n/a"
         print("worker peak RSS: \(rss) MB")
@@ -257,5 +258,57 @@ struct StreamsBenchmark: AsyncParsableCommand {
             }
             return completion(id, good: 1, at: at, eventId: "t-\(i)", timestamp: at, final: i % 2 == 0)
         }
+    }
+}
+
+/// Reads a topic `read_committed` from its beginning on a thread of its own and notes when each
+/// key's first record arrived (wall clock, ms) and its timestamp.
+final class CommittedReader: Sendable {
+    struct Arrival: Sendable {
+        var received: Int64
+        var timestamp: Int64
+    }
+
+    private let arrivals = Mutex<[String: Arrival]>([:])
+    private let stopped = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(bootstrap: String, topic: String, logger: Logger) throws {
+        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
+        try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning) })
+        let thread = Thread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                guard let events = try? consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(20)) else { break }
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                arrivals.withLock { seen in
+                    for event in events {
+                        guard case .message(let m) = event, let key = m.keyString, seen[key] == nil, let ts = m.timestamp?.milliseconds else { continue }
+                        seen[key] = Arrival(received: now, timestamp: ts)
+                    }
+                }
+            }
+            try? consumer.close()
+            finished.signal()
+        }
+        thread.name = "bench-reader"
+        thread.start()
+    }
+
+    /// Waits until every key arrived or the timeout passed, stops the reader, and returns the
+    /// arrivals of those keys.
+    func waitFor(keys: Set<String>, timeout: Duration) async throws -> [String: Arrival] {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if arrivals.withLock({ seen in keys.allSatisfy { seen[$0] != nil } }) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        stopped.store(true, ordering: .relaxed)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [finished] in
+                finished.wait()
+                continuation.resume()
+            }
+        }
+        return arrivals.withLock { seen in seen.filter { keys.contains($0.key) } }
     }
 }
