@@ -109,6 +109,9 @@ struct StreamsBenchmark: AsyncParsableCommand {
         // processed the probe) gives the part before the commit.
         var sentAt: [String: Int64] = [:]
         let reader = try CommittedReader(bootstrap: bootstrap, topic: Topics.productionConfirmation, logger: logger)
+        // The reader first reads what the throughput run posted: probes sent meanwhile would
+        // count its start-up as latency.
+        try await reader.waitUntilCaughtUp(timeout: .seconds(60))
         let interval = 1.0 / Double(rate)
         let began = Date()
         for p in 0..<probes {
@@ -271,14 +274,20 @@ final class CommittedReader: Sendable {
 
     private let arrivals = Mutex<[String: Arrival]>([:])
     private let stopped = Atomic<Bool>(false)
+    /// Set once a poll came back empty after records had come (or a second of empty polls).
+    private let caughtUp = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
     init(bootstrap: String, topic: String, logger: Logger) throws {
         let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
         try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning) })
         let thread = Thread { [self] in
+            var emptyPolls = 0
             while !stopped.load(ordering: .relaxed) {
                 guard let events = try? consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(20)) else { break }
+                emptyPolls = events.isEmpty ? emptyPolls + 1 : 0
+                // At the end: an empty poll after records came, or a second of nothing (an empty topic).
+                if events.isEmpty && (!arrivals.withLock({ $0.isEmpty }) || emptyPolls >= 50) { caughtUp.store(true, ordering: .relaxed) }
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 arrivals.withLock { seen in
                     for event in events {
@@ -292,6 +301,15 @@ final class CommittedReader: Sendable {
         }
         thread.name = "bench-reader"
         thread.start()
+    }
+
+    /// Waits until the reader has read what the topic held when it started.
+    func waitUntilCaughtUp(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while !caughtUp.load(ordering: .relaxed) {
+            guard ContinuousClock.now < deadline else { throw BenchmarkError("the latency reader did not catch up within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Waits until every key arrived or the timeout passed, stops the reader, and returns the
