@@ -94,13 +94,29 @@ struct ConfirmationStateTests {
         #expect(WorkOrder(storedBytes: JSONWriter.bytes(workOrder.json)) == workOrder, "legacy JSON row")
     }
 
+    @Test("a work order row carries its release cause when asked, and a format-1 row (before the cause) is still read, without one")
+    func workOrderReleaseCause() throws {
+        let workOrder = Self.storedWorkOrder
+        let cause = EventCause(eventId: "work-order:WO-4711-10", correlationId: "erp-4711", topic: Topics.workOrders, partition: 3, offset: 42)
+        let row = try #require(WorkOrder.storedRow(workOrder.storedBytes(releaseCause: cause)))
+        #expect(row.workOrder == workOrder)
+        #expect(row.releaseCause == cause)
+        #expect(WorkOrder.storedRow(workOrder.storedBytes)?.releaseCause == nil)
+        // Format 1: the same fields, no cause flag at the end.
+        let formatOne = [1] + workOrder.storedBytes.dropFirst().dropLast()
+        let old = try #require(WorkOrder.storedRow(Array(formatOne)))
+        #expect(old.workOrder == workOrder && old.releaseCause == nil)
+    }
+
     @Test("a truncated, extended or unknown-format work order row is refused, never misread")
     func workOrderDamaged() {
-        let bytes = Self.storedWorkOrder.storedBytes
-        for length in 0..<bytes.count {
-            #expect(WorkOrder(storedBytes: Array(bytes.prefix(length))) == nil, "cut at \(length) of \(bytes.count)")
+        let cause = EventCause(eventId: "e", correlationId: "c", topic: "t", partition: 1, offset: 2)
+        for bytes in [Self.storedWorkOrder.storedBytes, Self.storedWorkOrder.storedBytes(releaseCause: cause)] {
+            for length in 0..<bytes.count {
+                #expect(WorkOrder(storedBytes: Array(bytes.prefix(length))) == nil, "cut at \(length) of \(bytes.count)")
+            }
+            #expect(WorkOrder(storedBytes: bytes + [0]) == nil)
+            #expect(WorkOrder(storedBytes: [9] + bytes.dropFirst()) == nil)
         }
-        #expect(WorkOrder(storedBytes: bytes + [0]) == nil)
-        #expect(WorkOrder(storedBytes: [9] + bytes.dropFirst()) == nil)
     }
 }

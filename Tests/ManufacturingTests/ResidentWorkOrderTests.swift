@@ -70,6 +70,28 @@ struct ResidentWorkOrderTests {
         #expect(milestone.first?.operations.map(\.goodQty) == [5, 50], "the second burst's events, not the first's again")
     }
 
+    @Test("a work order just released is one store row (with its release cause), not two; its first event writes its progress, and read back it goes on from RELEASED")
+    func releasedIsOneRow() throws {
+        let driver = try Shop.driver(workOrders: [Shop.workOrder("WO-ROW-10", ordered: 10)])
+        let store = driver.store(ConfirmationProcessor.storeName)
+        #expect(store.get("workorder:WO-ROW-10") != nil)
+        #expect(store.get("progress:WO-ROW-10") == nil, "its progress follows from the row")
+        let bytes = try #require(store.get("workorder:WO-ROW-10"))
+        let row = try #require(WorkOrder.storedRow(bytes))
+        #expect(row.releaseCause?.topic == Topics.workOrders)
+        try driver.pipe(Shop.completed("WO-ROW-10", op: 10, good: 1, at: Shop.minutes(1), final: false))
+        #expect(store.get("progress:WO-ROW-10") != nil, "an event changes it: now it has a row of its own")
+        #expect(try Shop.statuses(driver).map(\.status) == [.inProduction], "read back as RELEASED, then in production")
+        // A restart on the same store reads the released-only work order the same way.
+        let other = Shop.workOrder("WO-ROW-20", ordered: 10)
+        try driver.pipe(topic: Topics.workOrders, key: other.workOrderId, value: Shop.envelope(other, id: "work-order:WO-ROW-20", correlation: "erp-row-20"))
+        #expect(store.get("progress:WO-ROW-20") == nil)
+        let restarted = ProcessorTestDriver(processor: ConfirmationProcessor(), wallClock: driver.wallClock, stores: driver.stores)
+        let first = Shop.completed("WO-ROW-20", op: 10, good: 1, at: Shop.minutes(2), final: false)
+        try restarted.pipe(StreamRecord(topic: first.topic, partition: 0, offset: 7, key: Array(first.key.utf8), value: first.value))
+        #expect(try Shop.statuses(restarted).map(\.status) == [.inProduction])
+    }
+
     @Test("a released work order with no event turns LATE when stream time passes its due date: ERP and CRM hear it, with the release's correlation id")
     func lateWithoutEvents() throws {
         let driver = try Shop.driver(workOrders: [Shop.workOrder("WO-BUSY-10", ordered: 10)])

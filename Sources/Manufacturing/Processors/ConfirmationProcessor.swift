@@ -85,12 +85,9 @@ public final class ConfirmationProcessor: StreamProcessor {
         if resident(workOrder.workOrderId) != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
         workOrders[workOrder.workOrderId] = workOrder
         if progress[workOrder.workOrderId] == nil {
-            var fresh = WorkOrderProgress()
-            fresh.lastStatus = OrderStatusCode.released.rawValue  // the release side said so
-            fresh.lastCause = EventCause(
+            progress[workOrder.workOrderId] = .released(by: EventCause(
                 eventId: envelope.metadata.eventId, correlationId: envelope.metadata.correlationId, topic: record.topic,
-                partition: Int(record.partition), offset: record.offset)
-            progress[workOrder.workOrderId] = fresh
+                partition: Int(record.partition), offset: record.offset))
         }
         dirty.insert(workOrder.workOrderId)
         due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
@@ -358,13 +355,23 @@ public final class ConfirmationProcessor: StreamProcessor {
     /// after every record).
     public func flush(context: any ProcessorContext) throws {
         let store = context.store(Self.storeName)
-        for id in dirty {
-            if let state = progress[id] { store.put("progress:\(id)", state.bytes) }
-        }
+        // A work order just released, with nothing else happened yet, is one row: the work order
+        // with its release cause (its progress follows from that when it is read back). Half
+        // the rows, changelog records and file writes of loading the table.
+        var rowSaysAll: Set<String> = []
         for id in newWorkOrders {
-            if let workOrder = workOrders[id] { store.put("workorder:\(id)", workOrder.storedBytes) }
+            guard let workOrder = workOrders[id] else { continue }
+            if let state = progress[id], state.isJustReleased {
+                store.put("workorder:\(id)", workOrder.storedBytes(releaseCause: state.lastCause))
+                rowSaysAll.insert(id)
+            } else {
+                store.put("workorder:\(id)", workOrder.storedBytes)
+            }
         }
         newWorkOrders.removeAll()
+        for id in dirty where !rowSaysAll.contains(id) {
+            if let state = progress[id] { store.put("progress:\(id)", state.bytes) }
+        }
         for id in dirtyParking {
             if let list = parked[id] { store.put("parked:\(id)", Array(try Self.encoder.encode(list))) } else { store.delete("parked:\(id)") }
         }
@@ -384,11 +391,15 @@ public final class ConfirmationProcessor: StreamProcessor {
     /// The work order and its progress in memory, read back from the store if it was evicted.
     private func resident(_ id: String) -> WorkOrder? {
         if let workOrder = workOrders[id] { return workOrder }
-        guard let bytes = store?.get("workorder:\(id)"), let workOrder = WorkOrder(storedBytes: bytes) else { return nil }
-        workOrders[id] = workOrder
-        if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) { adopt(state, for: id) }
+        guard let bytes = store?.get("workorder:\(id)"), let row = WorkOrder.storedRow(bytes) else { return nil }
+        workOrders[id] = row.workOrder
+        if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) {
+            adopt(state, for: id)
+        } else if let cause = row.releaseCause {
+            progress[id] = .released(by: cause)  // released, nothing else since (no progress row)
+        }
         touched.insert(id)
-        return workOrder
+        return row.workOrder
     }
 
     /// Holds a work order's stored progress in memory, its open windows scheduled to close.

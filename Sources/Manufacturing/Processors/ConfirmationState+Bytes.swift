@@ -164,12 +164,18 @@ extension Optional where Wrapped == JSONValue {
 
 /// A released work order as the confirmation store keeps it: the binary form behind a format
 /// byte, about a third of its JSON (the store holds one per released work order, and each goes to
-/// the changelog once). A row written as JSON by earlier versions is still read.
+/// the changelog once), with the input that released it when nothing else has happened to it —
+/// then the row alone says what its progress is, and no progress row is written. Format 2 added
+/// that cause at the end; format 1 rows (without it) and rows written as JSON by earlier versions
+/// are still read.
 extension WorkOrder {
-    static let storedFormatVersion: UInt8 = 1
+    static let storedFormatVersion: UInt8 = 2
 
-    var storedBytes: [UInt8] {
-        var w = StateWriter(capacity: 48 + workOrderId.utf8.count + orderId.utf8.count + plant.utf8.count + itemId.utf8.count + uom.utf8.count + components.count * 24)
+    /// The row without a release cause (its progress has a row of its own).
+    var storedBytes: [UInt8] { storedBytes(releaseCause: nil) }
+
+    func storedBytes(releaseCause: EventCause?) -> [UInt8] {
+        var w = StateWriter(capacity: 96 + workOrderId.utf8.count + orderId.utf8.count + plant.utf8.count + itemId.utf8.count + uom.utf8.count + components.count * 24)
         w.byte(Self.storedFormatVersion)
         w.string(workOrderId)
         w.string(orderId)
@@ -185,17 +191,23 @@ extension WorkOrder {
             w.string(component.uom)
         }
         w.count(finalOperationSeq)
+        EventCause.write(releaseCause, to: &w)
         return w.bytes
     }
 
     /// Reads either form; nil when the bytes are neither.
     init?(storedBytes bytes: [UInt8]) {
+        guard let row = Self.storedRow(bytes) else { return nil }
+        self = row.workOrder
+    }
+
+    /// The work order and, when the row carries it, the input that released it.
+    static func storedRow(_ bytes: [UInt8]) -> (workOrder: WorkOrder, releaseCause: EventCause?)? {
         guard let first = bytes.first else { return nil }
         if first == UInt8(ascii: "{") {
-            self.init(json: bytes)
-            return
+            return WorkOrder(json: bytes).map { ($0, nil) }
         }
-        guard first == Self.storedFormatVersion else { return nil }
+        guard first == 1 || first == Self.storedFormatVersion else { return nil }
         var r = StateReader(bytes, from: 1)
         do throws(StateReader.Truncated) {
             let workOrderId = try r.string(), orderId = try r.string(), plant = try r.string(), itemId = try r.string()
@@ -207,10 +219,12 @@ extension WorkOrder {
                 components.append(.init(itemId: try r.string(), qtyPer: try r.double(), uom: try r.string()))
             }
             let finalOperationSeq = try r.count()
+            let releaseCause = first == 1 ? nil : try EventCause.read(&r)
             guard r.atEnd else { return nil }
-            self.init(
+            let workOrder = WorkOrder(
                 workOrderId: workOrderId, orderId: orderId, plant: plant, itemId: itemId, orderedQty: orderedQty, uom: uom,
                 dueDate: dueDate, components: components, finalOperationSeq: finalOperationSeq)
+            return (workOrder, releaseCause)
         } catch {
             return nil
         }

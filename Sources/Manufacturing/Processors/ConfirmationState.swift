@@ -84,6 +84,18 @@ struct WorkOrderProgress: Equatable {
 
     /// Completed, with no window left open: nothing more happens unless a late event comes.
     var isDone: Bool { lastStatus == OrderStatusCode.completed.rawValue && windows.isEmpty }
+
+    /// A work order just released by `cause`: RELEASED (the release side said so), nothing else.
+    static func released(by cause: EventCause?) -> WorkOrderProgress {
+        var progress = WorkOrderProgress()
+        progress.lastStatus = OrderStatusCode.released.rawValue
+        progress.lastCause = cause
+        return progress
+    }
+
+    /// Nothing has happened since the release: the work-order row with its release cause says
+    /// all of it (``WorkOrder/storedBytes(releaseCause:)``).
+    var isJustReleased: Bool { self == .released(by: lastCause) }
 }
 
 /// An MES event waiting for its work order.
