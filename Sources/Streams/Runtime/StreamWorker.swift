@@ -47,6 +47,9 @@ public final class StreamWorker: Sendable {
     /// Which of the processor's `streamThreads` loop threads this worker is (0 for the first).
     public let thread: Int
 
+    /// `-<thread>` for loop threads after the first (thread name, instance id and its file).
+    private var threadSuffix: String { thread == 0 ? "" : "-\(thread)" }
+
     /// - Parameter thread: which of the processor's loop threads in this process it is; each has
     ///   its own instance id (so its own transactional id). Default 0.
     public init(definition: ProcessorDefinition, configuration: StreamsConfiguration, thread: Int = 0, logger: Logger) throws(KafkaError) {
@@ -80,7 +83,7 @@ public final class StreamWorker: Sendable {
             state.withLock { $0.running = false }
             finished.signal()
         }
-        thread.name = "millwright-\(definition.name)\(self.thread == 0 ? "" : "-\(self.thread)")"
+        thread.name = "millwright-\(definition.name)\(threadSuffix)"
         thread.start()
     }
 
@@ -106,10 +109,9 @@ public final class StreamWorker: Sendable {
     /// The instance id: configured, or kept in the state directory so a restart reuses it.
     /// Loop threads after the first add their number: `<id>-<thread>`, `<processor>-<thread>.instance`.
     fileprivate func instanceID() -> String {
-        let suffix = thread == 0 ? "" : "-\(thread)"
-        if let id = configuration.instanceID { return id + suffix }
+        if let id = configuration.instanceID { return id + threadSuffix }
         let directory = URL(fileURLWithPath: configuration.stateDirectory)
-        let file = directory.appendingPathComponent("\(definition.name)\(suffix).instance")
+        let file = directory.appendingPathComponent("\(definition.name)\(threadSuffix).instance")
         if let id = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty {
             return id
         }
