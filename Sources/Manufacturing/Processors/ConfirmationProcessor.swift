@@ -19,7 +19,7 @@ public final class ConfirmationProcessor: StreamProcessor {
     // its due date needs it: memory holds the work orders with windows open, not all released ones.
     private var loaded = false
     private var store: (any KeyValueStore)?
-    private var workOrders: [String: WorkOrder] = [:]
+    private var workOrders: [String: Resident] = [:]
     private var progress: [String: WorkOrderProgress] = [:]
     private var parked: [String: [ParkedEvent]] = [:]
     private var dirty: Set<String> = []
@@ -82,8 +82,8 @@ public final class ConfirmationProcessor: StreamProcessor {
     private func receiveWorkOrder(_ record: StreamRecord, context: any ProcessorContext) {
         guard case .success(let envelope) = EventDecoder.decode(record, as: WorkOrder.self) else { return }
         let workOrder = envelope.data
-        if resident(workOrder.workOrderId) != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
-        workOrders[workOrder.workOrderId] = workOrder
+        if resident(workOrder.workOrderId)?.workOrder != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
+        workOrders[workOrder.workOrderId] = Resident(workOrder)
         if progress[workOrder.workOrderId] == nil {
             progress[workOrder.workOrderId] = .released(by: EventCause(
                 eventId: envelope.metadata.eventId, correlationId: envelope.metadata.correlationId, topic: record.topic,
@@ -104,50 +104,56 @@ public final class ConfirmationProcessor: StreamProcessor {
         let cause = EventCause(
             eventId: metadata.eventId, correlationId: metadata.correlationId, topic: record.topic,
             partition: Int(record.partition), offset: record.offset)
-        guard let workOrder = resident(id) else {
+        guard let resident = resident(id) else {
             park(record, workOrderId: id, now: context.wallClock, correlation: record.header(EventHeader.correlationId)?.stringValue)
             return
         }
-        apply(event, cause: cause, workOrder: workOrder, context: context)
+        apply(event, cause: cause, workOrder: resident.workOrder, context: context)
     }
 
     private func apply(_ event: ShopFloorEvent, cause: EventCause, workOrder: WorkOrder, context: any ProcessorContext) {
         let id = workOrder.workOrderId
         let eventHash = stableHash(cause.eventId)
-        guard progress[id]?.recentEvents.contains(eventHash) != true else { return }
-        // Taken out while it changes, put back after: mutated in place, no copy of its collections.
-        var state = progress.removeValue(forKey: id) ?? WorkOrderProgress()
-        state.recentEvents.appendBounded(eventHash)
-        state.lastCause = cause
-        dirty.insert(id)
-        let windowStart = floorDiv(event.eventTime, settings.windowSize) * settings.windowSize
-        let closesAt = windowStart + settings.windowSize + settings.grace
-        var postingsDue: [(ProductionConfirmation.Kind, Int64, WindowTotals)] = []
+        // Changed in place in the dictionary (one lookup, no copy of its collections).
+        modifyProgress(id) { state in
+            guard !state.recentEvents.contains(eventHash) else { return }
+            state.recentEvents.appendBounded(eventHash)
+            state.lastCause = cause
+            dirty.insert(id)
+            let windowStart = floorDiv(event.eventTime, settings.windowSize) * settings.windowSize
+            let closesAt = windowStart + settings.windowSize + settings.grace
 
-        if closesAt <= context.streamTime {
-            // Later than the grace period: its window is closed; an adjustment carries it.
-            var late = WindowTotals()
-            late.add(event, cause: cause)
-            if case .completed(let c) = event, c.final { state.seenGoodsReceipt += c.goodQty }
-            postingsDue.append((.adjustment, windowStart, late))
-        } else {
-            state.windows[windowStart, default: WindowTotals()].add(event, cause: cause)
-            if case .completed(let c) = event, c.final {
-                state.seenGoodsReceipt += c.goodQty
-                if !state.milestoneReached && state.seenGoodsReceipt >= workOrder.orderedQty {
-                    state.milestoneReached = true
-                    postingsDue.append((.milestone, windowStart, state.windows[windowStart] ?? WindowTotals()))
-                    state.windows[windowStart] = WindowTotals()
+            if closesAt <= context.streamTime {
+                // Later than the grace period: its window is closed; an adjustment carries it.
+                var late = WindowTotals()
+                late.add(event, cause: cause)
+                if case .completed(let c) = event, c.final { state.seenGoodsReceipt += c.goodQty }
+                if case .completed = event { state.started = true }
+                post(.adjustment, windowStart: windowStart, totals: late, workOrder: workOrder, state: &state, context: context)
+            } else {
+                let opened = state.windows.index(forKey: windowStart) == nil
+                state.windows[windowStart, default: WindowTotals()].add(event, cause: cause)
+                // A window already open is already scheduled to close.
+                if opened { self.window(closingAt: closesAt, for: id) }
+                if case .completed = event { state.started = true }
+                if case .completed(let c) = event, c.final {
+                    state.seenGoodsReceipt += c.goodQty
+                    if !state.milestoneReached && state.seenGoodsReceipt >= workOrder.orderedQty {
+                        state.milestoneReached = true
+                        let totals = state.windows[windowStart] ?? WindowTotals()
+                        state.windows[windowStart] = WindowTotals()
+                        post(.milestone, windowStart: windowStart, totals: totals, workOrder: workOrder, state: &state, context: context)
+                    }
                 }
             }
-            self.window(closingAt: closesAt, for: id)
+            publishStatus(workOrder, state: &state, cause: cause, force: false, context: context)
         }
-        if case .completed = event, !state.started { state.started = true }
-        progress[id] = state
-        for (kind, start, totals) in postingsDue {
-            post(kind, windowStart: start, totals: totals, workOrder: workOrder, context: context)
-        }
-        publishStatus(workOrder, cause: cause, force: false, context: context)
+    }
+
+    /// Runs `body` on the work order's progress where it sits in the dictionary (a new one if it
+    /// has none yet): no copy of it, one lookup. `body` must not touch `progress` itself.
+    private func modifyProgress<R>(_ id: String, _ body: (inout WorkOrderProgress) -> R) -> R {
+        body(&progress[id, default: WorkOrderProgress()])
     }
 
     // MARK: Time
@@ -173,16 +179,19 @@ public final class ConfirmationProcessor: StreamProcessor {
     private func closeWindows(through milliseconds: Int64, context: any ProcessorContext) {
         for closeAt in closeSchedule.keys.sorted() where closeAt <= milliseconds {
             for id in closeSchedule.removeValue(forKey: closeAt) ?? [] {
-                guard let workOrder = workOrders[id], var state = progress.removeValue(forKey: id) else { continue }
-                var closing: [(start: Int64, totals: WindowTotals)] = []
-                for (start, totals) in state.windows where start + settings.windowSize + settings.grace <= milliseconds {
-                    closing.append((start, totals))
-                }
-                for (start, _) in closing { state.windows[start] = nil }
-                progress[id] = state
-                dirty.insert(id)
-                for (start, totals) in closing.sorted(by: { $0.start < $1.start }) where totals.eventCount > 0 {
-                    post(.window, windowStart: start, totals: totals, workOrder: workOrder, context: context)
+                guard let resident = workOrders[id], progress[id] != nil else { continue }
+                modifyProgress(id) { state in
+                    var closing: [(start: Int64, totals: WindowTotals)] = []
+                    for (start, totals) in state.windows where start + settings.windowSize + settings.grace <= milliseconds {
+                        closing.append((start, totals))
+                    }
+                    guard !closing.isEmpty else { return }
+                    for (start, _) in closing { state.windows[start] = nil }
+                    dirty.insert(id)
+                    if closing.count > 1 { closing.sort { $0.start < $1.start } }
+                    for (start, totals) in closing where totals.eventCount > 0 {
+                        post(.window, windowStart: start, totals: totals, workOrder: resident.workOrder, state: &state, context: context)
+                    }
                 }
             }
         }
@@ -192,9 +201,10 @@ public final class ConfirmationProcessor: StreamProcessor {
     private func markLate(before milliseconds: Int64, context: any ProcessorContext) {
         for dueAt in dueSchedule.keys.sorted() where dueAt < milliseconds {
             for id in dueSchedule.removeValue(forKey: dueAt) ?? [] {
-                guard let workOrder = resident(id) else { continue }
-                let cause = progress[id]?.lastCause
-                publishStatus(workOrder, cause: cause, force: false, context: context)
+                guard let resident = resident(id), progress[id] != nil else { continue }
+                modifyProgress(id) { state in
+                    publishStatus(resident.workOrder, state: &state, cause: state.lastCause, force: false, context: context)
+                }
             }
         }
         nextDue = dueSchedule.keys.min() ?? .max
@@ -213,10 +223,12 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     // MARK: Postings
 
-    private func post(_ kind: ProductionConfirmation.Kind, windowStart: Int64, totals: WindowTotals, workOrder: WorkOrder, context: any ProcessorContext) {
+    private func post(
+        _ kind: ProductionConfirmation.Kind, windowStart: Int64, totals: WindowTotals, workOrder: WorkOrder,
+        state: inout WorkOrderProgress, context: any ProcessorContext
+    ) {
         let id = workOrder.workOrderId
-        guard progress[id] != nil, let cause = totals.lastCause else { return }
-        var state = progress.removeValue(forKey: id)!  // put back on every path below
+        guard let cause = totals.lastCause else { return }
         let startText = Timestamp(milliseconds: windowStart).rfc3339
         let postingId: String
         switch kind {
@@ -227,10 +239,7 @@ public final class ConfirmationProcessor: StreamProcessor {
             state.adjustments[windowStart] = n
             postingId = "\(id):\(startText):adj\(n)"
         }
-        guard !state.recentPostings.contains(postingId) else {
-            progress[id] = state
-            return
-        }
+        guard !state.recentPostings.contains(postingId) else { return }
         state.recentPostings.appendBounded(postingId)
         state.postingCount += 1
         let consumed = totals.goodsReceipt + totals.scrap
@@ -249,23 +258,23 @@ public final class ConfirmationProcessor: StreamProcessor {
                 reason: .overConfirmation,
                 detail: "cumulative goods receipt \((state.postedGoodsReceipt + totals.goodsReceipt).plain) \(workOrder.uom) would exceed ordered \(workOrder.orderedQty.plain) \(workOrder.uom) × \(1 + settings.overDeliveryTolerance) = \(limit.plain) \(workOrder.uom) for \(id); posting held back",
                 originalTopic: cause.topic, originalPartition: cause.partition, originalOffset: cause.offset, original: envelope.json)
-            progress[id] = state
             dirty.insert(id)
             context.forward(factory.record(quarantine, topic: Topics.quarantine, key: id, eventId: "quarantine:\(postingId)"))
             return
         }
         state.postedGoodsReceipt += totals.goodsReceipt
         state.postedScrap += totals.scrap
-        progress[id] = state
         dirty.insert(id)
         context.forward(factory.record(posting, topic: Topics.productionConfirmation, key: id, eventId: "posting:\(postingId)"))
-        publishStatus(workOrder, cause: cause, force: true, context: context)
+        publishStatus(workOrder, state: &state, cause: cause, force: true, context: context)
     }
 
     /// Sends ERP and CRM status when status or risk changed, or always with a posting.
-    private func publishStatus(_ workOrder: WorkOrder, cause: EventCause?, force: Bool, context: any ProcessorContext) {
+    private func publishStatus(
+        _ workOrder: WorkOrder, state: inout WorkOrderProgress, cause: EventCause?, force: Bool, context: any ProcessorContext
+    ) {
         let id = workOrder.workOrderId
-        guard var state = progress[id], let cause else { return }
+        guard let cause else { return }
         let status: OrderStatusCode =
             state.postedGoodsReceipt >= workOrder.orderedQty - 1e-9 ? .completed : state.started ? .inProduction : .released
         let total = state.postedGoodsReceipt + state.postedScrap
@@ -284,7 +293,6 @@ public final class ConfirmationProcessor: StreamProcessor {
         guard force || state.lastStatus != status.rawValue || state.lastRisks != riskNames else { return }
         state.lastStatus = status.rawValue
         state.lastRisks = riskNames
-        progress[id] = state
         dirty.insert(id)
         let orderStatus = OrderStatus(
             orderId: workOrder.orderId, workOrderId: id, plant: workOrder.plant, status: status,
@@ -319,9 +327,9 @@ public final class ConfirmationProcessor: StreamProcessor {
         case Topics.operationCompleted: decoded = (try? EventDecoder.decode(record, as: OperationCompleted.self).get()).map { (.completed($0.data), $0.metadata) }
         default: decoded = (try? EventDecoder.decode(record, as: ScrapReported.self).get()).map { (.scrap($0.data), $0.metadata) }
         }
-        guard let (shopFloorEvent, metadata) = decoded, let workOrder = resident(shopFloorEvent.workOrderId) else { return }
+        guard let (shopFloorEvent, metadata) = decoded, let resident = resident(shopFloorEvent.workOrderId) else { return }
         let cause = EventCause(eventId: metadata.eventId, correlationId: metadata.correlationId, topic: event.topic, partition: Int(event.partition), offset: event.offset)
-        apply(shopFloorEvent, cause: cause, workOrder: workOrder, context: context)
+        apply(shopFloorEvent, cause: cause, workOrder: resident.workOrder, context: context)
     }
 
     private func quarantineUnknown(_ event: ParkedEvent, workOrderId: String, context: any ProcessorContext) {
@@ -360,9 +368,9 @@ public final class ConfirmationProcessor: StreamProcessor {
         // the rows, changelog records and file writes of loading the table.
         var rowSaysAll: Set<String> = []
         for id in newWorkOrders {
-            guard let workOrder = workOrders[id] else { continue }
-            if let state = progress[id], state.isJustReleased {
-                store.put("workorder:\(id)", workOrder.storedBytes(releaseCause: state.lastCause))
+            guard let workOrder = workOrders[id]?.workOrder else { continue }
+            if let i = progress.index(forKey: id), progress.values[i].isJustReleased {
+                store.put("workorder:\(id)", workOrder.storedBytes(releaseCause: progress.values[i].lastCause))
                 rowSaysAll.insert(id)
             } else {
                 store.put("workorder:\(id)", workOrder.storedBytes)
@@ -370,7 +378,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         }
         newWorkOrders.removeAll()
         for id in dirty where !rowSaysAll.contains(id) {
-            if let state = progress[id] { store.put("progress:\(id)", state.bytes) }
+            if let i = progress.index(forKey: id) { store.put("progress:\(id)", progress.values[i].bytes) }
         }
         for id in dirtyParking {
             if let list = parked[id] { store.put("parked:\(id)", Array(try Self.encoder.encode(list))) } else { store.delete("parked:\(id)") }
@@ -389,17 +397,18 @@ public final class ConfirmationProcessor: StreamProcessor {
     // MARK: Resident work orders
 
     /// The work order and its progress in memory, read back from the store if it was evicted.
-    private func resident(_ id: String) -> WorkOrder? {
-        if let workOrder = workOrders[id] { return workOrder }
+    private func resident(_ id: String) -> Resident? {
+        if let resident = workOrders[id] { return resident }
         guard let bytes = store?.get("workorder:\(id)"), let row = WorkOrder.storedRow(bytes) else { return nil }
-        workOrders[id] = row.workOrder
+        let resident = Resident(row.workOrder)
+        workOrders[id] = resident
         if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) {
             adopt(state, for: id)
         } else if let cause = row.releaseCause {
             progress[id] = .released(by: cause)  // released, nothing else since (no progress row)
         }
         touched.insert(id)
-        return row.workOrder
+        return resident
     }
 
     /// Holds a work order's stored progress in memory, its open windows scheduled to close.
@@ -412,11 +421,11 @@ public final class ConfirmationProcessor: StreamProcessor {
     /// already in the store (called after the flush wrote it). A completed one also leaves the due
     /// schedule; any other keeps its place there (it may still turn LATE).
     private func evictIfQuiet(_ id: String) {
-        guard let state = progress[id], state.windows.isEmpty, parked[id] == nil, let workOrder = workOrders[id], store != nil
+        guard let state = progress[id], state.windows.isEmpty, parked[id] == nil, let resident = workOrders[id], store != nil
         else { return }
         workOrders[id] = nil
         progress[id] = nil
-        if state.isDone { dueSchedule[workOrder.dueDate.milliseconds]?.remove(id) }
+        if state.isDone { dueSchedule[resident.workOrder.dueDate.milliseconds]?.remove(id) }
     }
 
     /// Work orders held in memory (for tests and statistics).
@@ -440,7 +449,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         for (key, value) in store.entries(prefix: "workorder:") {
             let id = String(key.dropFirst("workorder:".count))
             guard !done.contains(id), let workOrder = WorkOrder(storedBytes: value) else { continue }
-            if progress[id] != nil { workOrders[id] = workOrder }
+            if progress[id] != nil { workOrders[id] = Resident(workOrder) }
             due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
         }
         if let value = store.get("applied"), let offsets = try? decoder.decode([String: Int64].self, from: Data(value)) {
@@ -454,6 +463,12 @@ public final class ConfirmationProcessor: StreamProcessor {
             parked[String(key.dropFirst("parked:".count))] = list
         }
     }
+}
+
+/// A work order held in memory. A reference: looking one up costs one retain, not one per field.
+private final class Resident {
+    let workOrder: WorkOrder
+    init(_ workOrder: WorkOrder) { self.workOrder = workOrder }
 }
 
 func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
