@@ -35,14 +35,12 @@ final class PollLoop: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(name: String, client: RDKafkaClient) {
-        let thread = Thread { [flag, finished] in
+        startNamedThread(name) { [flag, finished] in
             while !flag.stopped.load(ordering: .acquiring) {
                 client.poll(timeoutMilliseconds: 50)
             }
             finished.signal()
         }
-        thread.name = name
-        thread.start()
     }
 
     /// Stops the loop and waits for its thread to end (at most one poll interval).

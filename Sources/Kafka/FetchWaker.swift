@@ -28,7 +28,7 @@ final class FetchWaker: Sendable {
 
     init(client: RDKafkaClient, prefetch: Int) {
         threshold = max(1, prefetch / 2)
-        let thread = Thread { [state, signal, finished] in
+        startNamedThread("kafka-waker") { [state, signal, finished] in
             while true {
                 signal.wait()
                 if state.stopped.load(ordering: .acquiring) { break }
@@ -40,8 +40,6 @@ final class FetchWaker: Sendable {
             }
             finished.signal()
         }
-        thread.name = "kafka-fetch-waker"
-        thread.start()
     }
 
     /// Called after every poll with how many messages it asked for and got.

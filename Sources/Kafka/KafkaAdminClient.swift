@@ -18,7 +18,7 @@ public final class KafkaAdminClient: Sendable {
             properties: configuration.properties
                 + configuration.additionalProperties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
             logger: logger)
-        pollLoop = PollLoop(name: "kafka-admin-poll", client: client)
+        pollLoop = PollLoop(name: "kafka-adm-poll", client: client)
     }
 
     deinit { pollLoop.stop() }

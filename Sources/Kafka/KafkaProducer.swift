@@ -29,7 +29,7 @@ public final class KafkaProducer: Sendable {
         client = try RDKafkaClient(
             kind: .producer, properties: try configuration.properties(), logger: logger,
             statisticsHandler: statisticsHandler, configure: RDKafkaClient.installDeliveryCallback)
-        pollLoop = PollLoop(name: "kafka-producer-poll", client: client)
+        pollLoop = PollLoop(name: "kafka-prod-poll", client: client)
         blocking = BlockingQueue(label: "millwright.kafka.producer")
     }
 

@@ -60,9 +60,7 @@ final class GlobalTableRunner: Sendable {
             throw error
         }
         let startup: Result<Void, GlobalTableError> = await withCheckedContinuation { continuation in
-            let thread = Thread { [self] in run(partitions, startup: continuation) }
-            thread.name = "millwright.global-table"
-            thread.start()
+            startNamedThread("mw-global-table") { [self] in run(partitions, startup: continuation) }
         }
         try startup.get()
         startRefresher()

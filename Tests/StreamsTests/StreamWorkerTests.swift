@@ -143,6 +143,12 @@ struct StreamWorkerTests {
         #expect(assigned[0].union(assigned[1]) == Set(0..<4), "every partition on one of them")
         try await Self.produce(cluster, keys: 10, perKey: 20)
         let out = try await Self.outputs(cluster, count: 200)
+        // Named for `top -H`: the names fit Linux's 15 bytes, so the kernel took them.
+        let names = Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).compactMap {
+            try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        })
+        #expect(threads.map(\.threadName) == ["mw-counter", "mw-counter-1"])
+        #expect(names.isSuperset(of: ["mw-counter", "mw-counter-1"]), "thread names: \(names.sorted())")
         for thread in threads { await thread.stop() }
         #expect(threads.allSatisfy { $0.failure == nil })
         #expect(threads.allSatisfy { $0.statistics.processedRecords > 0 }, "both threads processed records")

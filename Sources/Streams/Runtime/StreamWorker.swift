@@ -50,6 +50,11 @@ public final class StreamWorker: Sendable {
     /// `-<thread>` for loop threads after the first (thread name, instance id and its file).
     private var threadSuffix: String { thread == 0 ? "" : "-\(thread)" }
 
+    /// The loop thread's name, as `top -H` and `ps -L` show it: `mw-<processor>[-<thread>]`, the
+    /// processor's name shortened to fit Linux's 15 bytes (a longer name is refused, and the
+    /// thread would keep its creator's).
+    public var threadName: String { "mw-" + String(decoding: definition.name.utf8.prefix(12 - threadSuffix.utf8.count), as: UTF8.self) + threadSuffix }
+
     /// - Parameter thread: which of the processor's loop threads in this process it is; each has
     ///   its own instance id (so its own transactional id). Default 0.
     public init(definition: ProcessorDefinition, configuration: StreamsConfiguration, thread: Int = 0, logger: Logger) throws(KafkaError) {
@@ -71,7 +76,7 @@ public final class StreamWorker: Sendable {
     public func start() throws(KafkaError) {
         let box = LoopBox(try Loop(worker: self))
         state.withLock { $0.running = true }
-        let thread = Thread { [self] in
+        startNamedThread(threadName) { [self] in
             do throws(KafkaError) {
                 try box.loop?.run()
             } catch {
@@ -83,8 +88,6 @@ public final class StreamWorker: Sendable {
             state.withLock { $0.running = false }
             finished.signal()
         }
-        thread.name = "millwright-\(definition.name)\(threadSuffix)"
-        thread.start()
     }
 
     /// Finishes the open transaction, leaves the group and stops. Waits for the loop thread.
@@ -153,6 +156,10 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     /// at assignment); their event records stay in their buffers until then.
     var tableCatchUp: [Int32: [String: Int64]] = [:]
     var lastCommit = ContinuousClock.now
+    /// Where the loop thread's time went since the last hand-over (the `debug` log line "transaction
+    /// handed over"): waiting in the poll, waiting for the transaction before to finish.
+    var pollTime: Duration = .zero
+    var commitWaitTime: Duration = .zero
     /// The transaction being committed on the committer thread, if any.
     var inFlight: PendingCommit?
     /// Batches of this instance that aborted: restores here skip them even before their abort
@@ -205,7 +212,9 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         // After a turn that filled a transaction, records may still wait in the buffers: no wait.
         var pollTimeout: Duration = .milliseconds(50)
         while !worker.isStopping {
+            let polling = ContinuousClock.now
             let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: pollTimeout)
+            pollTime += .now - polling
             let now = Self.now()
             for event in events {
                 guard case .message(let message) = event, tasks[message.partition] != nil else { continue }
@@ -270,6 +279,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         // After an error in the loop nothing more is committed: what was processed since the
         // last commit may be incomplete; the partitions' next owner processes it again.
         guard !poisoned else { return }
+        let previous = lastCommit
+        let records = uncommittedRecords
         lastCommit = .now
         uncommittedRecords = 0
         let busy = tasks.values.filter { $0.hasWork || abortNotes[$0.partition] != nil }
@@ -293,6 +304,12 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             return
         }
         inFlight = pending
+        logger.debug("transaction handed over", metadata: [
+            "batch": "\(pending.batch)", "records": "\(records)", "sinceLastMs": "\((lastCommit - previous).wholeMilliseconds)",
+            "pollMs": "\(pollTime.wholeMilliseconds)", "commitWaitMs": "\(commitWaitTime.wholeMilliseconds)",
+        ])
+        pollTime = .zero
+        commitWaitTime = .zero
         committer.async { [producer, consumer, logger] in
             pending.run(producer: producer, consumer: consumer, logger: logger)
         }
@@ -303,7 +320,9 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     func finishCommit(wait: Bool) throws(KafkaError) {
         guard let pending = inFlight else { return }
         if wait {
+            let waiting = ContinuousClock.now
             pending.done.wait()
+            commitWaitTime += .now - waiting
         } else if pending.done.wait(timeout: .now()) == .timedOut {
             return
         }
