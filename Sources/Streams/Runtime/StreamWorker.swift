@@ -480,8 +480,14 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 }
             }
         }
-        if !pause.isEmpty { try consumer.pause(pause) }
-        if !resume.isEmpty { try consumer.resume(resume) }
+        if !pause.isEmpty {
+            logger.debug("input paused: its task holds too many records", metadata: ["partitions": "\(pause.map { "\($0.topic)[\($0.partition)]" })"])
+            try consumer.pause(pause)
+        }
+        if !resume.isEmpty {
+            logger.debug("input resumed", metadata: ["partitions": "\(resume.map { "\($0.topic)[\($0.partition)]" })"])
+            try consumer.resume(resume)
+        }
     }
 
     // MARK: Tables first
