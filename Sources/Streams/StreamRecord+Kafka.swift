@@ -1,12 +1,10 @@
 import Kafka
 
 extension StreamRecord {
-    /// The record of a consumed Kafka message.
+    /// The record of a consumed Kafka message (its key and headers are read from it when asked for).
     public init(_ message: KafkaConsumerMessage) {
-        self.init(
-            topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
-            value: message.value, headers: message.headers.map { Header(key: $0.key, value: $0.value) },
-            timestamp: message.timestamp?.milliseconds)
+        self.init(topic: message.topic, partition: message.partition, offset: message.offset, key: nil, value: message.value, timestamp: message.timestamp?.milliseconds)
+        consumed = message
     }
 }
 

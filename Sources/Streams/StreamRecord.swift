@@ -1,3 +1,5 @@
+import Kafka
+
 /// A record as the stream runtime and the processors see it: no librdkafka, no Kafka client.
 public struct StreamRecord: Sendable {
     public struct Header: Sendable, Hashable {
@@ -19,12 +21,40 @@ public struct StreamRecord: Sendable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
-    public var key: [UInt8]?
     /// `nil` is a tombstone.
     public var value: [UInt8]?
-    public var headers: [Header]
     /// Milliseconds since the epoch, when the record has one.
     public var timestamp: Int64?
+
+    public var key: [UInt8]? {
+        get { consumed.map(\.key) ?? storedKey }
+        set {
+            copyOutOfConsumed()
+            storedKey = newValue
+        }
+    }
+
+    public var headers: [Header] {
+        get { consumed.map { $0.headers.map { Header(key: $0.key, value: $0.value) } } ?? storedHeaders }
+        set {
+            copyOutOfConsumed()
+            storedHeaders = newValue
+        }
+    }
+
+    private var storedKey: [UInt8]?
+    private var storedHeaders: [Header]
+    /// A consumed record's key and headers stay in its message until asked for: most records
+    /// never need them, and copying them out was a dozen allocations a record. (Internal: the
+    /// processors see `key` and `headers` only.)
+    var consumed: KafkaConsumerMessage?
+
+    private mutating func copyOutOfConsumed() {
+        guard let message = consumed else { return }
+        consumed = nil
+        storedKey = message.key
+        storedHeaders = message.headers.map { Header(key: $0.key, value: $0.value) }
+    }
 
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [Header] = [],
@@ -33,9 +63,9 @@ public struct StreamRecord: Sendable {
         self.topic = topic
         self.partition = partition
         self.offset = offset
-        self.key = key
+        self.storedKey = key
         self.value = value
-        self.headers = headers
+        self.storedHeaders = headers
         self.timestamp = timestamp
     }
 

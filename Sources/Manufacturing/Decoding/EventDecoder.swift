@@ -4,9 +4,9 @@
 public enum EventDecoder {
     /// Decodes `bytes` as an event of `Payload`.
     /// - Parameter headerCorrelationId: the record's `correlation-id` header; used when the
-    ///   envelope has no `correlationId` (the envelope wins when both exist).
+    ///   envelope has no `correlationId` (the envelope wins when both exist). Read only then.
     public static func decode<Payload: EventPayload>(
-        _ bytes: [UInt8]?, as type: Payload.Type, headerCorrelationId: String? = nil
+        _ bytes: [UInt8]?, as type: Payload.Type, headerCorrelationId: @autoclosure () -> String? = nil
     ) -> Result<Envelope<Payload>, DecodingFailure> {
         // The plain form of the hot MES events, without a JSON tree (anything else: below).
         if let bytes, let plain = Payload.self as? any PlainDecodable.Type,
@@ -15,7 +15,7 @@ public enum EventDecoder {
             return .success(envelope)
         }
         do throws(DecodingFailure) {
-            let (metadata, data) = try envelope(bytes, headerCorrelationId: headerCorrelationId)
+            let (metadata, data) = try envelope(bytes, headerCorrelationId: headerCorrelationId())
             guard metadata.schema == Payload.schema else {
                 throw DecodingFailure(
                     .unsupportedSchemaVersion, field: "schema",
