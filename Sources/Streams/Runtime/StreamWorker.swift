@@ -425,13 +425,15 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     /// Processes the task's buffered records in order until it must wait for a topic, or `budget`
     /// records were processed (the rest waits for the next transaction).
     func drain(_ task: StreamTask, partition: Int32, now: Int64, budget: Int) throws(KafkaError) -> Int {
-        guard budget > 0, var buffer = buffers[partition], !buffer.isEmpty else { return 0 }
+        // Taken out of the dictionary while it drains: changed in place, not copied.
+        guard budget > 0, var buffer = buffers.removeValue(forKey: partition) else { return 0 }
+        defer { buffers[partition] = buffer }
+        guard !buffer.isEmpty else { return 0 }
         let tables = worker.definition.tableTopics
         let events = worker.definition.inputTopics.filter { !tables.contains($0) }
         // While the task's tables catch up, only table records leave the buffer.
         let flowing = tableCatchUp[partition] == nil ? events : []
         var processed = 0
-        defer { buffers[partition] = buffer }
         // Whether a topic has nothing more to fetch cannot change before the next poll: asked once.
         var known: [String: Bool] = [:]
         func topicExhausted(_ topic: String) -> Bool {
@@ -440,7 +442,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             known[topic] = answer
             return answer
         }
-        while let message = buffer.next(tables: tables, events: flowing, exhausted: topicExhausted) {
+        let tableList = Array(tables)
+        while let message = buffer.next(tables: tableList, events: flowing, exhausted: topicExhausted) {
             do {
                 try task.process(StreamRecord(message), now: now)
             } catch {

@@ -6,47 +6,61 @@ import Kafka
 /// buffered or has nothing more to fetch, so that one topic fetched ahead of another cannot push
 /// stream time past records that are still on their way (Kafka Streams' task idling, with
 /// `max.task.idle.ms` = 0).
+///
+/// A task has a handful of topics: they are kept in arrays and found by a scan (a consumed
+/// record's topic is the consumer's one string per topic, so each comparison is a pointer check),
+/// not hashed for every record.
 struct TaskInputBuffer {
-    private var queues: [String: [KafkaConsumerMessage]] = [:]
-    private var heads: [String: Int] = [:]
+    private var topics: [String] = []
+    private var queues: [[KafkaConsumerMessage]] = []
+    private var heads: [Int] = []
+
+    private func slot(_ topic: String) -> Int? { topics.firstIndex(of: topic) }
 
     mutating func append(_ message: KafkaConsumerMessage) {
-        queues[message.topic, default: []].append(message)
+        if let i = slot(message.topic) {
+            queues[i].append(message)
+        } else {
+            topics.append(message.topic)
+            queues.append([message])
+            heads.append(0)
+        }
     }
 
-    func count(_ topic: String) -> Int { (queues[topic]?.count ?? 0) - (heads[topic] ?? 0) }
+    private func count(at i: Int) -> Int { queues[i].count - heads[i] }
 
-    var isEmpty: Bool { queues.keys.allSatisfy { count($0) == 0 } }
+    func count(_ topic: String) -> Int { slot(topic).map(count(at:)) ?? 0 }
+
+    var isEmpty: Bool { topics.indices.allSatisfy { count(at: $0) == 0 } }
 
     /// The next record to process, or nil when the task must wait for a topic that still has
     /// records to fetch. `exhausted(topic)` says a topic has nothing more on the broker.
-    mutating func next(tables: Set<String>, events: [String], exhausted: (String) -> Bool) -> KafkaConsumerMessage? {
-        for topic in tables where count(topic) > 0 { return pop(topic) }
-        var best: (topic: String, timestamp: Int64)?
+    mutating func next(tables: [String], events: [String], exhausted: (String) -> Bool) -> KafkaConsumerMessage? {
+        for i in topics.indices where count(at: i) > 0 && tables.contains(topics[i]) { return pop(i) }
+        var best: (slot: Int, timestamp: Int64)?
         for topic in events {
-            guard count(topic) > 0 else {
+            guard let i = slot(topic), count(at: i) > 0 else {
                 if exhausted(topic) { continue }
                 return nil
             }
-            let head = queues[topic]![heads[topic, default: 0]]
-            let timestamp = head.timestamp?.milliseconds ?? .min
-            if best == nil || timestamp < best!.timestamp { best = (topic, timestamp) }
+            let timestamp = queues[i][heads[i]].timestamp?.milliseconds ?? .min
+            if best == nil || timestamp < best!.timestamp { best = (i, timestamp) }
         }
         guard let best else { return nil }
-        return pop(best.topic)
+        return pop(best.slot)
     }
 
-    private mutating func pop(_ topic: String) -> KafkaConsumerMessage {
-        let index = heads[topic, default: 0]
-        let message = queues[topic]![index]
-        if index + 1 == queues[topic]!.count {
-            queues[topic] = []
-            heads[topic] = 0
+    private mutating func pop(_ i: Int) -> KafkaConsumerMessage {
+        let index = heads[i]
+        let message = queues[i][index]
+        if index + 1 == queues[i].count {
+            queues[i].removeAll(keepingCapacity: true)
+            heads[i] = 0
         } else {
-            heads[topic] = index + 1
+            heads[i] = index + 1
             if index > 4096 {  // drop what was consumed
-                queues[topic]!.removeFirst(index + 1)
-                heads[topic] = 0
+                queues[i].removeFirst(index + 1)
+                heads[i] = 0
             }
         }
         return message
