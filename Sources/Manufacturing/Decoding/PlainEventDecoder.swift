@@ -92,11 +92,11 @@ struct PlainScanner {
     }
 
     /// `{ "name": value, … }`; `member` reads each value (and may refuse it). No empty objects.
-    mutating func object(_ member: (String, inout PlainScanner) -> Bool) -> Bool {
+    mutating func object(_ member: (Name, inout PlainScanner) -> Bool) -> Bool {
         guard take(UInt8(ascii: "{")) else { return false }
         while true {
             guard let key = string(), take(UInt8(ascii: ":")) else { return false }
-            guard member(name(key), &self) else { return false }
+            guard member(Name(bytes: UnsafeBufferPointer(rebasing: bytes[key])), &self) else { return false }
             skipWhitespace()
             guard index < bytes.count else { return false }
             switch bytes[index] {
@@ -109,9 +109,16 @@ struct PlainScanner {
         }
     }
 
-    /// A member name (ASCII, short: a small string, no allocation).
-    private func name(_ range: Range<Int>) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    /// A member name, matched in a `switch` against string literals byte by byte (no String made,
+    /// and a name of another length is passed over at once).
+    struct Name {
+        let bytes: UnsafeBufferPointer<UInt8>
+
+        static func ~= (pattern: StaticString, name: Name) -> Bool {
+            guard pattern.utf8CodeUnitCount == name.bytes.count else { return false }
+            for i in 0..<name.bytes.count where pattern.utf8Start[i] != name.bytes[i] { return false }
+            return true
+        }
     }
 
     /// A string of printable ASCII without escapes: its bytes' range, quotes excluded.
@@ -137,12 +144,21 @@ struct PlainScanner {
 
     /// A non-empty string without surrounding spaces (what the full decoder's trimming keeps as is).
     mutating func text() -> String? {
-        guard let range = string(), !range.isEmpty, bytes[range.lowerBound] != 0x20, bytes[range.upperBound - 1] != 0x20 else { return nil }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        textBytes().map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// A code: upper-cased, like ``FieldReader/code(_:)``.
-    mutating func code() -> String? { text()?.asciiUppercased }
+    private mutating func textBytes() -> UnsafeBufferPointer<UInt8>? {
+        guard let range = string(), !range.isEmpty, bytes[range.lowerBound] != 0x20, bytes[range.upperBound - 1] != 0x20 else { return nil }
+        return UnsafeBufferPointer(rebasing: bytes[range])
+    }
+
+    /// A code: upper-cased, like ``FieldReader/code(_:)`` (the bytes are printable ASCII here).
+    mutating func code() -> String? {
+        guard let text = textBytes() else { return nil }
+        let lowercase = UInt8(ascii: "a")...UInt8(ascii: "z")
+        guard text.contains(where: lowercase.contains) else { return String(decoding: text, as: UTF8.self) }
+        return String(decoding: text.map { lowercase.contains($0) ? $0 - 0x20 : $0 }, as: UTF8.self)
+    }
 
     /// ``FieldReader/timestamp(_:)``'s rules, read from the bytes in place.
     mutating func timestamp() -> Timestamp? {
