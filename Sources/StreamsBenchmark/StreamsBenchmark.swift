@@ -91,6 +91,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(20))
         }
         guard let (start, already, startCPU) = first, let (end, endCPU) = last else { throw BenchmarkError("the worker did not commit all \(input.count) events within 300 s") }
+        let throughputPeak = BenchmarkSupport.peakRSSMegabytes(pid: worker.processIdentifier)
         let counted = Double(Int64(input.count) - already)
         let throughput = counted / (end - start).seconds
         print(String(format: "worker, exactly-once, committed input: %.0f events/s (%.1f%% of the raw consume rate), %d loop thread(s) per processor", throughput, throughput / raw.rate * 100, streamThreads))
@@ -151,7 +152,9 @@ struct StreamsBenchmark: AsyncParsableCommand {
         print("latency at \(rate) events/s for \(seconds) s: \(committed.count) of \(probes) probes posted; to a read_committed reader p50 \(percentile(committed, 0.5)) ms, p99 \(percentile(committed, 0.99)) ms, max \(committed.max() ?? -1) ms; to processing (the posting's timestamp) p50 \(percentile(processed, 0.5)) ms, p99 \(percentile(processed, 0.99)) ms")
 
         let rss = BenchmarkSupport.peakRSSMegabytes(pid: worker.processIdentifier).map(String.init) ?? "n/a"
-        print("worker peak RSS: \(rss) MB")
+        // The latency run adds one work order per probe to the worker's state: the whole run's
+        // peak includes them, the throughput run's does not.
+        print("worker peak RSS: \(rss) MB over the whole run (\(table.count + probeTable.count) work orders in its state); \(throughputPeak.map(String.init) ?? "n/a") MB by the end of the throughput run (\(table.count) work orders)")
         worker.terminate()
         worker.waitUntilExit()
         print("worker exit status on SIGTERM: \(worker.terminationStatus)")
