@@ -17,7 +17,7 @@ final class WorkerProcess {
     init(bootstrap: String, group: String, stateDirectory: String, name: String) throws {
         log = URL(fileURLWithPath: stateDirectory).appendingPathComponent("\(name).log")
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)  // FileHandle below fails if it could not
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = Self.executable
         process.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", stateDirectory, "--log-level", "info"]
