@@ -14,6 +14,8 @@ extension RDKafkaClient {
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
             guard let message else { return }
             let m = message.pointee
+            // Delivered and nobody waiting (the stream worker's sends): nothing to report.
+            if m.err == RD_KAFKA_RESP_ERR_NO_ERROR && m._private == nil { return }
             let result: Result<KafkaDeliveryReport, KafkaError>
             let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
             if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -111,8 +113,20 @@ extension RDKafkaClient {
 
     /// Waits until every queued record is delivered or failed. Blocks up to `timeout`.
     func flush(timeout: Duration) throws(KafkaError) {
+        waitForDeliveries(timeout: timeout)
         let code = withHandle { rd_kafka_flush($0, timeout.millisecondsInt32) }
         try RDKafkaResult.check(code, "flush (\(outstandingCount) records still queued)")
+    }
+
+    /// Waits (up to `timeout`) until nothing is queued or in flight, checking every 0.2 ms.
+    ///
+    /// librdkafka 2.0.2's flush — also inside `rd_kafka_commit_transaction` — serves delivery
+    /// reports itself in polls of up to 10 ms; the producer's poll thread serves them first, so
+    /// the flush's own poll found nothing and slept its 10 ms through (every commit took ≥ 10 ms).
+    /// Called first, this leaves the flush nothing to wait for.
+    private func waitForDeliveries(timeout: Duration) {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while outstandingCount > 0 && ContinuousClock.now < deadline { usleep(200) }
     }
 
     /// Records queued locally or in flight, awaiting a delivery report.
@@ -142,6 +156,7 @@ extension RDKafkaClient {
     }
 
     func commitTransaction(timeout: Duration) throws(KafkaError) {
+        waitForDeliveries(timeout: timeout)
         try RDKafkaResult.check(
             withHandle { rd_kafka_commit_transaction($0, timeout.millisecondsInt32) }, "commit transaction")
     }
