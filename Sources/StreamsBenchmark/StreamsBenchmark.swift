@@ -65,9 +65,13 @@ struct StreamsBenchmark: AsyncParsableCommand {
         try worker.run()
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
 
-        let admin = try KafkaAdminClient(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap), logger: logger)
-        let inputs = [Topics.operationCompleted, Topics.scrapReported].flatMap { t in (0..<12).map { KafkaTopicPartition(topic: t, partition: Int32($0)) } }
-        let tablePartitions = (0..<12).map { KafkaTopicPartition(topic: Topics.workOrders, partition: Int32($0)) }
+        // Committed input is read from the worker's changelog (read_committed): each transaction
+        // carries its tasks' input positions, so this is what committed, with its outputs. The
+        // group's offsets, committed after each transaction, lag it when a rebalance refuses
+        // them, and records processed before that then counted at the speed of their re-reading.
+        let progress = try CommittedProgress(bootstrap: bootstrap, changelog: "millwright.confirmation.changelog.v1", logger: logger)
+        defer { progress.stop() }
+        let events: Set<String> = [Topics.operationCompleted, Topics.scrapReported]
         // The worker reads the work-order table and the events at once (each task's events wait
         // for its own table partition only): the window from the first committed event includes
         // part of the table load. The window after the table is committed is the events alone.
@@ -77,9 +81,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
         var tableAtFirst: Int64 = 0
         let deadline = ContinuousClock.now.advanced(by: .seconds(300))
         while ContinuousClock.now < deadline {
-            let offsets = (try? await admin.listConsumerGroupOffsets(group: "bench.confirmation", partitions: inputs + tablePartitions)) ?? []
-            let committed = offsets.filter { $0.topic != Topics.workOrders }.reduce(Int64(0)) { $0 + max(0, $1.offset) }
-            let tableCommitted = offsets.filter { $0.topic == Topics.workOrders }.reduce(Int64(0)) { $0 + max(0, $1.offset) }
+            let committed = progress.committed(of: events)
+            let tableCommitted = progress.committed(of: [Topics.workOrders])
             if committed > 0 && first == nil {
                 first = (.now, committed, CPU(worker: worker.processIdentifier))
                 tableAtFirst = tableCommitted
@@ -110,8 +113,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         let tableEnd = Int64(table.count + probeTable.count)
         let probeDeadline = ContinuousClock.now.advanced(by: .seconds(120))
         while true {
-            let offsets = (try? await admin.listConsumerGroupOffsets(group: "bench.confirmation", partitions: tablePartitions)) ?? []
-            if offsets.reduce(Int64(0), { $0 + max(0, $1.offset) }) >= tableEnd { break }
+            if progress.committed(of: [Topics.workOrders]) >= tableEnd { break }
             guard ContinuousClock.now < probeDeadline else { throw BenchmarkError("the worker did not load the probes' work orders within 120 s") }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -278,6 +280,48 @@ struct StreamsBenchmark: AsyncParsableCommand {
             return completion(id, good: 1, at: at, eventId: "t-\(i)", timestamp: at, final: i % 2 == 0)
         }
     }
+}
+
+/// Follows a processor's changelog `read_committed` on a thread of its own: per partition, the
+/// input positions of the last batch whose commit marker came (what committed, outputs included).
+final class CommittedProgress: Sendable {
+    private struct State {
+        var pending: [Int32: [String: Int64]] = [:]
+        var committed: [Int32: [String: Int64]] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let stopped = Atomic<Bool>(false)
+
+    init(bootstrap: String, changelog: String, logger: Logger) throws {
+        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
+        try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: changelog, partition: Int32($0), offset: KafkaOffset.beginning) })
+        let thread = Thread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                guard let events = try? consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(10)) else { break }
+                state.withLock { s in
+                    for event in events {
+                        guard case .message(let m) = event else { continue }
+                        switch ChangelogRecord(key: m.key, value: m.value) {
+                        case .positions(let positions)?: s.pending[m.partition] = positions
+                        case .commit?: if let positions = s.pending.removeValue(forKey: m.partition) { s.committed[m.partition] = positions }
+                        default: break
+                        }
+                    }
+                }
+            }
+            try? consumer.close()
+        }
+        thread.name = "bench-progress"
+        thread.start()
+    }
+
+    /// Input records of these topics committed so far, over all partitions.
+    func committed(of topics: Set<String>) -> Int64 {
+        state.withLock { s in s.committed.values.reduce(0) { sum, positions in sum + positions.filter { topics.contains($0.key) }.values.reduce(0, +) } }
+    }
+
+    func stop() { stopped.store(true, ordering: .relaxed) }
 }
 
 /// Reads a topic `read_committed` from its beginning on a thread of its own and notes when each

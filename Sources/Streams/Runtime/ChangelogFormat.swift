@@ -67,3 +67,32 @@ enum JSONSerializationLite {
         return value
     }
 }
+
+/// One record of a processor's changelog as tools outside the runtime read it (for example to
+/// follow a worker's committed input positions; the benchmark does).
+public enum ChangelogRecord: Sendable, Equatable {
+    /// A changed store entry (or its deletion).
+    case change
+    /// The task's input positions (topic → next offset to process) as of its batch.
+    case positions([String: Int64])
+    /// The marker that ends a batch: what came before it on the partition is committed.
+    case commit(batch: String)
+    /// A note that a batch aborted after its marker was delivered.
+    case abort(batch: String)
+
+    /// Nil when the record is not one the runtime writes.
+    public init?(key: [UInt8]?, value: [UInt8]?) {
+        guard let key = key.flatMap({ String(validating: $0, as: UTF8.self) }) else { return nil }
+        let text = value.flatMap { String(validating: $0, as: UTF8.self) } ?? ""
+        switch key {
+        case ChangelogFormat.positionsKey:
+            guard let value, let decoded = ChangelogFormat.decodePositions(value) else { return nil }
+            self = .positions(decoded.positions)
+        case ChangelogFormat.commitKey: self = .commit(batch: text)
+        case ChangelogFormat.abortKey: self = .abort(batch: text)
+        default:
+            guard ChangelogFormat.split(key) != nil else { return nil }
+            self = .change
+        }
+    }
+}
