@@ -23,7 +23,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds of the latency run.") var seconds: Int = 6
     @Option(help: "The millwright executable.") var millwright: String = ".build/release/millwright"
     @Option(help: "The topic catalog folder.") var catalog: String = "topics"
-    @Option(help: "The worker's loop threads per processor (streamThreads; default: the worker's own, the machine's cores up to 4).") var streamThreads: Int?
+    @Option(help: "The worker's loop threads per processor (streamThreads).") var streamThreads: Int = 1
     @Option(help: "The worker's log level (its log goes to this process's standard error).") var workerLogLevel: String = "error"
 
     @Flag(help: "Only the confirmation processor's own cost: the same input through the test driver, no broker.") var processorOnly = false
@@ -60,8 +60,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         worker.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", "bench", "--state-dir", state, "--log-level", workerLogLevel]
         var environment = ProcessInfo.processInfo.environment
         environment["MILLWRIGHT_IDLE_TIMEOUT"] = "600s"
-        environment["MILLWRIGHT_STREAM_THREADS"] = streamThreads.map(String.init)  // nil: the worker's default
-        let threads = streamThreads ?? StreamsConfiguration.defaultStreamThreads
+        environment["MILLWRIGHT_STREAM_THREADS"] = "\(streamThreads)"
         worker.environment = environment
         try worker.run()
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
@@ -98,7 +97,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         let throughputPeak = BenchmarkSupport.peakRSSMegabytes(pid: worker.processIdentifier)
         let counted = Double(Int64(input.count) - already)
         let throughput = counted / (end - start).seconds
-        print(String(format: "worker, exactly-once, committed input: %.0f events/s (%.1f%% of the raw consume rate), %d loop thread(s) per processor", throughput, throughput / raw.rate * 100, threads))
+        print(String(format: "worker, exactly-once, committed input: %.0f events/s (%.1f%% of the raw consume rate), %d loop thread(s) per processor", throughput, throughput / raw.rate * 100, streamThreads))
         print(endCPU.report(since: startCPU, events: counted, seconds: (end - start).seconds, cluster: "cluster + benchmark"))
         print("  at the first committed event \(tableAtFirst) of \(table.count) work orders were committed: the rest of the table load is in this window")
         if let (loaded, before, loadedCPU) = tableLoaded, Int64(input.count) - before >= Int64(input.count / 4) {

@@ -1,5 +1,4 @@
 import Kafka
-import Foundation
 
 /// Settings of the stream runtime (one ``StreamWorker`` per processor definition).
 public struct StreamsConfiguration: Sendable {
@@ -29,13 +28,8 @@ public struct StreamsConfiguration: Sendable {
     public var maxPrefetchedMessages: Int = 40_000
     /// Loop threads per processor: each is a member of the processor's group with its own consumer,
     /// transactional producer and share of the tasks (Kafka Streams' `num.stream.threads`). One
-    /// loop thread keeps one core busy; a second uses a second core. Default: the machine's cores,
-    /// at most 4 (``defaultStreamThreads``).
-    public var streamThreads: Int = StreamsConfiguration.defaultStreamThreads
-
-    /// The cores this process may use, at most 4: past that, a processor's 12 tasks are spread
-    /// too thin to gain, and every thread holds its own prefetch and clients.
-    public static var defaultStreamThreads: Int { min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4) }
+    /// loop thread keeps one core busy; a second uses a second core. Default 1.
+    public var streamThreads: Int = 1
     /// How often the processors' wall-clock hook runs. Default 1 s.
     public var wallClockInterval: Duration = .seconds(1)
     /// A quiet partition's stream time moves to the wall clock after this. Default 60 s.
