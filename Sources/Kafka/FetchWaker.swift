@@ -51,6 +51,14 @@ final class FetchWaker: Sendable {
         signal.signal()
     }
 
+    /// Sends a round now (unless one is in flight): after a resume, whose partitions librdkafka
+    /// 2.0.2 otherwise fetches again only when their broker thread next wakes (~0.5 s).
+    func wake() {
+        state.consumedSinceRound.store(0, ordering: .relaxed)
+        if state.requested.exchange(true, ordering: .acquiringAndReleasing) { return }
+        signal.signal()
+    }
+
     /// Wake-up rounds sent so far.
     var rounds: Int { state.rounds.load(ordering: .relaxed) }
 

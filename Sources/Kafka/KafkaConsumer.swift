@@ -177,7 +177,10 @@ public final class KafkaConsumer: Sendable {
     /// Stops fetching these partitions until ``resume(_:)``; the assignment is kept.
     public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) { try client.pause(partitions) }
 
-    public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) { try client.resume(partitions) }
+    public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try client.resume(partitions)
+        waker?.wake()  // librdkafka 2.0.2 fetches a resumed partition only when its broker thread wakes
+    }
 
     /// For each partition the earliest offset whose timestamp is ≥ the given one (milliseconds
     /// since the epoch), or `KafkaOffset.end` when there is none.
