@@ -113,8 +113,8 @@ extension RDKafkaClient {
 
     /// Waits until every queued record is delivered or failed. Blocks up to `timeout`.
     func flush(timeout: Duration) throws(KafkaError) {
-        waitForDeliveries(timeout: timeout)
-        let code = withHandle { rd_kafka_flush($0, timeout.millisecondsInt32) }
+        let remaining = waitForDeliveries(timeout: timeout)
+        let code = withHandle { rd_kafka_flush($0, remaining.millisecondsInt32) }
         try RDKafkaResult.check(code, "flush (\(outstandingCount) records still queued)")
     }
 
@@ -123,10 +123,12 @@ extension RDKafkaClient {
     /// librdkafka 2.0.2's flush — also inside `rd_kafka_commit_transaction` — serves delivery
     /// reports itself in polls of up to 10 ms; the producer's poll thread serves them first, so
     /// the flush's own poll found nothing and slept its 10 ms through (every commit took ≥ 10 ms).
-    /// Called first, this leaves the flush nothing to wait for.
-    private func waitForDeliveries(timeout: Duration) {
+    /// Called first, this leaves the flush nothing to wait for. Returns what is left of `timeout`
+    /// (at least 1 ms, so the flush or commit after it still runs once).
+    private func waitForDeliveries(timeout: Duration) -> Duration {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while outstandingCount > 0 && ContinuousClock.now < deadline { usleep(200) }
+        return max(.milliseconds(1), deadline - ContinuousClock.now)
     }
 
     /// Records queued locally or in flight, awaiting a delivery report.
@@ -156,9 +158,9 @@ extension RDKafkaClient {
     }
 
     func commitTransaction(timeout: Duration) throws(KafkaError) {
-        waitForDeliveries(timeout: timeout)
+        let remaining = waitForDeliveries(timeout: timeout)
         try RDKafkaResult.check(
-            withHandle { rd_kafka_commit_transaction($0, timeout.millisecondsInt32) }, "commit transaction")
+            withHandle { rd_kafka_commit_transaction($0, remaining.millisecondsInt32) }, "commit transaction")
     }
 
     func abortTransaction(timeout: Duration) throws(KafkaError) {
