@@ -46,9 +46,7 @@ final class FetchWaker: Sendable {
     func polled(asked: Int, got: Int) {
         let consumed = state.consumedSinceRound.add(got, ordering: .relaxed).newValue
         guard got < asked, consumed >= threshold else { return }
-        state.consumedSinceRound.store(0, ordering: .relaxed)
-        if state.requested.exchange(true, ordering: .acquiringAndReleasing) { return }
-        signal.signal()
+        wake()
     }
 
     /// Sends a round now (unless one is in flight): after a resume, whose partitions librdkafka
