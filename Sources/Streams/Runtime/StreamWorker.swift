@@ -497,8 +497,9 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     /// Holds a new task's event records in its buffer until its table partitions have been read
     /// to the end they had at assignment: a released work order is known before the shop-floor
-    /// events for it. (Holding, not pausing: librdkafka 2.0.2 takes about half a second to fetch
-    /// again after a resume; the buffer's backpressure still bounds what is held.)
+    /// events for it. (Holding, not pausing: chosen when librdkafka 2.0.2 took about half a second
+    /// to fetch again after a resume, before resumes woke the fetchers; holding needs no round at
+    /// all, and the buffer's backpressure still bounds what is held.)
     func holdEventsUntilTablesCaughtUp(_ partition: Int32) throws(KafkaError) {
         let tables = worker.definition.tableTopics
         guard !tables.isEmpty else { return }
