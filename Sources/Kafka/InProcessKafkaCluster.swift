@@ -26,6 +26,11 @@ public final class InProcessKafkaCluster: Sendable {
         brokerCount = brokers
     }
 
+    /// Lets the cluster's own debug logs through to its logger (at `debug` level), or holds them
+    /// back. Only logs enabled with `KAFKA_MOCK_DEBUG` (librdkafka debug contexts, such as
+    /// `mock`) exist: a diagnostic for one phase of a run, as every request is logged.
+    public func setDebugLogging(_ on: Bool) { mock.setDebugLogging(on) }
+
     /// Creates a topic (replication capped to the broker count). Creating an existing topic with
     /// the same partition count is not an error.
     public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 3) throws(KafkaError) {

@@ -32,7 +32,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
     func run() async throws {
         if processorOnly { return try processorCost() }
         var logger = Logger(label: "bench")
-        logger.logLevel = .error
+        logger.logLevel = ProcessInfo.processInfo.environment["KAFKA_MOCK_DEBUG"] == nil ? .error : .debug
         let cluster = try InProcessKafkaCluster(brokers: 3, logger: logger)
         let bootstrap = cluster.bootstrapServers
         for spec in try TopicCatalog.load(from: URL(fileURLWithPath: catalog)).topics {
@@ -62,6 +62,15 @@ struct StreamsBenchmark: AsyncParsableCommand {
         environment["MILLWRIGHT_IDLE_TIMEOUT"] = "600s"
         environment["MILLWRIGHT_STREAM_THREADS"] = "\(streamThreads)"
         worker.environment = environment
+        // KAFKA_MOCK_DEBUG (librdkafka debug contexts, `mock`): the cluster's own log for the
+        // worker's first 8 s, its groups forming (every request is logged: not for longer).
+        if ProcessInfo.processInfo.environment["KAFKA_MOCK_DEBUG"] != nil {
+            cluster.setDebugLogging(true)
+            Task {
+                try? await Task.sleep(for: .seconds(8))
+                cluster.setDebugLogging(false)
+            }
+        }
         try worker.run()
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
 
@@ -91,6 +100,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
                 tableLoaded = (.now, committed, CPU(worker: worker.processIdentifier))
             }
             if committed >= Int64(input.count) { last = (.now, CPU(worker: worker.processIdentifier)); break }
+            guard worker.isRunning else { throw BenchmarkError("the worker exited (status \(worker.terminationStatus)) after committing \(committed) of \(input.count) events; its log is above") }
             try await Task.sleep(for: .milliseconds(20))
         }
         guard let (start, already, startCPU) = first, let (end, endCPU) = last else { throw BenchmarkError("the worker did not commit all \(input.count) events within 300 s") }

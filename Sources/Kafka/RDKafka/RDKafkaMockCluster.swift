@@ -12,23 +12,33 @@ final class RDKafkaMockCluster: @unchecked Sendable {
     let bootstrapServers: String
 
     init(brokers: Int, logger: Logger) throws(KafkaError) {
+        // `KAFKA_MOCK_DEBUG=mock` enables the cluster's own debug logs (every request, group
+        // state changes and their reasons); `setDebugLogging(true)` lets them through to this
+        // logger, at `debug` level.
+        let debug = ProcessInfo.processInfo.environment["KAFKA_MOCK_DEBUG"].map { [("debug", $0)] } ?? []
         // The hosting handle never talks to the cluster itself; it only owns its threads. Its
         // socket settings are the mock brokers' own: without `socket.nagle.disable` a broker held
         // a response back until the client acknowledged the one before (up to the client's
         // ~40 ms delayed ACK), and every transaction over a dozen partitions took 40–55 ms
         // (a C probe: 1–11 ms with it; Docs/performance.md). Apache Kafka's brokers send at once.
         host = try RDKafkaClient(
-            kind: .producer, properties: [("log_level", "4"), ("socket.nagle.disable", "true")],  // no bootstrap: hush its "not configured" notice
+            kind: .producer, properties: debug + [("log_level", "4"), ("socket.nagle.disable", "true")],  // no bootstrap: hush its "not configured" notice
             logger: logger)
         guard let cluster = host.withHandle({ rd_kafka_mock_cluster_new($0, Int32(brokers)) }) else {
             throw .invalidState("could not start a mock cluster with \(brokers) brokers")
         }
         self.cluster = cluster
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        if !debug.isEmpty { setDebugLogging(false) }  // librdkafka raised the level for `debug`
     }
 
     deinit {
         rd_kafka_mock_cluster_destroy(cluster)
+    }
+
+    /// Lets the debug logs that `KAFKA_MOCK_DEBUG` enabled through (or holds them back).
+    func setDebugLogging(_ on: Bool) {
+        host.withHandle { rd_kafka_set_log_level($0, on ? 7 : 4) }
     }
 
     func createTopic(_ name: String, partitions: Int, replicationFactor: Int) throws(KafkaError) {
