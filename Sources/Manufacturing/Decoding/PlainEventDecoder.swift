@@ -35,8 +35,9 @@ enum PlainEventDecoder {
                     schemaOK = true
                     return true
                 case "schemaVersion":
-                    // The current version only (an older one is upcast by the full decoder).
-                    let readable = s.integer(minimum: 1).flatMap { v in v == Payload.currentVersion && Payload.readableVersions.contains(v) ? v : nil }
+                    // The current version only (an older one is upcast by the full decoder). Not
+                    // through `readableVersions`: a computed set, built anew on every call.
+                    let readable = s.integer(minimum: 1).flatMap { v in v == Payload.currentVersion ? v : nil }
                     return once(&version, readable)
                 case "eventId": return once(&eventId, s.text())
                 case "correlationId": return once(&correlationId, s.text())
