@@ -63,6 +63,22 @@ public final class KafkaConsumer: Sendable {
         try client.assign(positions)
     }
 
+    /// Adds these partitions, read from these offsets, to what this consumer reads (no group: a
+    /// consumer that was given partitions by another one). Wakes the fetchers.
+    public func incrementalAssign(_ positions: [KafkaTopicPartitionOffset]) throws(KafkaError) {
+        try checkOpen()
+        try client.incrementalAssign(positions)
+        // As after a resume: librdkafka 2.0.2 starts fetching the new partitions only when their
+        // broker thread next wakes (up to a second; 1.5 s before the first records in a test).
+        waker?.wake()
+    }
+
+    /// Stops reading these partitions (the rest of the assignment stays).
+    public func incrementalUnassign(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try checkOpen()
+        try client.incrementalUnassign(partitions)
+    }
+
     /// The partitions currently assigned to this consumer.
     public func assignment() throws(KafkaError) -> [KafkaTopicPartition] { try client.assignment() }
 

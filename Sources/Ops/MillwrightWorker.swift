@@ -5,7 +5,8 @@ import Manufacturing
 import Streams
 
 /// One Millwright worker: the master-data cache and the processors, each run by
-/// `streamThreads` loop threads, each thread a consumer-group member.
+/// `streamThreads` loop threads; the first thread of each processor is its consumer-group member
+/// and shares the partitions out to the others (`LoopThreads`).
 ///
 /// Start order: the master-data cache catches up first (nothing judges an order against master
 /// data before that), then the release and confirmation workers join their groups.
@@ -25,9 +26,12 @@ public final class MillwrightWorker: Sendable {
         let settings = configuration.processing
         let cache = masterData
         var workers: [StreamWorker] = []
+        let count = configuration.streams.streamThreads
         for definition in [Self.release(masterData: cache), Self.confirmation(settings: settings)] {
-            for thread in 0..<configuration.streams.streamThreads {
-                workers.append(try StreamWorker(definition: definition, configuration: configuration.streams, thread: thread, logger: logger))
+            // Several loop threads share one group member (LoopThreads); thread 0 starts first.
+            let threads = count > 1 ? LoopThreads(count: count) : nil
+            for thread in 0..<count {
+                workers.append(try StreamWorker(definition: definition, configuration: configuration.streams, thread: thread, threads: threads, logger: logger))
             }
         }
         self.workers = workers

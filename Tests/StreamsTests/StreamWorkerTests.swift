@@ -134,9 +134,12 @@ struct StreamWorkerTests {
     @Test("two loop threads of one processor split its partitions, each with its own instance id, and together process every record once")
     func streamThreads() async throws {
         let (cluster, configuration, definition) = try Self.setUp()
-        let threads = try (0..<2).map { try StreamWorker(definition: definition, configuration: configuration, thread: $0, logger: TestKafka.logger("t\($0)")) }
+        let loopThreads = LoopThreads(count: 2)
+        let threads = try (0..<2).map {
+            try StreamWorker(definition: definition, configuration: configuration, thread: $0, threads: loopThreads, logger: TestKafka.logger("t\($0)"))
+        }
         for thread in threads { try thread.start() }
-        // Both members of the group, before any input: the records then land on both.
+        // The first thread, the group's member, shares the partitions out before any input.
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while threads.contains(where: { $0.statistics.assignedPartitions.isEmpty }) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
@@ -163,6 +166,42 @@ struct StreamWorkerTests {
         let directory = URL(fileURLWithPath: configuration.stateDirectory)
         let ids = try ["counter.instance", "counter-1.instance"].map { try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8) }
         #expect(ids[0] != ids[1], "two transactional ids: neither thread fences the other")
+    }
+
+    @Test("a worker joining a two-thread worker's group takes partitions from both threads: they commit before they let go, so counts go on and nothing is lost or doubled")
+    func loopThreadsGiveBackPartitions() async throws {
+        let (cluster, configuration, definition) = try Self.setUp()
+        let loopThreads = LoopThreads(count: 2)
+        let threads = try (0..<2).map {
+            try StreamWorker(definition: definition, configuration: configuration, thread: $0, threads: loopThreads, logger: TestKafka.logger("t\($0)"))
+        }
+        for thread in threads { try thread.start() }
+        try await Self.produce(cluster, keys: 10, perKey: 20)
+        _ = try await Self.outputs(cluster, count: 200)
+        #expect(threads.allSatisfy { !$0.statistics.assignedPartitions.isEmpty }, "both threads had partitions")
+
+        var elsewhere = configuration
+        elsewhere.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("state")).path
+        let joiner = try StreamWorker(definition: definition, configuration: elsewhere, logger: TestKafka.logger("j"))
+        try joiner.start()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while joiner.statistics.assignedPartitions.isEmpty && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let held = threads.map { Set($0.statistics.assignedPartitions) }
+        let joined = Set(joiner.statistics.assignedPartitions)
+        #expect(!joined.isEmpty, "the joining worker got partitions")
+        #expect(held[0].union(held[1]).union(joined) == Set(0..<4), "every partition held")
+        #expect(held[0].union(held[1]).isDisjoint(with: joined), "no partition held twice")
+
+        try await Self.produce(cluster, keys: 10, perKey: 5)
+        let all = try await Self.outputs(cluster, count: 250)
+        for worker in threads + [joiner] { await worker.stop() }
+        #expect((threads + [joiner]).allSatisfy { $0.failure == nil })
+        #expect(all.count == 250, "each record's output once")
+        for k in 0..<10 {
+            #expect(Set(all.filter { $0.hasPrefix("k\(k)=") }) == Set((1...25).map { "k\(k)=\($0)" }), "counts went on from 20 wherever the partition went")
+        }
     }
 
     @Test("a processor error stops the worker and commits nothing after the last commit: the failing record's output never reaches read_committed readers")

@@ -75,6 +75,16 @@ extension RDKafkaClient {
         try RDKafkaResult.check(withHandle { rd_kafka_assign($0, list.pointer) }, "assign")
     }
 
+    func incrementalAssign(_ partitions: [KafkaTopicPartitionOffset]) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList(partitions)
+        try RDKafkaResult.check(withHandle { rd_kafka_incremental_assign($0, list.pointer) }, "incremental assign")
+    }
+
+    func incrementalUnassign(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList(partitions)
+        try RDKafkaResult.check(withHandle { rd_kafka_incremental_unassign($0, list.pointer) }, "incremental unassign")
+    }
+
     func assignment() throws(KafkaError) -> [KafkaTopicPartition] {
         var raw: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         try RDKafkaResult.check(withHandle { rd_kafka_assignment($0, &raw) }, "assignment")

@@ -4,7 +4,9 @@ import Logging
 import Synchronization
 
 /// Runs one processor as a consumer-group member: its tasks (one per input partition number),
-/// the exactly-once loop, restores on assignment and commits before a partition leaves.
+/// the exactly-once loop, restores on assignment and commits before a partition leaves. With
+/// several loop threads (`LoopThreads`) the first is the member and shares its partitions out;
+/// the others run the same loop on the partitions it gives them.
 ///
 /// The loop, on a thread of its own: poll a batch → process each record in its task → on the
 /// commit interval, hand every task's outputs, changed store entries and positions to the
@@ -46,6 +48,9 @@ public final class StreamWorker: Sendable {
 
     /// Which of the processor's `streamThreads` loop threads this worker is (0 for the first).
     public let thread: Int
+    /// The processor's loop threads in this process, when there are several (`LoopThreads`): the
+    /// first is the group member and shares out the partitions; nil for a single loop thread.
+    public let threads: LoopThreads?
 
     /// `-<thread>` for loop threads after the first (thread name, instance id and its file).
     private var threadSuffix: String { thread == 0 ? "" : "-\(thread)" }
@@ -55,13 +60,22 @@ public final class StreamWorker: Sendable {
     /// thread would keep its creator's).
     public var threadName: String { "mw-" + String(decoding: definition.name.utf8.prefix(12 - threadSuffix.utf8.count), as: UTF8.self) + threadSuffix }
 
-    /// - Parameter thread: which of the processor's loop threads in this process it is; each has
-    ///   its own instance id (so its own transactional id). Default 0.
-    public init(definition: ProcessorDefinition, configuration: StreamsConfiguration, thread: Int = 0, logger: Logger) throws(KafkaError) {
+    /// - Parameters:
+    ///   - thread: which of the processor's loop threads in this process it is; each has its own
+    ///     instance id (so its own transactional id). Default 0.
+    ///   - threads: shared by all the processor's loop threads in this process when there are
+    ///     several; thread 0 must be started first (its consumer is the group member).
+    public init(
+        definition: ProcessorDefinition, configuration: StreamsConfiguration, thread: Int = 0, threads: LoopThreads? = nil, logger: Logger
+    ) throws(KafkaError) {
         try configuration.validate()
+        if let threads, !(0..<threads.count).contains(thread) {
+            throw KafkaError(code: .invalidState, reason: "loop thread \(thread) of \(threads.count)")
+        }
         self.definition = definition
         self.configuration = configuration
         self.thread = thread
+        self.threads = threads
         var logger = logger
         logger[metadataKey: "processor"] = "\(definition.name)"
         if thread > 0 { logger[metadataKey: "thread"] = "\(thread)" }
@@ -140,7 +154,13 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     // @unchecked: every member is used from the worker's loop thread only (the listener is
     // called by librdkafka inside `pollBatch`, on the same thread).
     unowned let worker: StreamWorker
+    /// The consumer this thread reads its partitions with: the group member's (thread 0, or a
+    /// single loop thread), or one of its own that joins no group (`LoopThreads`).
     let consumer: KafkaConsumer
+    /// Requests from the group member's thread, for a loop thread after the first.
+    let mailbox: LoopMailbox?
+    /// Partitions this (member) thread gave to other loop threads, by thread.
+    var shared: [Int32: Int] = [:]
     let producer: KafkaProducer
     let logger: Logger
     var tasks: [Int32: StreamTask] = [:]
@@ -183,17 +203,41 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         logger = worker.workerLogger
         instance = worker.instanceID()
         committer = DispatchQueue(label: "millwright-\(worker.definition.name)-commit")
-        var consumerConfiguration = KafkaConsumerConfiguration(client: configuration.client, groupID: "\(configuration.group).\(worker.definition.name)")
+        let member = worker.threads == nil || worker.thread == 0
+        var consumerConfiguration = KafkaConsumerConfiguration(
+            client: configuration.client, groupID: member ? "\(configuration.group).\(worker.definition.name)" : nil)
         consumerConfiguration.isolationLevel = .readCommitted
         consumerConfiguration.autoOffsetReset = .earliest
         consumerConfiguration.sessionTimeout = configuration.sessionTimeout
         consumerConfiguration.heartbeatInterval = .milliseconds(min(1000, configuration.sessionTimeout.wholeMilliseconds / 4))
         consumerConfiguration.maxPrefetchedMessages = configuration.maxPrefetchedMessages
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        if let threads = worker.threads {
+            if member {
+                threads.setMember(consumer)
+                mailbox = nil
+            } else {
+                let mailbox = LoopMailbox()
+                threads.register(worker.thread, mailbox)
+                self.mailbox = mailbox
+            }
+        } else {
+            mailbox = nil
+        }
         var producerConfiguration = KafkaProducerConfiguration(client: configuration.client)
         producerConfiguration.transactionalID = "\(configuration.group).\(worker.definition.name).\(instance)"
         producerConfiguration.linger = .milliseconds(2)
         producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+    }
+
+    /// The group member's consumer: for the group's committed offsets, the transactions' group
+    /// metadata and the group offset commits.
+    func group() throws(KafkaError) -> KafkaConsumer {
+        guard mailbox != nil else { return consumer }
+        guard let member = worker.threads?.member else {
+            throw KafkaError(code: .invalidState, reason: "the group member's loop thread of \(worker.definition.name) has not started")
+        }
+        return member
     }
 
     func run() throws(KafkaError) {
@@ -206,12 +250,13 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     private func loop() throws(KafkaError) {
         try producer.initTransactions(timeout: .seconds(30))
         producer.prepareTopics([worker.definition.changelogTopic] + worker.definition.outputTopics)
-        try consumer.subscribe(topics: worker.definition.inputTopics, listener: self)
+        if mailbox == nil { try consumer.subscribe(topics: worker.definition.inputTopics, listener: self) }
         logger.info("worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "instance": "\(instance)"])
         let interval = worker.configuration.wallClockInterval.wholeMilliseconds
         // After a turn that filled a transaction, records may still wait in the buffers: no wait.
         var pollTimeout: Duration = .milliseconds(50)
         while !worker.isStopping {
+            if let mailbox { serve(mailbox.take()) }
             let polling = ContinuousClock.now
             let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: pollTimeout)
             pollTime += .now - polling
@@ -251,6 +296,9 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func close() {
+        // Requests that came after the last commit (or after an error): nothing to commit, only
+        // tasks to drop and the member's thread to release.
+        if let mailbox { serve(mailbox.close(), committed: true) }
         try? consumer.close()  // the revoke hook commits what is left (nothing after an error: `poisoned`)
         producer.flushQuietly()
     }
@@ -298,7 +346,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                     streamTime: task.clock.streamTime, positions: work.positions, abortNotes: abortNotes[task.partition] ?? []))
                 pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
             }
-            pending.groupMetadata = try consumer.groupMetadata()
+            pending.groupMetadata = try group().groupMetadata()
         } catch {
             try abandon(error, pending)
             return
@@ -310,8 +358,9 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         ])
         pollTime = .zero
         commitWaitTime = .zero
-        committer.async { [producer, consumer, logger] in
-            pending.run(producer: producer, consumer: consumer, logger: logger)
+        let group = try group()
+        committer.async { [producer, logger] in
+            pending.run(producer: producer, consumer: group, logger: logger)
         }
     }
 
@@ -365,7 +414,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         }
         var seeks: [KafkaTopicPartitionOffset] = []
         let inputs = partitions.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
-        for committed in try consumer.committed(inputs) {
+        for committed in try group().committed(inputs) {
             seeks.append(KafkaTopicPartitionOffset(committed.topicPartition, offset: committed.offset >= 0 ? committed.offset : KafkaOffset.beginning))
         }
         if !seeks.isEmpty { try consumer.seek(seeks) }
@@ -526,7 +575,14 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     // MARK: KafkaRebalanceListener (on the loop thread, inside pollBatch)
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
-        let numbers = Set(partitions.map(\.partition)).subtracting(tasks.keys).sorted()
+        var numbers = Set(partitions.map(\.partition)).subtracting(tasks.keys).subtracting(shared.keys).sorted()
+        numbers = shareOut(numbers, consumer: consumer)
+        take(numbers, consumer: consumer)
+    }
+
+    /// Opens tasks for these partitions: the group's committed offsets are where their inputs
+    /// start; each task is restored, and its events wait for its table partitions.
+    func take(_ numbers: [Int32], consumer: KafkaConsumer) {
         do {
             let inputs = numbers.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
             if !inputs.isEmpty {
@@ -543,12 +599,74 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         worker.record { $0.assignedPartitions = self.tasks.keys.sorted() }
     }
 
+    /// The group member's share-out (several loop threads): gives each new partition to the loop
+    /// thread holding the fewest, posts the others' shares to them, and stops reading those here.
+    /// Returns this thread's share.
+    func shareOut(_ numbers: [Int32], consumer: KafkaConsumer) -> [Int32] {
+        guard let threads = worker.threads, mailbox == nil, !numbers.isEmpty else { return numbers }
+        let open = threads.openThreads
+        guard !open.isEmpty else { return numbers }
+        var load: [Int: Int] = [0: tasks.count]
+        for thread in open { load[thread] = 0 }
+        for (_, thread) in shared where load[thread] != nil { load[thread]! += 1 }
+        var mine: [Int32] = []
+        var theirs: [Int: [Int32]] = [:]
+        for partition in numbers {
+            let thread = load.min { $0.value < $1.value || $0.value == $1.value && $0.key < $1.key }!.key
+            load[thread]! += 1
+            if thread == 0 { mine.append(partition) } else { theirs[thread, default: []].append(partition) }
+        }
+        for (thread, partitions) in theirs.sorted(by: { $0.key < $1.key }) {
+            let inputs = partitions.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+            if let mailbox = threads.mailbox(thread), mailbox.post(.assign(partitions)) {
+                for partition in partitions { shared[partition] = thread }
+                // Read by that thread's own consumer, not this one.
+                do { try consumer.pause(inputs) } catch {
+                    logger.warning("could not stop reading partitions given to another loop thread", metadata: ["error": "\(error)"])
+                }
+            } else {
+                mine += partitions  // that thread stopped meanwhile
+            }
+        }
+        return mine.sorted()
+    }
+
+    /// The group member's side of a revoke or a loss (several loop threads): asks the threads
+    /// holding these partitions to commit (revoke) or drop (lost) them, and waits until they did.
+    /// Returns the waits to finish after this thread's own part.
+    func reclaim(_ partitions: [KafkaTopicPartition], lost: Bool) -> [DispatchSemaphore] {
+        guard let threads = worker.threads, mailbox == nil else { return [] }
+        var byThread: [Int: [Int32]] = [:]
+        for partition in Set(partitions.map(\.partition)) {
+            if let thread = shared.removeValue(forKey: partition) { byThread[thread, default: []].append(partition) }
+        }
+        var waits: [DispatchSemaphore] = []
+        for (thread, numbers) in byThread {
+            let done = DispatchSemaphore(value: 0)
+            let request: LoopMailbox.Request = lost ? .lost(numbers.sorted(), done) : .revoke(numbers.sorted(), done)
+            if let mailbox = threads.mailbox(thread), mailbox.post(request) { waits.append(done) }
+        }
+        return waits
+    }
+
+    func awaitReclaimed(_ waits: [DispatchSemaphore]) {
+        for done in waits where done.wait(timeout: .now() + .seconds(120)) == .timedOut {
+            logger.error("a loop thread did not give back its partitions within 120 s")
+        }
+    }
+
     func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        let waits = reclaim(partitions, lost: false)
         // Still the owner: commit everything before the partitions go.
         do { try commit() } catch {
             logger.error("commit before revoke failed", metadata: ["error": "\(error)"])
         }
-        for partition in Set(partitions.map(\.partition)) {
+        drop(Set(partitions.map(\.partition)))
+        awaitReclaimed(waits)
+    }
+
+    func drop(_ partitions: Set<Int32>) {
+        for partition in partitions {
             tasks[partition] = nil
             tableCatchUp[partition] = nil
             buffers[partition] = nil
@@ -558,18 +676,66 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func partitionsLost(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
-        // Another member may own them already: drop the uncommitted work (after the transaction
-        // in flight is over: the producer does one thing at a time).
+        let waits = reclaim(partitions, lost: true)
+        abandonUncommitted()
+        drop(Set(partitions.map(\.partition)))
+        awaitReclaimed(waits)
+    }
+
+    /// Another member may own the partitions already: drops the uncommitted work (after the
+    /// transaction in flight is over: the producer does one thing at a time).
+    func abandonUncommitted() {
         if let pending = inFlight {
             pending.done.wait()
             inFlight = nil
         }
         try? producer.abortTransaction()
-        for partition in Set(partitions.map(\.partition)) {
-            tasks[partition] = nil
-            buffers[partition] = nil
+    }
+
+    // MARK: Requests from the group member's loop thread (loop threads after the first)
+
+    /// Carries out the member's requests. `committed`: the loop has stopped after its last commit
+    /// (a revoke then only drops).
+    func serve(_ requests: [LoopMailbox.Request], committed: Bool = false) {
+        for request in requests {
+            switch request {
+            case .assign(let numbers):
+                guard !committed else { continue }
+                do {
+                    take(numbers, consumer: try group())
+                    let inputs = numbers.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+                    // Concrete offsets (0 where the group has none): a logical one (beginning)
+                    // costs librdkafka an offset lookup first, and 2.0.2's broker thread then
+                    // fetched only ~0.5 s later. Below the log's start, `auto.offset.reset`
+                    // (earliest) applies.
+                    try consumer.incrementalAssign(inputs.map { KafkaTopicPartitionOffset($0, offset: startOffsets[$0] ?? 0) })
+                } catch {
+                    logger.error("could not read the partitions given by the group member's loop thread; the worker stops", metadata: ["error": "\(error)"])
+                    worker.stopAfterFailure(error)
+                }
+            case .revoke(let numbers, let done):
+                if !committed {
+                    do { try commit() } catch {
+                        logger.error("commit before revoke failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                release(numbers)
+                done.signal()
+            case .lost(let numbers, let done):
+                if !committed { abandonUncommitted() }
+                release(numbers)
+                done.signal()
+            }
         }
-        worker.record { $0.assignedPartitions = self.tasks.keys.sorted() }
+    }
+
+    /// Drops these partitions' tasks and stops reading them (a loop thread after the first).
+    private func release(_ numbers: [Int32]) {
+        drop(Set(numbers))
+        let inputs = numbers.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+        do { try consumer.incrementalUnassign(inputs) } catch {
+            logger.warning("could not stop reading released partitions", metadata: ["error": "\(error)"])
+        }
     }
 }
 
