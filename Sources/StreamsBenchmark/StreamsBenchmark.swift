@@ -23,7 +23,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds of the latency run.") var seconds: Int = 6
     @Option(help: "The millwright executable.") var millwright: String = ".build/release/millwright"
     @Option(help: "The topic catalog folder.") var catalog: String = "topics"
-    @Option(help: "The worker's loop threads per processor (streamThreads).") var streamThreads: Int = 1
+    @Option(help: "The worker's loop threads per processor (streamThreads; default: the worker's own, the machine's cores up to 4).")
+    var streamThreads: Int = StreamsConfiguration.defaultStreamThreads
     @Option(help: "The worker's log level (its log goes to this process's standard error).") var workerLogLevel: String = "error"
 
     @Flag(help: "Only the confirmation processor's own cost: the same input through the test driver, no broker.") var processorOnly = false

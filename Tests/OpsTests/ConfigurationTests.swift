@@ -1,3 +1,4 @@
+import Foundation
 import Ops
 import Testing
 
@@ -37,7 +38,7 @@ struct ConfigurationTests {
         #expect(defaults.streams.group == "millwright")
         #expect(defaults.streams.maxRecordsPerTransaction == 10_000)
         #expect(defaults.streams.maxBufferedRecordsPerPartition == 5_000)
-        #expect(defaults.streams.streamThreads == 1)
+        #expect(defaults.streams.streamThreads == min(4, ProcessInfo.processInfo.activeProcessorCount), "the machine's cores, at most 4")
         #expect(try MillwrightConfiguration.load(yaml: "streamThreads: 3", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams.streamThreads == 3)
         #expect(try MillwrightConfiguration.load(yaml: "streamThreads: 3", environment: ["MILLWRIGHT_STREAM_THREADS": "2"], overrides: .init(bootstrapServers: "h:1")).streams.streamThreads == 2)
 

@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 
 /// Settings of the stream runtime (one ``StreamWorker`` per processor definition).
@@ -26,10 +27,15 @@ public struct StreamsConfiguration: Sendable {
     /// Default 40,000 (librdkafka: 100,000) to bound memory; librdkafka 2.0.2 resumes a paused
     /// fetch only ~0.5 s later, so this also caps intake near 2 × this value per second.
     public var maxPrefetchedMessages: Int = 40_000
-    /// Loop threads per processor: each is a member of the processor's group with its own consumer,
-    /// transactional producer and share of the tasks (Kafka Streams' `num.stream.threads`). One
-    /// loop thread keeps one core busy; a second uses a second core. Default 1.
-    public var streamThreads: Int = 1
+    /// Loop threads per processor, each with its own consumer, transactional producer and share of
+    /// the tasks (Kafka Streams' `num.stream.threads`); the first is the group member and shares
+    /// the partitions out (`LoopThreads`). One loop thread keeps about one core busy. Default:
+    /// the machine's cores, at most 4 (``defaultStreamThreads``).
+    public var streamThreads: Int = StreamsConfiguration.defaultStreamThreads
+
+    /// The machine's active cores, at most 4: past that each thread adds a consumer, a
+    /// transactional producer and a committer for gains not measured here (2-core machine).
+    public static var defaultStreamThreads: Int { min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
     /// How often the processors' wall-clock hook runs. Default 1 s.
     public var wallClockInterval: Duration = .seconds(1)
     /// A quiet partition's stream time moves to the wall clock after this. Default 60 s.
