@@ -46,6 +46,16 @@ struct StreamWorkerTests {
         await producer.close()
     }
 
+    /// Starts `count` loop threads of one processor sharing one group member, the first first.
+    static func startLoopThreads(_ count: Int, definition: ProcessorDefinition, configuration: StreamsConfiguration) throws -> [StreamWorker] {
+        let loopThreads = LoopThreads(count: count)
+        let threads = try (0..<count).map {
+            try StreamWorker(definition: definition, configuration: configuration, thread: $0, threads: loopThreads, logger: TestKafka.logger("t\($0)"))
+        }
+        for thread in threads { try thread.start() }
+        return threads
+    }
+
     static func outputs(_ cluster: InProcessKafkaCluster, count: Int) async throws -> [String] {
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
         try consumer.assign((0..<4).map { KafkaTopicPartitionOffset(topic: "out", partition: $0, offset: KafkaOffset.beginning) })
@@ -134,11 +144,7 @@ struct StreamWorkerTests {
     @Test("two loop threads of one processor split its partitions, each with its own instance id, and together process every record once")
     func streamThreads() async throws {
         let (cluster, configuration, definition) = try Self.setUp()
-        let loopThreads = LoopThreads(count: 2)
-        let threads = try (0..<2).map {
-            try StreamWorker(definition: definition, configuration: configuration, thread: $0, threads: loopThreads, logger: TestKafka.logger("t\($0)"))
-        }
-        for thread in threads { try thread.start() }
+        let threads = try Self.startLoopThreads(2, definition: definition, configuration: configuration)
         // The first thread, the group's member, shares the partitions out before any input.
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while threads.contains(where: { $0.statistics.assignedPartitions.isEmpty }) && ContinuousClock.now < deadline {
@@ -171,11 +177,7 @@ struct StreamWorkerTests {
     @Test("a worker joining a two-thread worker's group takes partitions from both threads: they commit before they let go, so counts go on and nothing is lost or doubled")
     func loopThreadsGiveBackPartitions() async throws {
         let (cluster, configuration, definition) = try Self.setUp()
-        let loopThreads = LoopThreads(count: 2)
-        let threads = try (0..<2).map {
-            try StreamWorker(definition: definition, configuration: configuration, thread: $0, threads: loopThreads, logger: TestKafka.logger("t\($0)"))
-        }
-        for thread in threads { try thread.start() }
+        let threads = try Self.startLoopThreads(2, definition: definition, configuration: configuration)
         try await Self.produce(cluster, keys: 10, perKey: 20)
         _ = try await Self.outputs(cluster, count: 200)
         #expect(threads.allSatisfy { !$0.statistics.assignedPartitions.isEmpty }, "both threads had partitions")
