@@ -24,7 +24,6 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Log level of the worker.") var logLevel: String = "warning"
 
     func run() async throws {
-        limitMallocArenas()
         var logger = Logger(label: "millwright.dev")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
         let catalogURL = URL(fileURLWithPath: catalog)

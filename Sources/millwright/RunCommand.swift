@@ -27,7 +27,6 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
     func run() async throws {
-        limitMallocArenas()
         let yaml = try config.map { path in
             do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw CommandError("--config \(path): cannot read it: \(error.localizedDescription)")
