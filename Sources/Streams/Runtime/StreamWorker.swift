@@ -346,7 +346,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                     streamTime: task.clock.streamTime, positions: work.positions, abortNotes: abortNotes[task.partition] ?? []))
                 pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
             }
-            pending.groupMetadata = try group().groupMetadata()
+            pending.groupConsumer = try group()
+            pending.groupMetadata = try pending.groupConsumer?.groupMetadata()
         } catch {
             try abandon(error, pending)
             return
@@ -358,9 +359,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         ])
         pollTime = .zero
         commitWaitTime = .zero
-        let group = try group()
         committer.async { [producer, logger] in
-            pending.run(producer: producer, consumer: group, logger: logger)
+            pending.run(producer: producer, logger: logger)
         }
     }
 
@@ -762,6 +762,8 @@ private final class PendingCommit: @unchecked Sendable {
     var tasks: [TaskWork] = []
     var offsets: [KafkaTopicPartitionOffset] = []
     var groupMetadata: KafkaConsumerGroupMetadata?
+    /// The group member's consumer: the group offsets are committed through it.
+    var groupConsumer: KafkaConsumer?
     let done = DispatchSemaphore(value: 0)
     var error: KafkaError?
     var failedStateFiles: [Int32] = []
@@ -771,7 +773,7 @@ private final class PendingCommit: @unchecked Sendable {
         self.changelog = changelog
     }
 
-    func run(producer: KafkaProducer, consumer: KafkaConsumer, logger: Logger) {
+    func run(producer: KafkaProducer, logger: Logger) {
         defer {
             // The records are freed here, not on the loop thread when it drops the commit.
             for index in tasks.indices {
@@ -837,7 +839,7 @@ private final class PendingCommit: @unchecked Sendable {
         // to a transaction): they are where a restarted task starts, so they are committed
         // synchronously, leaving only milliseconds in which a crash means re-reading a batch
         // (which the processors' idempotence absorbs).
-        do { try consumer.commit(offsets) } catch {
+        do { try groupConsumer?.commit(offsets) } catch {
             logger.warning("group offset commit failed; the next commit carries them", metadata: ["error": "\(error)"])
         }
         logger.debug("transaction committed", metadata: [
