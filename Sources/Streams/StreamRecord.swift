@@ -35,7 +35,7 @@ public struct StreamRecord: Sendable {
     }
 
     public var headers: [Header] {
-        get { consumed.map { $0.headers.map { Header(key: $0.key, value: $0.value) } } ?? storedHeaders }
+        get { consumed.map(Self.headers(of:)) ?? storedHeaders }
         set {
             copyOutOfConsumed()
             storedHeaders = newValue
@@ -53,7 +53,11 @@ public struct StreamRecord: Sendable {
         guard let message = consumed else { return }
         consumed = nil
         storedKey = message.key
-        storedHeaders = message.headers.map { Header(key: $0.key, value: $0.value) }
+        storedHeaders = Self.headers(of: message)
+    }
+
+    private static func headers(of message: KafkaConsumerMessage) -> [Header] {
+        message.headers.map { Header(key: $0.key, value: $0.value) }
     }
 
     public init(

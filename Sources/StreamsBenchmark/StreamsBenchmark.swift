@@ -307,7 +307,7 @@ final class CommittedProgress: Sendable {
     init(bootstrap: String, changelog: String, logger: Logger) throws {
         let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
         try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: changelog, partition: Int32($0), offset: KafkaOffset.beginning) })
-        let thread = Thread { [self] in
+        startNamedThread("bench-progress") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 guard let events = try? consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(10)) else { break }
                 state.withLock { s in
@@ -323,8 +323,6 @@ final class CommittedProgress: Sendable {
             }
             try? consumer.close()
         }
-        thread.name = "bench-progress"
-        thread.start()
     }
 
     /// Input records of these topics committed so far, over all partitions.
@@ -352,7 +350,7 @@ final class CommittedReader: Sendable {
     init(bootstrap: String, topic: String, logger: Logger) throws {
         let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
         try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning) })
-        let thread = Thread { [self] in
+        startNamedThread("bench-reader") { [self] in
             var emptyPolls = 0
             while !stopped.load(ordering: .relaxed) {
                 guard let events = try? consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(20)) else { break }
@@ -370,8 +368,6 @@ final class CommittedReader: Sendable {
             try? consumer.close()
             finished.signal()
         }
-        thread.name = "bench-reader"
-        thread.start()
     }
 
     /// Waits until the reader has read what the topic held when it started.

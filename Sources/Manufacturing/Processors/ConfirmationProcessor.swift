@@ -122,20 +122,19 @@ public final class ConfirmationProcessor: StreamProcessor {
             dirty.insert(id)
             let windowStart = floorDiv(event.eventTime, settings.windowSize) * settings.windowSize
             let closesAt = windowStart + settings.windowSize + settings.grace
+            if case .completed = event { state.started = true }
 
             if closesAt <= context.streamTime {
                 // Later than the grace period: its window is closed; an adjustment carries it.
                 var late = WindowTotals()
                 late.add(event, cause: cause)
                 if case .completed(let c) = event, c.final { state.seenGoodsReceipt += c.goodQty }
-                if case .completed = event { state.started = true }
                 post(.adjustment, windowStart: windowStart, totals: late, workOrder: workOrder, state: &state, context: context)
             } else {
                 let opened = state.windows.index(forKey: windowStart) == nil
                 state.windows[windowStart, default: WindowTotals()].add(event, cause: cause)
                 // A window already open is already scheduled to close.
                 if opened { self.window(closingAt: closesAt, for: id) }
-                if case .completed = event { state.started = true }
                 if case .completed(let c) = event, c.final {
                     state.seenGoodsReceipt += c.goodQty
                     if !state.milestoneReached && state.seenGoodsReceipt >= workOrder.orderedQty {

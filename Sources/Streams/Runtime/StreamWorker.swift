@@ -161,6 +161,9 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     let mailbox: LoopMailbox?
     /// Partitions this (member) thread gave to other loop threads, by thread.
     var shared: [Int32: Int] = [:]
+    /// The processor's table topics and its other (event) input topics, worked out once.
+    let tableTopics: [String]
+    let eventTopics: [String]
     let producer: KafkaProducer
     let logger: Logger
     var tasks: [Int32: StreamTask] = [:]
@@ -203,6 +206,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         logger = worker.workerLogger
         instance = worker.instanceID()
         committer = DispatchQueue(label: "millwright-\(worker.definition.name)-commit")
+        tableTopics = worker.definition.inputTopics.filter(worker.definition.tableTopics.contains)
+        eventTopics = worker.definition.inputTopics.filter { !worker.definition.tableTopics.contains($0) }
         let member = worker.threads == nil || worker.thread == 0
         var consumerConfiguration = KafkaConsumerConfiguration(
             client: configuration.client, groupID: member ? "\(configuration.group).\(worker.definition.name)" : nil)
@@ -228,6 +233,11 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         producerConfiguration.transactionalID = "\(configuration.group).\(worker.definition.name).\(instance)"
         producerConfiguration.linger = .milliseconds(2)
         producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+    }
+
+    /// Every input topic's partition of these partition numbers (one task each).
+    func inputPartitions(_ numbers: [Int32]) -> [KafkaTopicPartition] {
+        numbers.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
     }
 
     /// The group member's consumer: for the group's committed offsets, the transactions' group
@@ -413,7 +423,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             buffers[partition] = nil
         }
         var seeks: [KafkaTopicPartitionOffset] = []
-        let inputs = partitions.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+        let inputs = inputPartitions(partitions)
         for committed in try group().committed(inputs) {
             seeks.append(KafkaTopicPartitionOffset(committed.topicPartition, offset: committed.offset >= 0 ? committed.offset : KafkaOffset.beginning))
         }
@@ -478,10 +488,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         guard budget > 0, var buffer = buffers.removeValue(forKey: partition) else { return 0 }
         defer { buffers[partition] = buffer }
         guard !buffer.isEmpty else { return 0 }
-        let tables = worker.definition.tableTopics
-        let events = worker.definition.inputTopics.filter { !tables.contains($0) }
         // While the task's tables catch up, only table records leave the buffer.
-        let flowing = tableCatchUp[partition] == nil ? events : []
+        let flowing = tableCatchUp[partition] == nil ? eventTopics : []
         var processed = 0
         // Whether a topic has nothing more to fetch cannot change before the next poll: asked once.
         var known: [String: Bool] = [:]
@@ -491,8 +499,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             known[topic] = answer
             return answer
         }
-        let tableList = Array(tables)
-        while let message = buffer.next(tables: tableList, events: flowing, exhausted: topicExhausted) {
+        while let message = buffer.next(tables: tableTopics, events: flowing, exhausted: topicExhausted) {
             do {
                 try task.process(StreamRecord(message), now: now)
             } catch {
@@ -520,7 +527,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         var pause: [KafkaTopicPartition] = []
         var resume: [KafkaTopicPartition] = []
         for (partition, buffer) in buffers {
-            for topic in worker.definition.inputTopics where !worker.definition.tableTopics.contains(topic) {
+            for topic in eventTopics {
                 let tp = KafkaTopicPartition(topic: topic, partition: partition)
                 let count = buffer.count(topic)
                 if count > worker.configuration.maxBufferedRecordsPerPartition && !pausedForBackpressure.contains(tp) {
@@ -550,7 +557,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     /// to fetch again after a resume, before resumes woke the fetchers; holding needs no round at
     /// all, and the buffer's backpressure still bounds what is held.)
     func holdEventsUntilTablesCaughtUp(_ partition: Int32) throws(KafkaError) {
-        let tables = worker.definition.tableTopics
+        let tables = tableTopics
         guard !tables.isEmpty else { return }
         var targets: [String: Int64] = [:]
         for topic in tables {
@@ -584,7 +591,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     /// start; each task is restored, and its events wait for its table partitions.
     func take(_ numbers: [Int32], consumer: KafkaConsumer) {
         do {
-            let inputs = numbers.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+            let inputs = inputPartitions(numbers)
             if !inputs.isEmpty {
                 for committed in try consumer.committed(inputs) { startOffsets[committed.topicPartition] = max(0, committed.offset) }
             }
@@ -617,7 +624,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             if thread == 0 { mine.append(partition) } else { theirs[thread, default: []].append(partition) }
         }
         for (thread, partitions) in theirs.sorted(by: { $0.key < $1.key }) {
-            let inputs = partitions.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+            let inputs = inputPartitions(partitions)
             if let mailbox = threads.mailbox(thread), mailbox.post(.assign(partitions)) {
                 for partition in partitions { shared[partition] = thread }
                 // Read by that thread's own consumer, not this one.
@@ -703,7 +710,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 guard !committed else { continue }
                 do {
                     take(numbers, consumer: try group())
-                    let inputs = numbers.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+                    let inputs = inputPartitions(numbers)
                     // Concrete offsets (0 where the group has none): a logical one (beginning)
                     // costs librdkafka an offset lookup first, and 2.0.2's broker thread then
                     // fetched only ~0.5 s later. Below the log's start, `auto.offset.reset`
@@ -732,7 +739,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     /// Drops these partitions' tasks and stops reading them (a loop thread after the first).
     private func release(_ numbers: [Int32]) {
         drop(Set(numbers))
-        let inputs = numbers.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+        let inputs = inputPartitions(numbers)
         do { try consumer.incrementalUnassign(inputs) } catch {
             logger.warning("could not stop reading released partitions", metadata: ["error": "\(error)"])
         }
