@@ -186,12 +186,15 @@ struct StreamWorkerTests {
         elsewhere.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("state")).path
         let joiner = try StreamWorker(definition: definition, configuration: elsewhere, logger: TestKafka.logger("j"))
         try joiner.start()
+        // The group settles in steps (the joiner's assignment can arrive before the member has
+        // handed a partition on to its second thread), so wait for every partition to be held.
+        var held: [Set<Int32>] = [], joined: Set<Int32> = []
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-        while joiner.statistics.assignedPartitions.isEmpty && ContinuousClock.now < deadline {
+        repeat {
             try await Task.sleep(for: .milliseconds(50))
-        }
-        let held = threads.map { Set($0.statistics.assignedPartitions) }
-        let joined = Set(joiner.statistics.assignedPartitions)
+            held = threads.map { Set($0.statistics.assignedPartitions) }
+            joined = Set(joiner.statistics.assignedPartitions)
+        } while (joined.isEmpty || held[0].union(held[1]).union(joined) != Set(0..<4)) && ContinuousClock.now < deadline
         #expect(!joined.isEmpty, "the joining worker got partitions")
         #expect(held[0].union(held[1]).union(joined) == Set(0..<4), "every partition held")
         #expect(held[0].union(held[1]).isDisjoint(with: joined), "no partition held twice")
