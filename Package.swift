@@ -67,12 +67,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // glibc's mallopt, for the command's malloc arena limit.
-        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        // The worker's allocator: jemalloc (Debian's libjemalloc-dev), with its options.
+        .target(name: "CAllocator", linkerSettings: [.linkedLibrary("jemalloc")]),
         .executableTarget(
             name: "millwright",
             dependencies: [
-                "Kafka", "Streams", "Manufacturing", "Ops", "CMalloc",
+                "Kafka", "Streams", "Manufacturing", "Ops", "CAllocator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

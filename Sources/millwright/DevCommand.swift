@@ -48,7 +48,7 @@ struct DevCommand: AsyncParsableCommand {
         configuration.streams.sessionTimeout = .seconds(10)
         let worker = try MillwrightWorker(configuration: configuration, logger: logger)
         try await worker.start()
-        say("worker running (state in \(state)); master data caught up")
+        say("worker running (state in \(state)); master data caught up; allocator \(Allocator.description)")
 
         let orders = try sample.orders()
         _ = try await producer.send(batch: orders.map(KafkaProducerMessage.init))

@@ -17,12 +17,4 @@ struct Millwright: AsyncParsableCommand {
             """,
         subcommands: [DevCommand.self, RunCommand.self, ClusterCommand.self, TopicsCommand.self, OffsetsCommand.self]
     )
-
-    /// Limits glibc's malloc arenas first, while the program has one thread: an arena another
-    /// thread made before the limit stays in use (set from a command's `run()`, which runs on
-    /// the concurrency runtime's threads, one arena came out as two).
-    static func main() async {
-        limitMallocArenas()
-        await main(nil)
-    }
 }

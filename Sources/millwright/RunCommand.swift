@@ -44,7 +44,10 @@ struct RunCommand: AsyncParsableCommand {
         let signalled = Signals.Flag()
         Task { _ = await Signals.waitForTermination(); signalled.set() }
         try await worker.start()
-        logger.notice("running", metadata: ["group": "\(configuration.streams.group)", "stateDirectory": "\(configuration.streams.stateDirectory)"])
+        logger.notice("running", metadata: [
+            "group": "\(configuration.streams.group)", "stateDirectory": "\(configuration.streams.stateDirectory)",
+            "allocator": "\(Allocator.description)",
+        ])
         while !signalled.isSet {
             if let failure = worker.failure {
                 await worker.stop()

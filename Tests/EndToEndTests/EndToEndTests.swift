@@ -28,8 +28,35 @@ struct EndToEndTests {
         #expect(releases.count == 3, "each work order released once")
         let quarantines = try await e2e.read([Topics.quarantine]).map { try EventDecoder.decode($0.value, as: Quarantine.self).get().data.reason }
         #expect(quarantines.sorted() == [.unknownBomRevision, .uomNotConvertible])
+        #expect(worker.output.contains("allocator=jemalloc 5."), "the start-up log names the allocator jemalloc answered for")
         worker.terminate()
         #expect(worker.process.terminationStatus == 0, "SIGTERM: finish, leave the group, exit 0")
+    }
+
+    @Test("the millwright executable allocates with jemalloc, started with the options compiled into it; MALLOC_CONF applies after them")
+    func allocator() throws {
+        let process = Process()
+        process.executableURL = WorkerProcess.executable
+        process.arguments = ["--help"]
+        // jemalloc's confirm_conf prints each source of options it read, and each value it set.
+        process.environment = ["MALLOC_CONF": "confirm_conf:true,dirty_decay_ms:2000"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = text.split(separator: "\n").map(String.init)
+        let compiled = lines.firstIndex { $0.contains("global variable malloc_conf)") }
+        let environment = lines.firstIndex { $0.contains("environment variable MALLOC_CONF") }
+        #expect(compiled != nil && environment != nil, "jemalloc read both sources:\n\(text)")
+        guard let compiled, let environment, compiled < environment else { return }
+        let setByBinary = lines[compiled..<environment].filter { $0.contains("Set conf value:") }
+        #expect(setByBinary.contains { $0.hasSuffix("narenas:1") }, "one arena, from the binary: \(setByBinary)")
+        #expect(setByBinary.contains { $0.hasSuffix("tcache_max:1024") })
+        #expect(setByBinary.contains { $0.hasSuffix("dirty_decay_ms:1000") })
+        #expect(lines[environment...].contains { $0.hasSuffix("Set conf value: dirty_decay_ms:2000") }, "the operator's MALLOC_CONF is applied last")
     }
 
     /// Work orders straight into the internal table, and MES events for them: hours in the past,

@@ -1,0 +1,29 @@
+// The worker's memory allocator: jemalloc (Debian's libjemalloc2), linked into the millwright
+// executable so that every allocation in the process -- Swift's, librdkafka's, SQLite's -- goes
+// to it instead of glibc's malloc. Why, and the measurements behind these options:
+// Docs/performance.md (seventh session) and Docs/configuration.md ("Memory allocator").
+
+#include <jemalloc/jemalloc.h>
+#include "CAllocator.h"
+
+// Read by jemalloc when it initializes (before main); MALLOC_CONF in the environment is applied
+// after these and wins.
+//   narenas:1          one arena: the threads' caches take the contention glibc's single
+//                      arena had, and memory freed on one thread is reused by the others;
+//   tcache_max:1024    threads cache freed blocks of up to 1 KiB only (the small records and
+//   tcache_nslots_*    strings the loop churns through), and few of each: a worker has ~50
+//                      threads (librdkafka's among them), and full default caches cost ~8 MB;
+//   dirty_decay_ms     freed pages go back to the system within a second;
+//   muzzy_decay_ms:0   and are not kept lazily either.
+const char *malloc_conf =
+    "narenas:1,tcache_max:1024,tcache_nslots_small_max:32,tcache_nslots_large:4,"
+    "dirty_decay_ms:1000,muzzy_decay_ms:0";
+
+const char *millwright_allocator_defaults(void) { return malloc_conf; }
+
+const char *millwright_allocator_version(void) {
+    const char *version = NULL;
+    size_t size = sizeof(version);
+    if (mallctl("version", &version, &size, NULL, 0) != 0) return NULL;
+    return version;
+}

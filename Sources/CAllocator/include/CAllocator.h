@@ -1,0 +1,11 @@
+#ifndef MILLWRIGHT_CALLOCATOR_H
+#define MILLWRIGHT_CALLOCATOR_H
+
+/// jemalloc's version, e.g. "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c", or NULL if it
+/// did not answer (the build always links it; this is for the start-up log).
+const char *millwright_allocator_version(void);
+
+/// The options jemalloc was started with (this binary's defaults, then MALLOC_CONF).
+const char *millwright_allocator_defaults(void);
+
+#endif
