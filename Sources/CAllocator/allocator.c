@@ -4,6 +4,8 @@
 // Docs/performance.md (seventh session) and Docs/configuration.md ("Memory allocator").
 
 #include <jemalloc/jemalloc.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include "CAllocator.h"
 
 // Read by jemalloc when it initializes (before main); MALLOC_CONF in the environment is applied
@@ -26,4 +28,17 @@ const char *millwright_allocator_version(void) {
     size_t size = sizeof(version);
     if (mallctl("version", &version, &size, NULL, 0) != 0) return NULL;
     return version;
+}
+
+int millwright_allocator_serves_malloc(void) {
+    // jemalloc counts the bytes each thread allocated; if malloc is glibc's (a link order that
+    // put libc first), the count does not move.
+    uint64_t *allocated = NULL;
+    size_t size = sizeof(allocated);
+    if (mallctl("thread.allocatedp", &allocated, &size, NULL, 0) != 0 || allocated == NULL) return 0;
+    uint64_t before = *allocated;
+    void *volatile block = malloc(4096);
+    uint64_t after = *allocated;
+    free(block);
+    return after - before >= 4096;
 }

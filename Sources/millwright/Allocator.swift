@@ -9,6 +9,7 @@ enum Allocator {
     /// "jemalloc 5.3.0-… (narenas:1,…)", for the start-up log.
     static var description: String {
         guard let version = millwright_allocator_version() else { return "unknown (jemalloc did not answer)" }
+        guard millwright_allocator_serves_malloc() != 0 else { return "glibc (jemalloc is linked but does not serve malloc)" }
         return "jemalloc \(String(cString: version)) (\(String(cString: millwright_allocator_defaults())))"
     }
 }

@@ -8,4 +8,7 @@ const char *millwright_allocator_version(void);
 /// The options jemalloc was started with (this binary's defaults, then MALLOC_CONF).
 const char *millwright_allocator_defaults(void);
 
+/// 1 if `malloc`, as every library in the process resolves it, is jemalloc's.
+int millwright_allocator_serves_malloc(void);
+
 #endif
