@@ -13,13 +13,21 @@ extension RDKafkaClient {
             guard let rk, let partitions else { return }
             let context = RDKafkaCallbackContext.from(opaque)
             let list = RDKafkaTopicPartitionList(borrowing: partitions)
-            let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+            // NULL once the consumer is closing (its group no longer takes requests): then the
+            // incremental calls are tried first, and an eager consumer refuses them harmlessly.
+            let named = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) }
+            let cooperative = named.map { $0 == "COOPERATIVE" }
             let handler = context?.rebalanceHandler.withLock { $0 }
             var failure: OpaquePointer? = nil
             switch code {
             case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-                if cooperative {
+                if cooperative != false {
                     failure = rd_kafka_incremental_assign(rk, partitions)
+                    if cooperative == nil, let error = failure {
+                        rd_kafka_error_destroy(error)
+                        failure = nil
+                        _ = rd_kafka_assign(rk, partitions)
+                    }
                 } else {
                     let err = rd_kafka_assign(rk, partitions)
                     if err != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -30,8 +38,13 @@ extension RDKafkaClient {
             case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
                 let lost = rd_kafka_assignment_lost(rk) != 0
                 handler?(RDKafkaRebalance(kind: lost ? .lost : .revoked, partitions: list.partitions))
-                if cooperative {
+                if cooperative != false {
                     failure = rd_kafka_incremental_unassign(rk, partitions)
+                    if cooperative == nil, let error = failure {
+                        rd_kafka_error_destroy(error)
+                        failure = nil
+                        _ = rd_kafka_assign(rk, nil)
+                    }
                 } else {
                     _ = rd_kafka_assign(rk, nil)
                 }
