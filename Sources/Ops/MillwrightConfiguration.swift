@@ -74,6 +74,7 @@ public struct MillwrightConfiguration: Sendable {
         if let v = values["maxBufferedRecordsPerPartition"] {
             streams.maxBufferedRecordsPerPartition = try wholeNumber("maxBufferedRecordsPerPartition", v, minimum: 5)
         }
+        if let v = values["stateFileInterval"] { streams.stateFileInterval = .milliseconds(try duration("stateFileInterval", v)) }
         if let v = values["sessionTimeout"] { streams.sessionTimeout = .milliseconds(try duration("sessionTimeout", v)) }
         var processing = ProcessingSettings()
         if let v = values["processing.windowSize"] { processing.windowSize = try duration("processing.windowSize", v) }
@@ -91,7 +92,7 @@ public struct MillwrightConfiguration: Sendable {
     /// `MILLWRIGHT_<NAME>` → setting.
     static let environmentKeys: [String: String] = [
         "BOOTSTRAP_SERVERS": "kafka.bootstrapServers", "CLIENT_ID": "kafka.clientId", "GROUP": "group",
-        "STATE_DIR": "stateDirectory", "COMMIT_INTERVAL": "commitInterval", "SESSION_TIMEOUT": "sessionTimeout", "STREAM_THREADS": "streamThreads",
+        "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "COMMIT_INTERVAL": "commitInterval", "SESSION_TIMEOUT": "sessionTimeout", "STREAM_THREADS": "streamThreads",
         "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction", "MAX_BUFFERED_RECORDS_PER_PARTITION": "maxBufferedRecordsPerPartition",
         "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",

@@ -47,6 +47,10 @@ struct ConfigurationTests {
             overrides: .init(bootstrapServers: "h:1"))
         #expect(bounded.streams.maxRecordsPerTransaction == 2_000)
         #expect(bounded.streams.maxBufferedRecordsPerPartition == 1_000)
+
+        #expect(defaults.streams.stateFileInterval == .seconds(1))
+        #expect(try MillwrightConfiguration.load(yaml: "stateFileInterval: 5s", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams.stateFileInterval == .seconds(5))
+        #expect(try MillwrightConfiguration.load(yaml: nil, environment: ["MILLWRIGHT_STATE_FILE_INTERVAL": "0"], overrides: .init(bootstrapServers: "h:1")).streams.stateFileInterval == .zero, "0: every commit")
     }
 
     @Test("bad input is refused naming the source, the setting and the rule")
@@ -62,6 +66,7 @@ struct ConfigurationTests {
         #expect(failure(nil, ["MILLWRIGHT_STREAM_THREADS": "0"])?.contains("streamThreads: a whole number of at least 1 (got '0')") == true)
         #expect(failure("streamThreads: 65")?.contains("streamThreads: from 1 to 64") == true)
         #expect(failure(nil, ["MILLWRIGHT_MAX_BUFFERED_RECORDS_PER_PARTITION": "lots"])?.contains("maxBufferedRecordsPerPartition: a whole number of at least 5 (got 'lots')") == true)
+        #expect(failure("stateFileInterval: often")?.contains("stateFileInterval: 'often' is not a duration") == true)
         #expect(failure("processing:\n  grace: soon")?.contains("processing.grace: 'soon' is not a duration") == true)
         #expect(failure("procesing:\n  grace: 1m")?.contains("unknown setting 'procesing.grace'") == true)
         #expect(failure(nil, ["MILLWRIGHT_WINDOW": "15m"])?.contains("MILLWRIGHT_WINDOW: unknown setting") == true)

@@ -440,7 +440,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         var file: TaskStateFile?
         var snapshot = TaskStateFile.Snapshot()
         do {
-            file = try TaskStateFile(directory: configuration.stateDirectory, processor: definition.name, partition: partition)
+            file = try TaskStateFile(
+                directory: configuration.stateDirectory, processor: definition.name, partition: partition, interval: configuration.stateFileInterval)
             snapshot = try file?.load() ?? snapshot
         } catch {
             logger.warning("local task state unusable; restoring from the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
@@ -466,6 +467,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             try? file?.apply(
                 changes: restored.entries, streamTime: task.clock.streamTime, positions: task.positions,
                 changelogOffset: restored.committedThrough)
+            try? file?.flush()
         }
         task.stateFile = file
         tasks[partition] = task
@@ -674,6 +676,15 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     func drop(_ partitions: Set<Int32>) {
         for partition in partitions {
+            // What committed and is staged goes to the file before the task leaves: a restart on
+            // this state directory then reads no changelog (the transaction in flight is over:
+            // the callers commit or abandon it first).
+            if let file = tasks[partition]?.stateFile {
+                do { try file.flush() } catch {
+                    logger.warning("local task state not written; the next restore reads the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                    try? file.reset()
+                }
+            }
             tasks[partition] = nil
             tableCatchUp[partition] = nil
             buffers[partition] = nil

@@ -21,6 +21,11 @@ public struct StreamsConfiguration: Sendable {
     /// resumes below a fifth of this). With `maxPrefetchedMessages` it bounds the input held in
     /// memory; smaller values cost throughput (Docs/performance.md). Default 5,000.
     public var maxBufferedRecordsPerPartition: Int = 5_000
+    /// How often a task's local state file (its cache of the changelog) is written: committed
+    /// batches are staged and written together, last value per key, and when the task leaves.
+    /// A worker that dies reads at most this much more changelog at its restart. `.zero` writes
+    /// every commit. Default 1 s.
+    public var stateFileInterval: Duration = .seconds(1)
     /// Records polled at most per loop turn. Default 2,000.
     public var maxPollRecords: Int = 2_000
     /// `queued.min.messages` of the worker's consumer: records prefetched before fetching pauses.
@@ -58,6 +63,7 @@ public struct StreamsConfiguration: Sendable {
         if maxRecordsPerTransaction < 1 { throw KafkaError(code: .configuration, reason: "maxRecordsPerTransaction: at least 1") }
         if maxBufferedRecordsPerPartition < 5 { throw KafkaError(code: .configuration, reason: "maxBufferedRecordsPerPartition: at least 5") }
         if streamThreads < 1 || streamThreads > 64 { throw KafkaError(code: .configuration, reason: "streamThreads: from 1 to 64") }
+        if stateFileInterval < .zero { throw KafkaError(code: .configuration, reason: "stateFileInterval: not negative") }
         if maxPollRecords < 1 { throw KafkaError(code: .configuration, reason: "maxPollRecords: at least 1") }
         if idleTimeout < .seconds(1) { throw KafkaError(code: .configuration, reason: "idleTimeout: at least 1 s") }
         if sessionTimeout < .seconds(6) { throw KafkaError(code: .configuration, reason: "sessionTimeout: at least 6 s (Kafka's minimum)") }

@@ -5,11 +5,30 @@ import GRDB
 /// worker restarted on the same state directory reads only the changelog after that offset.
 /// The changelog stays the source of truth: this file is a cache of it.
 ///
-/// The loop thread reads it when a task is restored; the committer thread writes each committed
-/// batch. GRDB's queue serializes the two.
+/// Committed batches are staged in memory and written together at most every `interval`
+/// (``StreamsConfiguration/stateFileInterval``), last value per key, and when the task leaves
+/// (``flush()``): in a burst a work order changes in nearly every batch, and writing every batch
+/// cost the committer threads half their time (Docs/performance.md, seventh session). The file is
+/// always consistent: it holds exactly the state as of its changelog offset; a worker that dies
+/// before a write reads the rest from the changelog.
+///
+/// The loop thread reads it when a task is restored and flushes it when the task leaves; the
+/// committer thread stages each committed batch. They take turns (the loop waits for the
+/// transaction in flight before a task leaves); GRDB's queue serializes the file itself.
 final class TaskStateFile {
     private let database: DatabaseQueue
     let path: String
+    let interval: Duration
+
+    private struct Key: Hashable {
+        var store: String
+        var key: String
+    }
+
+    /// Committed, not yet written: the last value of each key (nil: deleted).
+    private var staged: [Key: [UInt8]?] = [:]
+    private var stagedMeta: (streamTime: Int64, positions: [String: Int64], changelogOffset: Int64)?
+    private var lastWrite = ContinuousClock.now
 
     struct Snapshot {
         var entries: [(store: String, key: String, value: [UInt8])] = []
@@ -19,7 +38,8 @@ final class TaskStateFile {
         var changelogOffset: Int64 = 0
     }
 
-    init(directory: String, processor: String, partition: Int32) throws {
+    init(directory: String, processor: String, partition: Int32, interval: Duration = .zero) throws {
+        self.interval = interval
         let folder = URL(fileURLWithPath: directory).appendingPathComponent(processor)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         path = folder.appendingPathComponent("task-\(partition).sqlite").path
@@ -59,30 +79,50 @@ final class TaskStateFile {
         }
     }
 
-    /// Writes one committed batch and the changelog offset after it, in one SQLite transaction.
+    /// Stages one committed batch and the changelog offset after it; writes what is staged when
+    /// `interval` has passed since the last write.
     func apply(changes: [(store: String, key: String, value: [UInt8]?)], streamTime: Int64, positions: [String: Int64], changelogOffset: Int64) throws {
+        for change in changes {
+            staged[Key(store: change.store, key: change.key)] = .some(change.value)
+        }
+        var meta = stagedMeta ?? (streamTime, [:], changelogOffset)
+        meta.streamTime = streamTime
+        meta.positions.merge(positions) { $1 }
+        meta.changelogOffset = changelogOffset
+        stagedMeta = meta
+        if ContinuousClock.now - lastWrite >= interval { try flush() }
+    }
+
+    /// Writes what is staged, in one SQLite transaction.
+    func flush() throws {
+        guard let meta = stagedMeta else { return }
         try database.write { db in
             // Cached statements: SQL parsed once per file, not once per row.
             let upsert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO kv (store, key, value) VALUES (?, ?, ?)")
             let delete = try db.cachedStatement(sql: "DELETE FROM kv WHERE store = ? AND key = ?")
-            let meta = try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)")
-            for change in changes {
-                if let value = change.value {
-                    try upsert.execute(arguments: [change.store, change.key, Data(value)])
+            let metaRow = try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)")
+            for (key, value) in staged {
+                if let value {
+                    try upsert.execute(arguments: [key.store, key.key, Data(value)])
                 } else {
-                    try delete.execute(arguments: [change.store, change.key])
+                    try delete.execute(arguments: [key.store, key.key])
                 }
             }
-            try meta.execute(arguments: ["changelogOffset", String(changelogOffset)])
-            try meta.execute(arguments: ["streamTime", String(streamTime)])
-            for (topic, offset) in positions {
-                try meta.execute(arguments: ["position:\(topic)", String(offset)])
+            try metaRow.execute(arguments: ["changelogOffset", String(meta.changelogOffset)])
+            try metaRow.execute(arguments: ["streamTime", String(meta.streamTime)])
+            for (topic, offset) in meta.positions {
+                try metaRow.execute(arguments: ["position:\(topic)", String(offset)])
             }
         }
+        staged = [:]
+        stagedMeta = nil
+        lastWrite = .now
     }
 
     /// Forgets everything (the changelog no longer matches this file).
     func reset() throws {
+        staged = [:]
+        stagedMeta = nil
         try database.write { db in
             try db.execute(sql: "DELETE FROM kv; DELETE FROM meta")
         }
