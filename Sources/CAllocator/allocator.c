@@ -30,15 +30,21 @@ const char *millwright_allocator_version(void) {
     return version;
 }
 
-int millwright_allocator_serves_malloc(void) {
-    // jemalloc counts the bytes each thread allocated; if malloc is glibc's (a link order that
-    // put libc first), the count does not move.
-    uint64_t *allocated = NULL;
+// jemalloc's count of the bytes this thread allocated. Read through mallctl, not through the
+// "thread.allocatedp" pointer: the compiler may assume malloc changes no memory the caller can
+// see, and an optimized build then compared the pointer's value with itself.
+static uint64_t thread_allocated(void) {
+    uint64_t allocated = 0;
     size_t size = sizeof(allocated);
-    if (mallctl("thread.allocatedp", &allocated, &size, NULL, 0) != 0 || allocated == NULL) return 0;
-    uint64_t before = *allocated;
+    if (mallctl("thread.allocated", &allocated, &size, NULL, 0) != 0) return 0;
+    return allocated;
+}
+
+int millwright_allocator_serves_malloc(void) {
+    // If malloc is glibc's (a link order that put libc first), jemalloc's count does not move.
+    uint64_t before = thread_allocated();
     void *volatile block = malloc(4096);
-    uint64_t after = *allocated;
+    uint64_t after = thread_allocated();
     free(block);
     return after - before >= 4096;
 }
