@@ -13,8 +13,9 @@ import GRDB
 /// before a write reads the rest from the changelog.
 ///
 /// The loop thread reads it when a task is restored and flushes it when the task leaves; the
-/// committer thread stages each committed batch. They take turns (the loop waits for the
-/// transaction in flight before a task leaves); GRDB's queue serializes the file itself.
+/// committer thread stages each committed batch. A lock keeps the staged batches whole between
+/// the two (a loop thread stopping after an error releases its tasks without waiting for the
+/// transaction in flight); GRDB's queue serializes the file itself.
 final class TaskStateFile {
     private let database: DatabaseQueue
     let path: String
@@ -29,6 +30,7 @@ final class TaskStateFile {
     private var staged: [Key: [UInt8]?] = [:]
     private var stagedMeta: (streamTime: Int64, positions: [String: Int64], changelogOffset: Int64)?
     private var lastWrite = ContinuousClock.now
+    private let lock = NSLock()
 
     struct Snapshot {
         var entries: [(store: String, key: String, value: [UInt8])] = []
@@ -82,6 +84,8 @@ final class TaskStateFile {
     /// Stages one committed batch and the changelog offset after it; writes what is staged when
     /// `interval` has passed since the last write.
     func apply(changes: [(store: String, key: String, value: [UInt8]?)], streamTime: Int64, positions: [String: Int64], changelogOffset: Int64) throws {
+        lock.lock()
+        defer { lock.unlock() }
         for change in changes {
             staged[Key(store: change.store, key: change.key)] = .some(change.value)
         }
@@ -90,11 +94,18 @@ final class TaskStateFile {
         meta.positions.merge(positions) { $1 }
         meta.changelogOffset = changelogOffset
         stagedMeta = meta
-        if ContinuousClock.now - lastWrite >= interval { try flush() }
+        if ContinuousClock.now - lastWrite >= interval { try write() }
     }
 
-    /// Writes what is staged, in one SQLite transaction.
+    /// Writes what is staged now.
     func flush() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try write()
+    }
+
+    /// Writes what is staged, in one SQLite transaction. Under `lock`.
+    private func write() throws {
         guard let meta = stagedMeta else { return }
         try database.write { db in
             // Cached statements: SQL parsed once per file, not once per row.
@@ -121,6 +132,8 @@ final class TaskStateFile {
 
     /// Forgets everything (the changelog no longer matches this file).
     func reset() throws {
+        lock.lock()
+        defer { lock.unlock() }
         staged = [:]
         stagedMeta = nil
         try database.write { db in
