@@ -806,30 +806,58 @@ private final class PendingCommit: @unchecked Sendable {
         do throws(KafkaError) {
             try producer.beginTransaction()
             let header = KafkaHeader(key: ChangelogFormat.batchHeader, value: batch)
+            // Each task's changelog records, in order: abort notes, changes, positions, the
+            // commit marker (the marker last: it is what a restore looks for). Made one at a time
+            // as they are sent.
+            func changelogCount(_ task: TaskWork) -> Int { task.abortNotes.count + task.changes.count + 2 }
+            func changelogRecord(_ task: TaskWork, _ index: Int) -> KafkaProducerMessage {
+                let (key, value): ([UInt8], [UInt8]?)
+                let change = index - task.abortNotes.count
+                if change < 0 {
+                    (key, value) = (Array(ChangelogFormat.abortKey.utf8), Array(task.abortNotes[index].utf8))
+                } else if change < task.changes.count {
+                    let entry = task.changes[change]
+                    (key, value) = (Array(ChangelogFormat.storeKey(store: entry.store, key: entry.key).utf8), entry.value)
+                } else if change == task.changes.count {
+                    (key, value) = (Array(ChangelogFormat.positionsKey.utf8), ChangelogFormat.encodePositions(streamTime: task.streamTime, positions: task.positions))
+                } else {
+                    (key, value) = (Array(ChangelogFormat.commitKey.utf8), Array(batch.utf8))
+                }
+                return KafkaProducerMessage(topic: changelog, partition: task.partition, key: key, value: value, headers: [header])
+            }
+            // The batch id on outputs too: on a broker that does not hide aborted transactions,
+            // a reader can keep only the batches the changelog shows committed.
+            func send(_ output: OutputRecord) throws(KafkaError) {
+                var message = KafkaProducerMessage(output)
+                message.headers.append(header)
+                try producer.send(message)
+            }
+            // The order of the sends registers the transaction's partitions with the coordinator
+            // in as few AddPartitionsToTxn rounds as it can: librdkafka 2.0.2 registers what was
+            // added within 1 ms of the first record, waits for the answer before the next round,
+            // and its main thread spins through each of those milliseconds. So first every task's
+            // first changelog record and first output to each topic (a task's outputs are mostly
+            // co-partitioned with it), then the other outputs, then the rest of the changelog.
+            // Each task's records to a topic keep their order; across tasks or topics a
+            // transaction has none.
+            for task in tasks { try producer.send(changelogRecord(task, 0)) }
+            var leading: [Set<Int>] = []
             for task in tasks {
-                for output in task.outputs {
-                    // The batch id on outputs too: on a broker that does not hide aborted
-                    // transactions, a reader can keep only the batches the changelog shows committed.
-                    var message = KafkaProducerMessage(output)
-                    message.headers.append(header)
-                    try producer.send(message)
+                var topics: Set<String> = []
+                var indices: Set<Int> = []
+                for (index, output) in task.outputs.enumerated() where topics.insert(output.topic).inserted {
+                    try send(output)
+                    indices.insert(index)
                 }
-                for aborted in task.abortNotes {
-                    try producer.send(KafkaProducerMessage(
-                        topic: changelog, partition: task.partition, key: Array(ChangelogFormat.abortKey.utf8),
-                        value: Array(aborted.utf8), headers: [header]))
-                }
-                for change in task.changes {
-                    try producer.send(KafkaProducerMessage(
-                        topic: changelog, partition: task.partition,
-                        key: Array(ChangelogFormat.storeKey(store: change.store, key: change.key).utf8), value: change.value, headers: [header]))
-                }
-                try producer.send(KafkaProducerMessage(
-                    topic: changelog, partition: task.partition, key: Array(ChangelogFormat.positionsKey.utf8),
-                    value: ChangelogFormat.encodePositions(streamTime: task.streamTime, positions: task.positions), headers: [header]))
-                markers.append(try producer.sendTracked(KafkaProducerMessage(
-                    topic: changelog, partition: task.partition, key: Array(ChangelogFormat.commitKey.utf8),
-                    value: Array(batch.utf8), headers: [header])))
+                leading.append(indices)
+            }
+            for (task, first) in zip(tasks, leading) {
+                for (index, output) in task.outputs.enumerated() where !first.contains(index) { try send(output) }
+            }
+            for task in tasks {
+                let count = changelogCount(task)
+                for index in 1..<(count - 1) { try producer.send(changelogRecord(task, index)) }
+                markers.append(try producer.sendTracked(changelogRecord(task, count - 1)))
             }
             sent = .now
             if let groupMetadata { try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata) }
