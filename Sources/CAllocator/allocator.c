@@ -18,7 +18,7 @@
 //   dirty_decay_ms     freed pages go back to the system within a second;
 //   muzzy_decay_ms:0   and are not kept lazily either.
 const char *malloc_conf =
-    "narenas:1,tcache_max:1024,tcache_nslots_small_max:32,tcache_nslots_large:4,"
+    "narenas:1,tcache_max:1024,tcache_nslots_small_max:16,tcache_nslots_large:4,"
     "dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 const char *millwright_allocator_defaults(void) { return malloc_conf; }

@@ -28,10 +28,12 @@ public struct StreamsConfiguration: Sendable {
     public var stateFileInterval: Duration = .seconds(1)
     /// Records polled at most per loop turn. Default 2,000.
     public var maxPollRecords: Int = 2_000
-    /// `queued.min.messages` of the worker's consumer: records prefetched before fetching pauses.
-    /// Default 40,000 (librdkafka: 100,000) to bound memory; librdkafka 2.0.2 resumes a paused
-    /// fetch only ~0.5 s later, so this also caps intake near 2 × this value per second.
-    public var maxPrefetchedMessages: Int = 40_000
+    /// `queued.min.messages` of the worker's consumer: records prefetched before fetching pauses
+    /// (librdkafka 2.0.2 counts the whole consumer queue, all partitions together). Default 30,000
+    /// (librdkafka: 100,000) to bound memory; the fetch waker (`wakeFetcherAfterDrain`) keeps a
+    /// drained queue from waiting for librdkafka's idle timer. 40,000 until the seventh session:
+    /// 30,000 measured a lower peak RSS at the same speed (Docs/performance.md).
+    public var maxPrefetchedMessages: Int = 30_000
     /// Loop threads per processor, each with its own consumer, transactional producer and share of
     /// the tasks (Kafka Streams' `num.stream.threads`); the first is the group member and shares
     /// the partitions out (`LoopThreads`). One loop thread keeps about one core busy. Default:
