@@ -300,6 +300,20 @@ struct StreamsBenchmark: AsyncParsableCommand {
     }
 }
 
+/// A consumer of the benchmark's own, reading a 12-partition topic from its beginning.
+///
+/// It waits at most 5 ms for a fetch: the in-process cluster answers a fetch that finds nothing
+/// only after fetch.wait.max.ms, even if records come meanwhile. With the default 100 ms the
+/// first and the last commit were each seen 0–100 ms late (the measured window moved by up to
+/// ±100 ms), and every posting up to 100 ms late in the latency.
+func observingConsumer(bootstrap: String, topic: String, logger: Logger) throws -> KafkaConsumer {
+    var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
+    configuration.fetchWaitMax = .milliseconds(5)
+    let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+    try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning) })
+    return consumer
+}
+
 /// Follows a processor's changelog `read_committed` on a thread of its own: per partition, the
 /// input positions of the last batch whose commit marker came (what committed, outputs included).
 final class CommittedProgress: Sendable {
@@ -312,14 +326,7 @@ final class CommittedProgress: Sendable {
     private let stopped = Atomic<Bool>(false)
 
     init(bootstrap: String, changelog: String, logger: Logger) throws {
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
-        // The in-process cluster answers a fetch that finds nothing only after fetch.wait.max.ms,
-        // even if records come meanwhile; between two commits the changelog has nothing new, so
-        // with the default 100 ms the first and the last commit were each seen 0–100 ms late,
-        // which moved the measured window by up to ±100 ms. 5 ms keeps that out of the figures.
-        configuration.fetchWaitMax = .milliseconds(5)
-        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: changelog, partition: Int32($0), offset: KafkaOffset.beginning) })
+        let consumer = try observingConsumer(bootstrap: bootstrap, topic: changelog, logger: logger)
         startNamedThread("bench-progress") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 guard let events = try? consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(10)) else { break }
@@ -361,10 +368,7 @@ final class CommittedReader: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(bootstrap: String, topic: String, logger: Logger) throws {
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
-        configuration.fetchWaitMax = .milliseconds(5)  // as `CommittedProgress`: no 0–100 ms of the cluster's own in the latency
-        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        try consumer.assign((0..<12).map { KafkaTopicPartitionOffset(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning) })
+        let consumer = try observingConsumer(bootstrap: bootstrap, topic: topic, logger: logger)
         startNamedThread("bench-reader") { [self] in
             var emptyPolls = 0
             while !stopped.load(ordering: .relaxed) {

@@ -677,13 +677,11 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     func drop(_ partitions: Set<Int32>) {
         for partition in partitions {
             // What committed and is staged goes to the file before the task leaves: a restart on
-            // this state directory then reads no changelog (the transaction in flight is over:
-            // the callers commit or abandon it first).
+            // this state directory then reads no changelog. (The callers commit or abandon the
+            // transaction in flight first, except a thread stopping after an error: the file's
+            // lock keeps its committer's staging apart.)
             if let file = tasks[partition]?.stateFile {
-                do { try file.flush() } catch {
-                    logger.warning("local task state not written; the next restore reads the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
-                    try? file.reset()
-                }
+                do { try file.flush() } catch { forgetLocalState(file, partition: partition, error: error, logger: logger) }
             }
             tasks[partition] = nil
             tableCatchUp[partition] = nil
@@ -875,8 +873,7 @@ private final class PendingCommit: @unchecked Sendable {
                 let report = try marker.wait(timeout: .seconds(30))
                 try file.apply(changes: task.changes, streamTime: task.streamTime, positions: task.positions, changelogOffset: report.offset + 1)
             } catch {
-                logger.warning("local task state not written; the next restore reads the changelog", metadata: ["partition": "\(task.partition)", "error": "\(error)"])
-                try? file.reset()
+                forgetLocalState(file, partition: task.partition, error: error, logger: logger)
                 failedStateFiles.append(task.partition)
             }
         }
@@ -894,6 +891,13 @@ private final class PendingCommit: @unchecked Sendable {
             "stateFilesMs": "\((written - committed).wholeMilliseconds)", "offsetsMs": "\((ContinuousClock.now - written).wholeMilliseconds)",
         ])
     }
+}
+
+/// A task's local state file that could not be written is emptied: the changelog stays the truth,
+/// and the next restore of the partition reads it from the start.
+private func forgetLocalState(_ file: TaskStateFile, partition: Int32, error: any Error, logger: Logger) {
+    logger.warning("local task state not written; the next restore reads the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
+    try? file.reset()
 }
 
 extension StreamWorker {
