@@ -69,6 +69,7 @@ public struct MillwrightConfiguration: Sendable {
         if let v = values["group"] { streams.group = v }
         if let v = values["stateDirectory"] { streams.stateDirectory = v }
         if let v = values["commitInterval"] { streams.commitInterval = .milliseconds(try duration("commitInterval", v)) }
+        if let v = values["idleCommitWait"] { streams.idleCommitWait = .milliseconds(try duration("idleCommitWait", v)) }
         if let v = values["streamThreads"] { streams.streamThreads = try wholeNumber("streamThreads", v, minimum: 1) }
         if let v = values["maxRecordsPerTransaction"] { streams.maxRecordsPerTransaction = try wholeNumber("maxRecordsPerTransaction", v, minimum: 1) }
         if let v = values["maxBufferedRecordsPerPartition"] {
@@ -92,7 +93,7 @@ public struct MillwrightConfiguration: Sendable {
     /// `MILLWRIGHT_<NAME>` → setting.
     static let environmentKeys: [String: String] = [
         "BOOTSTRAP_SERVERS": "kafka.bootstrapServers", "CLIENT_ID": "kafka.clientId", "GROUP": "group",
-        "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "COMMIT_INTERVAL": "commitInterval", "SESSION_TIMEOUT": "sessionTimeout", "STREAM_THREADS": "streamThreads",
+        "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "COMMIT_INTERVAL": "commitInterval", "IDLE_COMMIT_WAIT": "idleCommitWait", "SESSION_TIMEOUT": "sessionTimeout", "STREAM_THREADS": "streamThreads",
         "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction", "MAX_BUFFERED_RECORDS_PER_PARTITION": "maxBufferedRecordsPerPartition",
         "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",

@@ -26,6 +26,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Option(help: "The worker's loop threads per processor (streamThreads; default: the worker's own, the machine's cores up to 4).")
     var streamThreads: Int = StreamsConfiguration.defaultStreamThreads
     @Option(help: "The worker's log level (its log goes to this process's standard error).") var workerLogLevel: String = "error"
+    @Flag(help: "Print the committed input count every 20 ms of the throughput run (its shape: steady rate, tail).") var timeline = false
 
     @Flag(help: "Only the confirmation processor's own cost: the same input through the test driver, no broker.") var processorOnly = false
     @Option(help: "Processor-only: records between flushes (the runtime flushes once per commit).") var flushEvery: Int = 5_000
@@ -100,6 +101,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         while ContinuousClock.now < deadline {
             let committed = progress.committed(of: events)
             let tableCommitted = progress.committed(of: [Topics.workOrders])
+            if timeline, committed > 0 { print("timeline: \(Int((first.map { ContinuousClock.now - $0.0 } ?? .zero).seconds * 1000)) ms \(committed)") }
             if committed > 0 && first == nil {
                 first = (.now, committed, CPU(worker: worker.processIdentifier))
                 tableAtFirst = tableCommitted

@@ -112,6 +112,7 @@ struct StreamWorkerTests {
         var (cluster, configuration, definition) = try Self.setUp()
         configuration.maxRecordsPerTransaction = 40
         configuration.commitInterval = .seconds(600)  // only the bound starts a transaction
+        configuration.idleCommitWait = .seconds(600)
         try await Self.produce(cluster, keys: 40, perKey: 40)  // 1,600 records, ~400 a partition: ~40 transactions
         let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
         try worker.start()
@@ -235,6 +236,7 @@ struct StreamWorkerTests {
         var (cluster, configuration, definition) = try Self.setUp()
         configuration.maxRecordsPerTransaction = 40
         configuration.commitInterval = .seconds(600)  // only the bound can start a transaction
+        configuration.idleCommitWait = .seconds(600)
         try await Self.produce(cluster, keys: 10, perKey: 20)
         let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
         try worker.start()
@@ -249,6 +251,36 @@ struct StreamWorkerTests {
             // (the committer sends a task's first output to each topic ahead of the rest).
             #expect(out.filter { $0.hasPrefix("k\(k)=") } == (1...20).map { "k\(k)=\($0)" })
         }
+    }
+
+    @Test("input that pauses is committed after the idle wait, not at the commit interval; with the idle wait at the interval it waits for the interval")
+    func pausedInputCommitsAtOnce() async throws {
+        var (cluster, configuration, definition) = try Self.setUp()
+        configuration.commitInterval = .seconds(600)  // the interval never comes in this test
+        try await Self.produce(cluster, keys: 10, perKey: 3)
+        let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
+        try worker.start()
+        let out = try await Self.outputs(cluster, count: 30)
+        #expect(out.count == 30, "30 records, far below maxRecordsPerTransaction, committed once the input paused")
+        #expect(worker.statistics.committedTransactions >= 1)
+        await worker.stop()
+        #expect(worker.failure == nil)
+
+        // The same with the idle wait switched off (at the interval): processed, not committed.
+        var (cluster2, configuration2, definition2) = try Self.setUp()
+        configuration2.commitInterval = .seconds(600)
+        configuration2.idleCommitWait = .seconds(600)
+        try await Self.produce(cluster2, keys: 10, perKey: 3)
+        let held = try StreamWorker(definition: definition2, configuration: configuration2, logger: TestKafka.logger("w2"))
+        try held.start()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while held.statistics.processedRecords < 30 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(held.statistics.processedRecords == 30)
+        try await Task.sleep(for: .milliseconds(500))  // 50 idle-wait periods: a commit would have come
+        #expect(held.statistics.committedTransactions == 0, "nothing committed before the interval")
+        await held.stop()  // commits on the way out
+        #expect(held.failure == nil)
+        #expect(try await Self.outputs(cluster2, count: 30).count == 30)
     }
 
     /// Outputs whose transaction committed: the batch ids with a commit marker and no abort note

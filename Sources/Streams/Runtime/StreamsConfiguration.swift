@@ -10,8 +10,15 @@ public struct StreamsConfiguration: Sendable {
     /// Where local state lives between restarts: task state (SQLite per task, current to a
     /// changelog offset), the master-data cache and the instance ids. Default `./state`.
     public var stateDirectory: String = "state"
-    /// How often a transaction is committed. Default 100 ms.
+    /// How often a transaction is committed while input keeps coming: the longest processed
+    /// records wait for their transaction to begin. Default 100 ms.
     public var commitInterval: Duration = .milliseconds(100)
+    /// When a poll has waited this long and brought nothing, the input has paused: what was
+    /// processed is committed at once instead of at the next `commitInterval` (the end of a
+    /// burst, a trickle of events). A steady stream keeps the interval. Transactions then come
+    /// at most once per such poll, and one at a time. `commitInterval` or more: commit on the
+    /// interval only. Default 10 ms.
+    public var idleCommitWait: Duration = .milliseconds(10)
     /// Input records processed into one transaction at most: when a transaction holds this many
     /// and the one before is still committing, the loop waits for it and starts the next. Bounds
     /// what a burst (a table read from its start, a backlog after downtime) holds in memory at
@@ -62,6 +69,7 @@ public struct StreamsConfiguration: Sendable {
     public func validate() throws(KafkaError) {
         if group.isEmpty { throw KafkaError(code: .configuration, reason: "group: must not be empty") }
         if commitInterval < .milliseconds(1) { throw KafkaError(code: .configuration, reason: "commitInterval: at least 1 ms") }
+        if idleCommitWait < .milliseconds(1) { throw KafkaError(code: .configuration, reason: "idleCommitWait: at least 1 ms") }
         if maxRecordsPerTransaction < 1 { throw KafkaError(code: .configuration, reason: "maxRecordsPerTransaction: at least 1") }
         if maxBufferedRecordsPerPartition < 5 { throw KafkaError(code: .configuration, reason: "maxBufferedRecordsPerPartition: at least 5") }
         if streamThreads < 1 || streamThreads > 64 { throw KafkaError(code: .configuration, reason: "streamThreads: from 1 to 64") }
