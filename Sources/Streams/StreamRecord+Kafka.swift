@@ -11,8 +11,16 @@ extension StreamRecord {
 extension KafkaProducerMessage {
     /// The Kafka message for an output record (partitioned by key).
     public init(_ record: OutputRecord) {
-        self.init(
-            topic: record.topic, key: record.key, value: record.value,
-            headers: record.headers.map { KafkaHeader(key: $0.key, value: $0.value) }, timestamp: record.timestamp)
+        self.init(record, extra: nil)
+    }
+
+    /// The Kafka message for an output record (partitioned by key), with `extra` after the
+    /// record's own headers: one array, allocated once at its final size.
+    public init(_ record: OutputRecord, extra: KafkaHeader?) {
+        var headers: [KafkaHeader] = []
+        headers.reserveCapacity(record.headers.count + (extra == nil ? 0 : 1))
+        for header in record.headers { headers.append(KafkaHeader(key: header.key, value: header.value)) }
+        if let extra { headers.append(extra) }
+        self.init(topic: record.topic, key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
     }
 }

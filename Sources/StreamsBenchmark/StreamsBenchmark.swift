@@ -26,7 +26,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Option(help: "The worker's loop threads per processor (streamThreads; default: the worker's own, the machine's cores up to 4).")
     var streamThreads: Int = StreamsConfiguration.defaultStreamThreads
     @Option(help: "The worker's log level (its log goes to this process's standard error).") var workerLogLevel: String = "error"
-    @Flag(help: "Print the committed input count every 20 ms of the throughput run (its shape: steady rate, tail).") var timeline = false
+    @Flag(help: "Print the committed input count every 20 ms of the throughput run (its shape: steady rate, tail), and the window's CLOCK_MONOTONIC ends (for `perf record -k CLOCK_MONOTONIC`, `perf report --time`).") var timeline = false
 
     @Flag(help: "Only the confirmation processor's own cost: the same input through the test driver, no broker.") var processorOnly = false
     @Option(help: "Processor-only: records between flushes (the runtime flushes once per commit).") var flushEvery: Int = 5_000
@@ -101,7 +101,9 @@ struct StreamsBenchmark: AsyncParsableCommand {
         while ContinuousClock.now < deadline {
             let committed = progress.committed(of: events)
             let tableCommitted = progress.committed(of: [Topics.workOrders])
-            if timeline, committed > 0 { print("timeline: \(Int((first.map { ContinuousClock.now - $0.0 } ?? .zero).seconds * 1000)) ms \(committed)") }
+            if timeline, committed > 0 {
+                print("timeline: \(Int((first.map { ContinuousClock.now - $0.0 } ?? .zero).seconds * 1000)) ms \(committed) (monotonic \(Self.monotonicSeconds()))")
+            }
             if committed > 0 && first == nil {
                 first = (.now, committed, CPU(worker: worker.processIdentifier))
                 tableAtFirst = tableCommitted
@@ -287,6 +289,13 @@ struct StreamsBenchmark: AsyncParsableCommand {
     }
 
     /// Events in time order across work orders, 6 hours ago, a few per work order per window.
+    /// CLOCK_MONOTONIC in seconds, as `perf report --time` takes it.
+    static func monotonicSeconds() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return String(format: "%d.%06d", now.tv_sec, now.tv_nsec / 1000)
+    }
+
     static func shopFloor(events: Int, workOrders: Int) -> [OutputRecord] {
         let base = Int64(Date().timeIntervalSince1970 * 1000) / 900_000 * 900_000 - 6 * 3_600_000
         return (0..<events).map { i in

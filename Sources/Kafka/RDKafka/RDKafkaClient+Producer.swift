@@ -80,29 +80,32 @@ extension RDKafkaClient {
         let error: OpaquePointer? = message.topic.withCString { topic in
             withOptionalBytes(message.key) { key in
                 withOptionalBytes(message.value) { value in
-                    var vus: [rd_kafka_vu_t] = []
-                    vus.reserveCapacity(8)
-                    func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
-                        var v = rd_kafka_vu_t()
-                        v.vtype = type
-                        set(&v)
-                        vus.append(v)
-                    }
-                    func addBytes(_ type: rd_kafka_vtype_t, _ bytes: UnsafeRawBufferPointer) {
-                        add(type) {
-                            $0.u.mem.ptr = bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyBuffer
-                            $0.u.mem.size = bytes.count
+                    // At most 8 arguments, on the stack: no allocation per record.
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { vus in
+                        var count = 0
+                        func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
+                            var v = rd_kafka_vu_t()
+                            v.vtype = type
+                            set(&v)
+                            vus.initializeElement(at: count, to: v)
+                            count += 1
                         }
+                        func addBytes(_ type: rd_kafka_vtype_t, _ bytes: UnsafeRawBufferPointer) {
+                            add(type) {
+                                $0.u.mem.ptr = bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyBuffer
+                                $0.u.mem.size = bytes.count
+                            }
+                        }
+                        add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                        add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                        if let partition = message.partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
+                        if let key { addBytes(RD_KAFKA_VTYPE_KEY, key) }
+                        if let value { addBytes(RD_KAFKA_VTYPE_VALUE, value) }
+                        if let timestamp = message.timestamp { add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
+                        if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
+                        if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
+                        return withHandle { rk in rd_kafka_produceva(rk, vus.baseAddress, count) }
                     }
-                    add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
-                    add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
-                    if let partition = message.partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
-                    if let key { addBytes(RD_KAFKA_VTYPE_KEY, key) }
-                    if let value { addBytes(RD_KAFKA_VTYPE_VALUE, value) }
-                    if let timestamp = message.timestamp { add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
-                    if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
-                    if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
-                    return withHandle { rk in rd_kafka_produceva(rk, vus, vus.count) }
                 }
             }
         }

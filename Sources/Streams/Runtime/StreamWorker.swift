@@ -834,9 +834,7 @@ private final class PendingCommit: @unchecked Sendable {
             // The batch id on outputs too: on a broker that does not hide aborted transactions,
             // a reader can keep only the batches the changelog shows committed.
             func send(_ output: OutputRecord) throws(KafkaError) {
-                var message = KafkaProducerMessage(output)
-                message.headers.append(header)
-                try producer.send(message)
+                try producer.send(KafkaProducerMessage(output, extra: header))
             }
             // The order of the sends registers the transaction's partitions with the coordinator
             // in as few AddPartitionsToTxn rounds as it can: librdkafka 2.0.2 registers what was
