@@ -168,6 +168,7 @@ extension RDKafkaClient {
         var headers: [(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
         var raw: OpaquePointer?
         if rd_kafka_message_headers(message, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR, let raw {
+            headers.reserveCapacity(rd_kafka_header_cnt(raw))
             var index = 0
             var name: UnsafePointer<CChar>?
             var value: UnsafeRawPointer?
