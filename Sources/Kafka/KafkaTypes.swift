@@ -184,37 +184,18 @@ public struct KafkaConsumerMessage: Sendable {
     ) -> (storage: [UInt8], valueLength: Int32, keyLength: Int32) {
         var capacity = (value?.count ?? 0) + (key?.count ?? 0)
         for header in headers { capacity += 6 + header.name.count + (header.value?.count ?? 0) }
-        // Written in place into one allocation of the exact size (the consumer's copy of every
-        // record goes through here).
-        let storage = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
-            var at = 0
-            func put<C: Collection<UInt8>>(_ bytes: C) {
-                let copied: Void? = bytes.withContiguousStorageIfAvailable { source in
-                    if let base = source.baseAddress, source.count > 0 {
-                        (buffer.baseAddress! + at).initialize(from: base, count: source.count)
-                    }
-                    at += source.count
-                }
-                if copied == nil {
-                    for byte in bytes {
-                        buffer[at] = byte
-                        at += 1
-                    }
-                }
-            }
-            func putLittleEndian<Integer: FixedWidthInteger>(_ number: Integer) {
-                withUnsafeBytes(of: number.littleEndian) { put($0) }
-            }
-            if let value { put(value) }
-            if let key { put(key) }
-            for header in headers {
-                let nameLength = UInt16(clamping: header.name.count)
-                putLittleEndian(nameLength)
-                put(header.name.prefix(Int(nameLength)))
-                putLittleEndian(header.value.map { Int32($0.count) } ?? -1)
-                if let bytes = header.value { put(bytes) }
-            }
-            initialized = at
+        var storage: [UInt8] = []
+        storage.reserveCapacity(capacity)
+        if let value { storage.append(contentsOf: value) }
+        if let key { storage.append(contentsOf: key) }
+        for header in headers {
+            let nameLength = UInt16(clamping: header.name.count)
+            storage.append(UInt8(truncatingIfNeeded: nameLength))
+            storage.append(UInt8(truncatingIfNeeded: nameLength >> 8))
+            storage.append(contentsOf: header.name.prefix(Int(nameLength)))
+            let length = header.value.map { Int32($0.count) } ?? -1
+            withUnsafeBytes(of: length.littleEndian) { storage.append(contentsOf: $0) }
+            if let bytes = header.value { storage.append(contentsOf: bytes) }
         }
         return (storage, value.map { Int32($0.count) } ?? -1, key.map { Int32($0.count) } ?? -1)
     }
