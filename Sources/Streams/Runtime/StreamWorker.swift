@@ -9,8 +9,7 @@ import Synchronization
 /// the others run the same loop on the partitions it gives them.
 ///
 /// The loop, on a thread of its own: poll a batch → process each record in its task → on the
-/// commit interval (or as soon as the input pauses: a poll waited `idleCommitWait` and brought
-/// nothing), hand every task's outputs, changed store entries and positions to the
+/// commit interval (or as soon as the input pauses: nothing came for `idleCommitWait`), hand every task's outputs, changed store entries and positions to the
 /// committer thread and go on processing. The committer puts them, with a commit marker per
 /// changelog partition, in one Kafka transaction → commits it → commits the group offsets (for
 /// lag, tooling and replay). One transaction is in flight at a time. An abortable error aborts
@@ -264,17 +263,20 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         if mailbox == nil { try consumer.subscribe(topics: worker.definition.inputTopics, listener: self) }
         logger.info("worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "instance": "\(instance)"])
         let interval = worker.configuration.wallClockInterval.wholeMilliseconds
-        let idleWait = min(worker.configuration.idleCommitWait, .milliseconds(50))
+        let idleWait = worker.configuration.idleCommitWait
+        let idleCommits = idleWait < worker.configuration.commitInterval
         // After a turn that filled a transaction, records may still wait in the buffers: no wait.
         var pollTimeout: Duration = .milliseconds(50)
+        var lastInput = ContinuousClock.now
         while !worker.isStopping {
             if let mailbox { serve(mailbox.take()) }
             let polling = ContinuousClock.now
             let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: pollTimeout)
             pollTime += .now - polling
-            // Nothing came while the poll waited the idle wait: the input has paused, and what was
-            // processed need not wait for the commit interval.
-            let idle = events.isEmpty && pollTimeout >= idleWait && worker.configuration.idleCommitWait < worker.configuration.commitInterval
+            // Nothing has come for the idle wait: the input has paused, and what was processed
+            // need not wait for the commit interval.
+            if !events.isEmpty { lastInput = .now }
+            let idle = idleCommits && events.isEmpty && ContinuousClock.now - lastInput >= idleWait
             let now = Self.now()
             for event in events {
                 guard case .message(let message) = event, tasks[message.partition] != nil else { continue }
@@ -303,7 +305,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             let pausedWithWork = idle && uncommittedRecords > 0
             // With records processed and not yet handed over, the next poll waits only the idle
             // wait: if nothing comes meanwhile, they are committed then.
-            pollTimeout = full ? .zero : uncommittedRecords > 0 ? idleWait : .milliseconds(50)
+            pollTimeout = full ? .zero : uncommittedRecords > 0 && idleCommits ? min(idleWait, .milliseconds(50)) : .milliseconds(50)
             try finishCommit(wait: full || pausedWithWork)
             if inFlight == nil && (full || pausedWithWork || ContinuousClock.now - lastCommit >= worker.configuration.commitInterval) {
                 try beginCommit()

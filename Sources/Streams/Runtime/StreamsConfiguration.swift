@@ -13,10 +13,10 @@ public struct StreamsConfiguration: Sendable {
     /// How often a transaction is committed while input keeps coming: the longest processed
     /// records wait for their transaction to begin. Default 100 ms.
     public var commitInterval: Duration = .milliseconds(100)
-    /// When a poll has waited this long and brought nothing, the input has paused: what was
+    /// When no record has come for this long, the input has paused: what was
     /// processed is committed at once instead of at the next `commitInterval` (the end of a
     /// burst, a trickle of events). A steady stream keeps the interval. Transactions then come
-    /// at most once per such poll, and one at a time. `commitInterval` or more: commit on the
+    /// at most once per such pause, and one at a time. `commitInterval` or more: commit on the
     /// interval only. Default 10 ms.
     public var idleCommitWait: Duration = .milliseconds(10)
     /// Input records processed into one transaction at most: when a transaction holds this many
