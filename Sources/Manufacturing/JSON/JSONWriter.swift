@@ -117,10 +117,15 @@ public struct JSONBytes {
         empty.removeLast()
     }
 
-    /// A member's name; its value is what is written next.
-    public mutating func key(_ name: String) {
+    /// A member's name; its value is what is written next. Names are literals of the writers
+    /// (printable ASCII, nothing to escape): copied as they are, without the scan for escapes
+    /// every value gets.
+    public mutating func key(_ name: StaticString) {
         separate()
-        JSONWriter.writeString(name, to: &bytes)
+        assert(name.withUTF8Buffer { !$0.contains { $0 < 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }, "a member name to escape")
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
         afterKey = true
     }
@@ -145,22 +150,22 @@ public struct JSONBytes {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    public mutating func member(_ name: String, _ value: String) {
+    public mutating func member(_ name: StaticString, _ value: String) {
         key(name)
         string(value)
     }
 
-    public mutating func member(_ name: String, quantity value: Double) {
+    public mutating func member(_ name: StaticString, quantity value: Double) {
         key(name)
         quantity(value)
     }
 
-    public mutating func member(_ name: String, integer value: Int) {
+    public mutating func member(_ name: StaticString, integer value: Int) {
         key(name)
         integer(value)
     }
 
-    public mutating func member(_ name: String, bool value: Bool) {
+    public mutating func member(_ name: StaticString, bool value: Bool) {
         key(name)
         bool(value)
     }
