@@ -45,6 +45,17 @@ struct PlainEventDecoderTests {
         return Array(("{" + members.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}").utf8)
     }
 
+    @Test("the MES events' decoder goes through the fast path (a protocol requirement, no cast); other events have none")
+    func fastPathIsTheRequirement() throws {
+        let bytes = Self.event()
+        #expect(OperationCompleted.plainEnvelope(bytes) != nil, "the plain form is read by the fast path")
+        #expect(OperationCompleted.plainEnvelope(Self.event(["eventId": #""e\u0031""#])) == nil, "an escape: the full decoder's")
+        #expect(ScrapReported.plainEnvelope(bytes) == nil, "another schema")
+        #expect(OrderApproved.plainEnvelope(bytes) == nil, "no fast path: the default")
+        let decoded = try EventDecoder.decode(bytes, as: OperationCompleted.self).get()
+        #expect(decoded.metadata == OperationCompleted.plainEnvelope(bytes)?.metadata)
+    }
+
     @Test("every valid example takes the fast path and decodes to what the full decoder gives; no invalid one does")
     func examples() throws {
         for topic in Self.topics {

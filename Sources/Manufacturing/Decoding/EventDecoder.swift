@@ -9,9 +9,7 @@ public enum EventDecoder {
         _ bytes: [UInt8]?, as type: Payload.Type, headerCorrelationId: @autoclosure () -> String? = nil
     ) -> Result<Envelope<Payload>, DecodingFailure> {
         // The plain form of the hot MES events, without a JSON tree (anything else: below).
-        if let bytes, let plain = Payload.self as? any PlainDecodable.Type,
-            let envelope = plain.plainEnvelope(bytes) as? Envelope<Payload>
-        {
+        if let bytes, let envelope = Payload.plainEnvelope(bytes) {
             return .success(envelope)
         }
         do throws(DecodingFailure) {

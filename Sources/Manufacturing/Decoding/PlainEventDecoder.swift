@@ -12,10 +12,6 @@ protocol PlainDecodable: EventPayload {
     static func plainData(_ scanner: inout PlainScanner) -> Self?
 }
 
-extension PlainDecodable {
-    /// The envelope (an `Envelope<Self>`), for callers that hold only the protocol's metatype.
-    static func plainEnvelope(_ bytes: [UInt8]) -> Any? { PlainEventDecoder.decode(bytes, as: Self.self) }
-}
 
 enum PlainEventDecoder {
     static func decode<Payload: PlainDecodable>(_ bytes: [UInt8], as type: Payload.Type) -> Envelope<Payload>? {
@@ -252,6 +248,8 @@ struct PlainScanner {
 }
 
 extension OperationCompleted: PlainDecodable {
+    public static func plainEnvelope(_ bytes: [UInt8]) -> Envelope<OperationCompleted>? { PlainEventDecoder.decode(bytes, as: Self.self) }
+
     static func plainData(_ scanner: inout PlainScanner) -> OperationCompleted? {
         var workOrderId: String?, operationSeq: Int?, workCenter: String?, plant: String?
         var goodQty: Double?, uom: String?, completedAt: Timestamp?, final: Bool?
@@ -276,6 +274,8 @@ extension OperationCompleted: PlainDecodable {
 }
 
 extension ScrapReported: PlainDecodable {
+    public static func plainEnvelope(_ bytes: [UInt8]) -> Envelope<ScrapReported>? { PlainEventDecoder.decode(bytes, as: Self.self) }
+
     static func plainData(_ scanner: inout PlainScanner) -> ScrapReported? {
         var workOrderId: String?, operationSeq: Int?, plant: String?, scrapQty: Double?
         var uom: String?, reasonCode: String?, reportedAt: Timestamp?

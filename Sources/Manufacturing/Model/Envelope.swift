@@ -107,10 +107,15 @@ public protocol EventPayload: Sendable {
     /// Writes exactly the bytes of ``json``. Default: through `json`; the hot output events write
     /// directly.
     func writeJSON(to out: inout JSONBytes)
+    /// The event read by a one-pass fast path when `bytes` are in its plain form, or nil (then
+    /// ``EventDecoder`` reads them and names any failure). Default nil; the hot MES events have
+    /// one (`PlainEventDecoder`). A requirement, so the decoder calls it without a cast.
+    static func plainEnvelope(_ bytes: [UInt8]) -> Envelope<Self>?
 }
 
 extension EventPayload {
     public static var currentVersion: Int { 1 }
     public static var readableVersions: Set<Int> { [currentVersion] }
     public func writeJSON(to out: inout JSONBytes) { out.value(json) }
+    public static func plainEnvelope(_ bytes: [UInt8]) -> Envelope<Self>? { nil }
 }
