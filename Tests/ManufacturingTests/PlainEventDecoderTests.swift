@@ -45,6 +45,26 @@ struct PlainEventDecoderTests {
         return Array(("{" + members.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}").utf8)
     }
 
+    @Test("eight bytes at a time: a word is plain exactly when each byte is printable ASCII other than a quote or a backslash (every byte value at every position)")
+    func plainWords() {
+        for position in 0..<8 {
+            for value in 0...255 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[position] = UInt8(value)
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                let expected = (0x20...0x7E).contains(value) && value != 0x22 && value != 0x5C
+                #expect(PlainScanner.plain(word) == expected, "byte \(value) at \(position)")
+            }
+        }
+        // Two deviations at once, around the borrow the subtraction tricks can carry.
+        for (a, b) in [(0x00, 0x22), (0x1F, 0x20), (0x80, 0x41), (0x7F, 0x7E), (0x5C, 0x5D), (0x21, 0x23)] {
+            let bytes: [UInt8] = [0x61, UInt8(a), UInt8(b), 0x61, 0x61, 0x61, 0x61, 0x61]
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            let expected = [a, b].allSatisfy { (0x20...0x7E).contains($0) && $0 != 0x22 && $0 != 0x5C }
+            #expect(PlainScanner.plain(word) == expected, "bytes \(a), \(b)")
+        }
+    }
+
     @Test("the MES events' decoder goes through the fast path (a protocol requirement, no cast); other events have none")
     func fastPathIsTheRequirement() throws {
         let bytes = Self.event()
