@@ -57,23 +57,79 @@ public enum KafkaOffset {
 }
 
 /// A Kafka record header. A header may have no value (`nil`), which differs from an empty one.
+///
+/// A value given as text is kept as the `String` and written from its UTF-8 as it is (producers
+/// of events write several text headers per record: no byte array each). Two headers are equal
+/// when their keys and value bytes are, however they were made.
 public struct KafkaHeader: Hashable, Sendable {
     public var key: String
-    public var value: [UInt8]?
+    private var storage: Storage
+
+    private enum Storage: Sendable {
+        case bytes([UInt8]?)
+        case text(String)
+    }
 
     public init(key: String, value: [UInt8]?) {
         self.key = key
-        self.value = value
+        self.storage = .bytes(value)
     }
 
     public init(key: String, value: String) {
         self.key = key
-        self.value = Array(value.utf8)
+        self.storage = .text(value)
+    }
+
+    public var value: [UInt8]? {
+        get {
+            switch storage {
+            case .bytes(let bytes): bytes
+            case .text(let text): Array(text.utf8)
+            }
+        }
+        set { storage = .bytes(newValue) }
     }
 
     /// The value as UTF-8 text, if it has one and it is valid UTF-8.
     public var stringValue: String? {
-        value.flatMap { String(validating: $0, as: UTF8.self) }
+        switch storage {
+        case .bytes(let bytes): bytes.flatMap { String(validating: $0, as: UTF8.self) }
+        case .text(let text): text
+        }
+    }
+
+    /// The value's bytes without a copy (nil: no value).
+    public func withValueBytes<Result>(_ body: (UnsafeRawBufferPointer?) throws -> Result) rethrows -> Result {
+        switch storage {
+        case .bytes(let bytes?): return try bytes.withUnsafeBytes { try body($0) }
+        case .bytes(nil): return try body(nil)
+        case .text(var text): return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    public static func == (a: KafkaHeader, b: KafkaHeader) -> Bool {
+        guard a.key == b.key else { return false }
+        return a.withValueBytes { x in
+            b.withValueBytes { y in
+                switch (x, y) {
+                case (nil, nil): true
+                case (let x?, let y?): x.count == y.count && x.elementsEqual(y)
+                default: false
+                }
+            }
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+        withValueBytes { bytes in
+            if let bytes {
+                hasher.combine(bytes.count)
+                hasher.combine(bytes: bytes)
+            } else {
+                hasher.combine(-1)
+            }
+        }
     }
 }
 

@@ -2,20 +2,44 @@ import Kafka
 
 /// A record as the stream runtime and the processors see it: no librdkafka, no Kafka client.
 public struct StreamRecord: Sendable {
+    /// A header. A value given as text stays a `String` until it is written (an output carries
+    /// several: no byte array each). Equal when keys and value bytes are, however made.
     public struct Header: Sendable, Hashable {
         public var key: String
-        public var value: [UInt8]?
+        private var bytes: [UInt8]?
+        /// The value when it was given as text (then `bytes` is unused).
+        private(set) var text: String?
 
         public init(key: String, value: [UInt8]?) {
             self.key = key
-            self.value = value
+            self.bytes = value
         }
 
         public init(key: String, value: String) {
-            self.init(key: key, value: Array(value.utf8))
+            self.key = key
+            self.text = value
         }
 
-        public var stringValue: String? { value.flatMap { String(validating: $0, as: UTF8.self) } }
+        public var value: [UInt8]? {
+            get { text.map { Array($0.utf8) } ?? bytes }
+            set {
+                text = nil
+                bytes = newValue
+            }
+        }
+
+        public var stringValue: String? { text ?? bytes.flatMap { String(validating: $0, as: UTF8.self) } }
+
+        public static func == (a: Header, b: Header) -> Bool {
+            guard a.key == b.key else { return false }
+            if let x = a.text, let y = b.text { return x.utf8.elementsEqual(y.utf8) }  // bytes, as `hash` sees them
+            return a.value == b.value
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(key)
+            hasher.combine(value)
+        }
     }
 
     public var topic: String

@@ -21,6 +21,20 @@ struct ProducerConsumerTests {
         #expect(bare.key == nil && bare.value == nil && bare.headers.isEmpty)
     }
 
+    @Test("a header made from text equals and hashes like one made from its UTF-8 bytes, and differs from no value")
+    func headerValueForms() {
+        let text = KafkaHeader(key: "k", value: "é-1"), bytes = KafkaHeader(key: "k", value: Array("é-1".utf8))
+        #expect(text == bytes && text.hashValue == bytes.hashValue && Set([text, bytes]).count == 1)
+        #expect(text.value == Array("é-1".utf8) && bytes.stringValue == "é-1")
+        #expect(KafkaHeader(key: "k", value: "") == KafkaHeader(key: "k", value: [UInt8]()))
+        #expect(KafkaHeader(key: "k", value: "") != KafkaHeader(key: "k", value: nil as [UInt8]?), "empty is not absent")
+        #expect(KafkaHeader(key: "k", value: "\u{E9}") != KafkaHeader(key: "k", value: "e\u{301}"), "bytes, not canonical equivalence")
+        var changed = text
+        changed.value = [1, 2]
+        #expect(changed.value == [1, 2] && changed.stringValue != "é-1")
+        text.withValueBytes { #expect($0.map(Array.init) == Array("é-1".utf8)) }
+    }
+
     @Test("a round trip keeps keys, values, headers, partitions and timestamps")
     func roundTripKeepsEverything() async throws {
         let cluster = try TestKafka.cluster()
@@ -33,6 +47,7 @@ struct ProducerConsumerTests {
                 headers: [
                     KafkaHeader(key: "correlation-id", value: "corr-\(i)"),
                     KafkaHeader(key: "empty", value: [UInt8]()),
+                    KafkaHeader(key: "empty-text", value: ""),
                     KafkaHeader(key: "null", value: nil as [UInt8]?),
                 ],
                 timestamp: 1_700_000_000_000 + Int64(i))

@@ -31,4 +31,20 @@ struct StreamRecordTests {
         #expect(other.headers.map(\.key) == ["correlation-id", "empty", "added"])
         #expect(StreamRecord(Self.message).headers.count == 2, "the message itself is unchanged")
     }
+
+    @Test("an output header made from text equals one made from its bytes and reaches Kafka with the same bytes, text kept as text")
+    func textHeaders() {
+        let text = StreamRecord.Header(key: "schema", value: "erp.production-confirmation")
+        let bytes = StreamRecord.Header(key: "schema", value: Array("erp.production-confirmation".utf8))
+        #expect(text == bytes && text.hashValue == bytes.hashValue)
+        #expect(text.value == bytes.value && text.stringValue == "erp.production-confirmation")
+        #expect(StreamRecord.Header(key: "k", value: "\u{E9}") != StreamRecord.Header(key: "k", value: "e\u{301}"), "bytes, not canonical equivalence")
+        let output = OutputRecord(topic: "out", key: "k", value: [1], headers: [text, .init(key: "none", value: nil)])
+        let message = KafkaProducerMessage(output, extra: KafkaHeader(key: "mw-batch", value: "b:1"))
+        #expect(message.headers == [
+            KafkaHeader(key: "schema", value: Array("erp.production-confirmation".utf8)), KafkaHeader(key: "none", value: nil as [UInt8]?),
+            KafkaHeader(key: "mw-batch", value: "b:1"),
+        ])
+        #expect(message.headers.first?.stringValue == "erp.production-confirmation")
+    }
 }

@@ -68,12 +68,13 @@ extension RDKafkaClient {
         if !message.headers.isEmpty {
             headers = rd_kafka_headers_new(message.headers.count)
             for header in message.headers {
-                if let value = header.value {
-                    value.withUnsafeBytes {
-                        _ = rd_kafka_header_add(headers, header.key, -1, $0.baseAddress, $0.count)
+                header.withValueBytes { value in
+                    // librdkafka copies the value; an empty one still needs a non-null pointer.
+                    if let value {
+                        _ = rd_kafka_header_add(headers, header.key, -1, value.baseAddress ?? UnsafeRawPointer(emptyBuffer), value.count)
+                    } else {
+                        _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
                     }
-                } else {
-                    _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
                 }
             }
         }
