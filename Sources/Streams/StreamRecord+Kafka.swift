@@ -19,10 +19,7 @@ extension KafkaProducerMessage {
     public init(_ record: OutputRecord, extra: KafkaHeader?) {
         var headers: [KafkaHeader] = []
         headers.reserveCapacity(record.headers.count + (extra == nil ? 0 : 1))
-        for header in record.headers {
-            // Text stays text: written from its UTF-8, no byte array made.
-            headers.append(header.text.map { KafkaHeader(key: header.key, value: $0) } ?? KafkaHeader(key: header.key, value: header.value))
-        }
+        for header in record.headers { headers.append(header.kafka) }
         if let extra { headers.append(extra) }
         self.init(topic: record.topic, key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
     }

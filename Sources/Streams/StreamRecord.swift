@@ -2,44 +2,35 @@ import Kafka
 
 /// A record as the stream runtime and the processors see it: no librdkafka, no Kafka client.
 public struct StreamRecord: Sendable {
-    /// A header. A value given as text stays a `String` until it is written (an output carries
-    /// several: no byte array each). Equal when keys and value bytes are, however made.
+    /// A header. Kept as the Kafka layer's header, so a value given as text stays a `String`
+    /// until it is written, and two headers are equal when keys and value bytes are.
     public struct Header: Sendable, Hashable {
-        public var key: String
-        private var bytes: [UInt8]?
-        /// The value when it was given as text (then `bytes` is unused).
-        private(set) var text: String?
+        /// The header as the Kafka layer writes it (no conversion when an output is sent).
+        var kafka: KafkaHeader
+
+        init(_ kafka: KafkaHeader) {
+            self.kafka = kafka
+        }
 
         public init(key: String, value: [UInt8]?) {
-            self.key = key
-            self.bytes = value
+            kafka = KafkaHeader(key: key, value: value)
         }
 
         public init(key: String, value: String) {
-            self.key = key
-            self.text = value
+            kafka = KafkaHeader(key: key, value: value)
+        }
+
+        public var key: String {
+            get { kafka.key }
+            set { kafka.key = newValue }
         }
 
         public var value: [UInt8]? {
-            get { text.map { Array($0.utf8) } ?? bytes }
-            set {
-                text = nil
-                bytes = newValue
-            }
+            get { kafka.value }
+            set { kafka.value = newValue }
         }
 
-        public var stringValue: String? { text ?? bytes.flatMap { String(validating: $0, as: UTF8.self) } }
-
-        public static func == (a: Header, b: Header) -> Bool {
-            guard a.key == b.key else { return false }
-            if let x = a.text, let y = b.text { return x.utf8.elementsEqual(y.utf8) }  // bytes, as `hash` sees them
-            return a.value == b.value
-        }
-
-        public func hash(into hasher: inout Hasher) {
-            hasher.combine(key)
-            hasher.combine(value)
-        }
+        public var stringValue: String? { kafka.stringValue }
     }
 
     public var topic: String
@@ -81,7 +72,7 @@ public struct StreamRecord: Sendable {
     }
 
     private static func headers(of message: KafkaConsumerMessage) -> [Header] {
-        message.headers.map { Header(key: $0.key, value: $0.value) }
+        message.headers.map(Header.init)
     }
 
     public init(
