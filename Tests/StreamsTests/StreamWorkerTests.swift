@@ -253,27 +253,30 @@ struct StreamWorkerTests {
         }
     }
 
-    @Test("input that pauses is committed after the idle wait, not at the commit interval; with the idle wait at the interval it waits for the interval")
-    func pausedInputCommitsAtOnce() async throws {
+    /// A worker with a 600 s commit interval (it never comes in these tests) started on 30
+    /// records (10 keys × 3), returned once it has processed them all (or after 60 s).
+    static func workerOnThirtyRecords(idleCommitWait: Duration?) async throws -> (InProcessKafkaCluster, StreamWorker) {
         var (cluster, configuration, definition) = try Self.setUp()
-        configuration.commitInterval = .seconds(600)  // the interval never comes in this test
+        configuration.commitInterval = .seconds(600)
+        if let idleCommitWait { configuration.idleCommitWait = idleCommitWait }
         try await Self.produce(cluster, keys: 10, perKey: 3)
         let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
         try worker.start()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while worker.statistics.processedRecords < 30 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        return (cluster, worker)
+    }
+
+    @Test("input that pauses is committed after the idle wait, not at the commit interval; with the idle wait at the interval it waits for the interval")
+    func pausedInputCommitsAtOnce() async throws {
+        let (cluster, worker) = try await Self.workerOnThirtyRecords(idleCommitWait: nil)  // the default
         let out = try await Self.outputs(cluster, count: 30)
         #expect(out.count == 30, "30 records, far below maxRecordsPerTransaction, committed once the input paused")
         await worker.stop()
         #expect(worker.failure == nil)
 
         // The same with the idle wait switched off (at the interval): processed, not committed.
-        var (cluster2, configuration2, definition2) = try Self.setUp()
-        configuration2.commitInterval = .seconds(600)
-        configuration2.idleCommitWait = .seconds(600)
-        try await Self.produce(cluster2, keys: 10, perKey: 3)
-        let held = try StreamWorker(definition: definition2, configuration: configuration2, logger: TestKafka.logger("w2"))
-        try held.start()
-        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-        while held.statistics.processedRecords < 30 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let (cluster2, held) = try await Self.workerOnThirtyRecords(idleCommitWait: .seconds(600))
         #expect(held.statistics.processedRecords == 30)
         try await Task.sleep(for: .milliseconds(500))  // 50 idle-wait periods: a commit would have come
         #expect(held.statistics.committedTransactions == 0, "nothing committed before the interval")
@@ -284,14 +287,7 @@ struct StreamWorkerTests {
 
     @Test("an idle wait longer than the loop's 50 ms poll is counted across polls: the pause must last that long before it commits")
     func longIdleWaitSpansPolls() async throws {
-        var (cluster, configuration, definition) = try Self.setUp()
-        configuration.commitInterval = .seconds(600)
-        configuration.idleCommitWait = .seconds(5)
-        try await Self.produce(cluster, keys: 10, perKey: 3)
-        let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
-        try worker.start()
-        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-        while worker.statistics.processedRecords < 30 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        let (cluster, worker) = try await Self.workerOnThirtyRecords(idleCommitWait: .seconds(5))
         #expect(worker.statistics.processedRecords == 30)
         try await Task.sleep(for: .milliseconds(300))  // six polls of 50 ms with nothing: well within the 5 s
         #expect(worker.statistics.committedTransactions == 0, "not committed after one empty poll")
