@@ -288,7 +288,6 @@ struct StreamsBenchmark: AsyncParsableCommand {
             .outputRecord(topic: Topics.operationCompleted, key: id, causationId: "bench", timestamp: timestamp)
     }
 
-    /// Events in time order across work orders, 6 hours ago, a few per work order per window.
     /// CLOCK_MONOTONIC in seconds, as `perf report --time` takes it.
     static func monotonicSeconds() -> String {
         var now = timespec()
@@ -296,6 +295,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         return String(format: "%d.%06d", now.tv_sec, now.tv_nsec / 1000)
     }
 
+    /// Events in time order across work orders, 6 hours ago, a few per work order per window.
     static func shopFloor(events: Int, workOrders: Int) -> [OutputRecord] {
         let base = Int64(Date().timeIntervalSince1970 * 1000) / 900_000 * 900_000 - 6 * 3_600_000
         return (0..<events).map { i in

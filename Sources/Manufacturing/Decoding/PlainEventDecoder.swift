@@ -12,7 +12,6 @@ protocol PlainDecodable: EventPayload {
     static func plainData(_ scanner: inout PlainScanner) -> Self?
 }
 
-
 enum PlainEventDecoder {
     static func decode<Payload: PlainDecodable>(_ bytes: [UInt8], as type: Payload.Type) -> Envelope<Payload>? {
         bytes.withUnsafeBufferPointer { buffer in

@@ -44,12 +44,15 @@ public enum JSONWriter {
         }
     }
 
+    /// Whether a byte is written escaped in a JSON string.
+    static func needsEscape(_ byte: UInt8) -> Bool { byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") }
+
     static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var s = s
         let plain = s.withUTF8 { bytes in
             // Most strings need no escape: one append.
-            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            guard !bytes.contains(where: needsEscape) else { return false }
             out.append(contentsOf: bytes)
             return true
         }
@@ -122,7 +125,7 @@ public struct JSONBytes {
     /// every value gets.
     public mutating func key(_ name: StaticString) {
         separate()
-        assert(name.withUTF8Buffer { !$0.contains { $0 < 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }, "a member name to escape")
+        assert(name.withUTF8Buffer { !$0.contains { $0 >= 0x7F || JSONWriter.needsEscape($0) } }, "a member name to escape")
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "\""))

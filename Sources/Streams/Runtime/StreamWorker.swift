@@ -9,10 +9,10 @@ import Synchronization
 /// the others run the same loop on the partitions it gives them.
 ///
 /// The loop, on a thread of its own: poll a batch → process each record in its task → on the
-/// commit interval (or as soon as the input pauses: nothing came for `idleCommitWait`), hand every task's outputs, changed store entries and positions to the
-/// committer thread and go on processing. The committer puts them, with a commit marker per
-/// changelog partition, in one Kafka transaction → commits it → commits the group offsets (for
-/// lag, tooling and replay). One transaction is in flight at a time. An abortable error aborts
+/// commit interval (or as soon as the input pauses: nothing came for `idleCommitWait`), hand
+/// every task's outputs, changed store entries and positions to the committer thread and go on
+/// processing. The committer puts them, with a commit marker per changelog partition, in one
+/// Kafka transaction → commits it → commits the group offsets (for lag, tooling and replay). One transaction is in flight at a time. An abortable error aborts
 /// and rewinds the tasks to their last committed state (what was processed meanwhile included);
 /// a fatal one (fenced) stops the worker.
 ///
@@ -305,7 +305,13 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             let pausedWithWork = idle && uncommittedRecords > 0
             // With records processed and not yet handed over, the next poll waits only the idle
             // wait: if nothing comes meanwhile, they are committed then.
-            pollTimeout = full ? .zero : uncommittedRecords > 0 && idleCommits ? min(idleWait, .milliseconds(50)) : .milliseconds(50)
+            if full {
+                pollTimeout = .zero
+            } else if uncommittedRecords > 0 && idleCommits {
+                pollTimeout = min(idleWait, .milliseconds(50))
+            } else {
+                pollTimeout = .milliseconds(50)
+            }
             try finishCommit(wait: full || pausedWithWork)
             if inFlight == nil && (full || pausedWithWork || ContinuousClock.now - lastCommit >= worker.configuration.commitInterval) {
                 try beginCommit()
