@@ -1,8 +1,12 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// Settings of every target: `any` on existentials, and imports that say where members come from.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+]
+/// Executables only: `unsafeFlags` on a library would make it unusable as a dependency.
+let executable: [SwiftSetting] = strict + [
     .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
@@ -19,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System librdkafka (pkg-config `rdkafka`, Debian `librdkafka-dev`).
@@ -44,6 +52,7 @@ let package = Package(
                 "Kafka",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -57,13 +66,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The worker's edges: configuration (file, environment, flags), running the processors.
+        // The worker's edges: configuration (file, environment, flags), the services of a worker
+        // process, its HTTP server (health, readiness, metrics) and logging.
         .target(
             name: "Ops",
             dependencies: [
                 "Kafka", "Streams", "Manufacturing",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
@@ -75,8 +90,9 @@ let package = Package(
                 "Kafka", "Streams", "Manufacturing", "Ops", "CAllocator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: executable
         ),
         // What the benchmarks share (peak RSS, seconds of a Duration).
         .target(name: "BenchmarkSupport", swiftSettings: strict),
@@ -90,7 +106,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: executable
         ),
         // The confirmation path end to end with exactly-once, a worker as a child process.
         .executableTarget(
@@ -101,7 +117,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: executable
         ),
         .target(
             name: "TestSupport",
@@ -121,7 +137,11 @@ let package = Package(
         ),
         .testTarget(
             name: "OpsTests",
-            dependencies: ["Ops", "Manufacturing", "Streams", "Kafka", "TestSupport"],
+            dependencies: [
+                "Ops", "Manufacturing", "Streams", "Kafka", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -146,7 +166,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: executable
         ),
     ]
 )

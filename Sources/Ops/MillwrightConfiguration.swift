@@ -10,6 +10,24 @@ import Yams
 public struct MillwrightConfiguration: Sendable {
     public var streams: StreamsConfiguration
     public var processing: ProcessingSettings
+    /// The worker's HTTP server: probes and metrics.
+    public var http = HTTPSettings()
+    /// How long a graceful stop (SIGTERM, SIGINT) may take before the worker stops at once: it
+    /// finishes open transactions and leaves the groups within it. Default 30 s.
+    public var shutdownTimeout: Duration = .seconds(30)
+
+    /// The worker's HTTP server (`/healthz`, `/readyz`, `/metrics`).
+    public struct HTTPSettings: Sendable, Hashable {
+        /// Off with `--no-http` (`http.enabled: false`): no server and no metrics. Default on.
+        public var enabled = true
+        /// The address to bind. Default `0.0.0.0` for `millwright run`, `127.0.0.1` for `dev`.
+        public var host = "0.0.0.0"
+        /// The port; 0 picks a free one and logs it. Default 8080.
+        public var port = 8080
+        /// `/healthz` answers 503 when a loop thread has not polled for this long. Default 60 s.
+        public var livenessTimeout: Duration = .seconds(60)
+        public init() {}
+    }
 
     /// A problem with the configuration, naming where it came from, the setting and the rule.
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -22,10 +40,22 @@ public struct MillwrightConfiguration: Sendable {
         public var bootstrapServers: String?
         public var group: String?
         public var stateDirectory: String?
-        public init(bootstrapServers: String? = nil, group: String? = nil, stateDirectory: String? = nil) {
+        /// `--http-port`, `--http-host`, `--no-http` (false), `--shutdown-timeout`.
+        public var httpPort: Int?
+        public var httpHost: String?
+        public var httpEnabled: Bool?
+        public var shutdownTimeout: String?
+        public init(
+            bootstrapServers: String? = nil, group: String? = nil, stateDirectory: String? = nil, httpPort: Int? = nil,
+            httpHost: String? = nil, httpEnabled: Bool? = nil, shutdownTimeout: String? = nil
+        ) {
             self.bootstrapServers = bootstrapServers
             self.group = group
             self.stateDirectory = stateDirectory
+            self.httpPort = httpPort
+            self.httpHost = httpHost
+            self.httpEnabled = httpEnabled
+            self.shutdownTimeout = shutdownTimeout
         }
     }
 
@@ -33,7 +63,10 @@ public struct MillwrightConfiguration: Sendable {
     /// - Parameters:
     ///   - yaml: the configuration file's text, if one was given.
     ///   - environment: the process environment (only `MILLWRIGHT_*` is read).
-    public static func load(yaml: String?, environment: [String: String], overrides: Overrides) throws(Failure) -> MillwrightConfiguration {
+    ///   - httpHost: `http.host` unless a source sets it (`0.0.0.0` for `run`, `127.0.0.1` for `dev`).
+    public static func load(
+        yaml: String?, environment: [String: String], overrides: Overrides, httpHost: String = "0.0.0.0"
+    ) throws(Failure) -> MillwrightConfiguration {
         var values: [String: String] = [:]  // flat: "kafka.bootstrapServers", "processing.grace", …
         var kafkaProperties: [String: String] = [:]
         if let yaml {
@@ -49,6 +82,8 @@ public struct MillwrightConfiguration: Sendable {
                 kafkaProperties[rest.dropFirst("KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
             } else if let key = environmentKeys[rest] {
                 values[key] = value
+            } else if ["LOG_LEVEL", "LOG_FORMAT", "READ_TOKEN", "ADMIN_TOKEN"].contains(rest) {
+                continue  // read by the command line (logging is bootstrapped before this)
             } else if rest == "SASL_PASSWORD" {
                 kafkaProperties["sasl.password"] = value  // as `topics` and `offsets` read it
             } else {
@@ -58,6 +93,10 @@ public struct MillwrightConfiguration: Sendable {
         if let v = overrides.bootstrapServers { values["kafka.bootstrapServers"] = v }
         if let v = overrides.group { values["group"] = v }
         if let v = overrides.stateDirectory { values["stateDirectory"] = v }
+        if let v = overrides.httpPort { values["http.port"] = String(v) }
+        if let v = overrides.httpHost { values["http.host"] = v }
+        if let v = overrides.httpEnabled { values["http.enabled"] = String(v) }
+        if let v = overrides.shutdownTimeout { values["shutdownTimeout"] = v }
 
         guard let servers = values["kafka.bootstrapServers"], !servers.isEmpty else {
             throw Failure("kafka.bootstrapServers: required (--bootstrap-servers, MILLWRIGHT_BOOTSTRAP_SERVERS or the config file)")
@@ -85,9 +124,31 @@ public struct MillwrightConfiguration: Sendable {
         if let v = values["processing.overDeliveryTolerance"] { processing.overDeliveryTolerance = try fraction("processing.overDeliveryTolerance", v) }
         if let v = values["processing.scrapTolerance"] { processing.scrapTolerance = try fraction("processing.scrapTolerance", v) }
         streams.idleTimeout = .milliseconds(processing.idleTimeout)
+        var http = HTTPSettings()
+        http.host = httpHost
+        if let v = values["http.enabled"] {
+            guard let enabled = Bool(v.lowercased()) else { throw Failure("http.enabled: true or false (got '\(v)')") }
+            http.enabled = enabled
+        }
+        if let v = values["http.host"] {
+            guard !v.isEmpty else { throw Failure("http.host: an address to bind, like 0.0.0.0 or 127.0.0.1 (got nothing)") }
+            http.host = v
+        }
+        if let v = values["http.port"] {
+            guard let port = Int(v.trimmingCharacters(in: .whitespaces)), (0...65_535).contains(port) else {
+                throw Failure("http.port: a port from 0 to 65535, 0 for any free one (got '\(v)')")
+            }
+            http.port = port
+        }
+        if let v = values["http.livenessTimeout"] {
+            http.livenessTimeout = .milliseconds(try duration("http.livenessTimeout", v))
+            guard http.livenessTimeout > .zero else { throw Failure("http.livenessTimeout: more than 0 (got '\(v)')") }
+        }
+        var shutdownTimeout = Duration.seconds(30)
+        if let v = values["shutdownTimeout"] { shutdownTimeout = .milliseconds(try duration("shutdownTimeout", v)) }
         do { try processing.validate() } catch { throw Failure("processing.\(error)") }
         do { try streams.validate() } catch { throw Failure(error.reason) }
-        return MillwrightConfiguration(streams: streams, processing: processing)
+        return MillwrightConfiguration(streams: streams, processing: processing, http: http, shutdownTimeout: shutdownTimeout)
     }
 
     /// `MILLWRIGHT_<NAME>` → setting.
@@ -98,6 +159,8 @@ public struct MillwrightConfiguration: Sendable {
         "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",
         "SCRAP_TOLERANCE": "processing.scrapTolerance",
+        "HTTP_ENABLED": "http.enabled", "HTTP_HOST": "http.host", "HTTP_PORT": "http.port", "LIVENESS_TIMEOUT": "http.livenessTimeout",
+        "SHUTDOWN_TIMEOUT": "shutdownTimeout",
     ]
 
     static let fileKeys: Set<String> = Set(environmentKeys.values)
@@ -123,9 +186,17 @@ public struct MillwrightConfiguration: Sendable {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            if let number = Double(trimmed.dropLast(suffix.count)), number >= 0 { return Int64(number * Double(factor)) }
+            if let number = Double(trimmed.dropLast(suffix.count)), number >= 0 {
+                let milliseconds = number * Double(factor)
+                // Past ~285 years a Duration's nanoseconds overflow: a mistake, not a setting.
+                guard milliseconds.isFinite && milliseconds < 9e12 else { throw Failure("\(name): '\(text)' is too long a duration") }
+                return Int64(milliseconds)
+            }
         }
-        if let number = Int64(trimmed), number >= 0 { return number }
+        if let number = Int64(trimmed), number >= 0 {
+            guard number < 9_000_000_000_000 else { throw Failure("\(name): '\(text)' is too long a duration") }
+            return number
+        }
         throw Failure("\(name): '\(text)' is not a duration (like 250ms, 30s, 15m, 2h)")
     }
 

@@ -28,6 +28,8 @@ public enum DeadLetter {
             .init(key: HeaderName.originalTimestamp, value: input.timestamp.map(String.init) ?? ""),
         ]
         headers += input.headers
-        return OutputRecord(topic: topic, key: input.key, value: input.value, headers: headers, timestamp: input.timestamp)
+        var record = OutputRecord(topic: topic, key: input.key, value: input.value, headers: headers, timestamp: input.timestamp)
+        record.tally = OutputTally(name: "millwright_dead_letters_total", labels: [.init("reason", reason), .init("topic", input.topic)])
+        return record
     }
 }

@@ -40,6 +40,22 @@ struct GlobalTableCatchUp: Sendable, Equatable {
         behind[partition] = nil
     }
 
+    /// Per topic: offsets read so far towards the targets, and the targets (the high watermarks at
+    /// start, summed over its partitions). A partition caught up counts as its target.
+    var progress: [GlobalTableProgress] {
+        var byTopic: [String: GlobalTableProgress] = [:]
+        for (partition, target) in targets {
+            var entry = byTopic[partition.topic] ?? GlobalTableProgress(topic: partition.topic, loaded: 0, toLoad: 0)
+            entry.toLoad += target
+            switch behind[partition] {
+            case .none: entry.loaded += target
+            case .some(let position): entry.loaded += min(target, position ?? 0)
+            }
+            byTopic[partition.topic] = entry
+        }
+        return byTopic.values.sorted { $0.topic < $1.topic }
+    }
+
     /// The partitions still behind, for logs and timeout errors: `t[0] at 12 of 40, t[2] at start of 7`.
     var lagDescription: String {
         if behind.isEmpty { return "caught up" }
@@ -48,4 +64,13 @@ struct GlobalTableCatchUp: Sendable, Equatable {
             return "\(partition) at \(position) of \(targets[partition] ?? 0)"
         }.joined(separator: ", ")
     }
+}
+
+/// How far a global table's topic has been read towards where it ended when loading began.
+public struct GlobalTableProgress: Sendable, Hashable {
+    public var topic: String
+    /// Offsets read (summed over the topic's partitions).
+    public var loaded: Int64
+    /// High watermarks at start (summed over the topic's partitions).
+    public var toLoad: Int64
 }

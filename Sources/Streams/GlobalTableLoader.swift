@@ -123,4 +123,7 @@ public final class GlobalTableLoader: Sendable {
 
     /// Which partitions are still behind and where (`mdm.item.v1[2] at 120 of 400`), or the phase.
     public var lagDescription: String { runner.lagDescription }
+
+    /// Per topic, offsets loaded towards the high watermarks the partitions had when loading began.
+    public var progress: [GlobalTableProgress] { runner.progress }
 }

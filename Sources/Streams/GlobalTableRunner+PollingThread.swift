@@ -9,6 +9,8 @@ extension GlobalTableRunner {
         var assigned: [TopicPartition]
         var positions: [TopicPartition: Int64]
         var started: ContinuousClock.Instant
+        /// When loading progress was last logged (at most every 2 s until caught up).
+        var logged: ContinuousClock.Instant
     }
 
     func run(_ partitions: [TopicPartition], startup: Waiter) {
@@ -73,7 +75,7 @@ extension GlobalTableRunner {
             logCaughtUp(since: started)
             resume(caughtUp)
         }
-        return Progress(assigned: partitions, positions: positions, started: started)
+        return Progress(assigned: partitions, positions: positions, started: started, logged: started)
     }
 
     private func poll(_ start: Progress) -> GlobalTableError? {
@@ -144,9 +146,15 @@ extension GlobalTableRunner {
             applied.add(records.count, ordering: .relaxed)
             progress.positions.merge(advanced) { $1 }
         }
-        if let caughtUp = state.withLock({ $0.applied(positions: advanced, ends: ends) }) {
+        let (caughtUp, loading) = state.withLock { machine in
+            (machine.applied(positions: advanced, ends: ends), machine.isCaughtUp ? [] : machine.progress)
+        }
+        if let caughtUp {
             logCaughtUp(since: progress.started)
             resume(caughtUp)
+        } else if !loading.isEmpty && ContinuousClock.now - progress.logged >= .seconds(2) {
+            progress.logged = .now
+            logProgress(loading, since: progress.started)
         }
         return nil
     }
@@ -197,6 +205,19 @@ extension GlobalTableRunner {
             metadata: [
                 LogMetadataKey.topics: "\(topics.joined(separator: ","))", LogMetadataKey.records: "\(appliedRecordCount)",
                 LogMetadataKey.seconds: "\(started.duration(to: .now).seconds)",
+            ])
+    }
+
+    /// Records loaded of those to load, and the rate, while catching up.
+    private func logProgress(_ loading: [GlobalTableProgress], since started: ContinuousClock.Instant) {
+        let loaded = loading.reduce(0) { $0 + $1.loaded }
+        let seconds = started.duration(to: .now).seconds
+        logger.info(
+            "loading global table",
+            metadata: [
+                LogMetadataKey.records: "\(loaded)", "toLoad": "\(loading.reduce(0) { $0 + $1.toLoad })",
+                "recordsPerSecond": "\(seconds > 0 ? Int(Double(appliedRecordCount) / seconds) : 0)",
+                "topics": "\(loading.map { "\($0.topic) \($0.loaded)/\($0.toLoad)" }.joined(separator: ", "))",
             ])
     }
 

@@ -46,6 +46,7 @@ final class GlobalTableRunner: Sendable {
     var isCaughtUp: Bool { state.withLock { $0.isCaughtUp } }
     var failure: GlobalTableError? { state.withLock { $0.failure } }
     var lagDescription: String { state.withLock { $0.lagDescription } }
+    var progress: [GlobalTableProgress] { state.withLock { $0.progress } }
     var appliedRecordCount: Int { applied.load(ordering: .relaxed) }
 
     // MARK: Start and stop

@@ -53,6 +53,12 @@ struct GlobalTableStateMachine<Waiter> {
         return nil
     }
 
+    /// Per topic, offsets loaded towards the targets at start; empty before partitions are assigned.
+    var progress: [GlobalTableProgress] {
+        if case .running(let catchUp) = phase { return catchUp.progress }
+        return []
+    }
+
     /// What is still behind, for a timeout message.
     var lagDescription: String {
         switch phase {

@@ -20,10 +20,16 @@ public protocol StreamProcessor: AnyObject {
     /// Writes state cached in memory to the context's stores. The runtime calls it before every
     /// commit; a processor that writes its stores directly needs nothing here.
     func flush(context: any ProcessorContext) throws
+
+    /// Sizes of the processor's state for the metrics (`millwright_processor_state`, one series
+    /// per name): open windows, work orders held in memory… Names come from a fixed set. Called on
+    /// the task's thread about once a second. Default: none.
+    func stateSizes() -> [(name: String, value: Int)]
 }
 
 extension StreamProcessor {
     public func flush(context: any ProcessorContext) throws {}
+    public func stateSizes() -> [(name: String, value: Int)] { [] }
     public func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws {}
     public func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws {}
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UnixSignals
 import Kafka
 import Logging
 import Manufacturing
@@ -57,8 +58,12 @@ struct ClusterCommand: AsyncParsableCommand {
             Ctrl-C to stop.
 
             """.utf8))
-        let signal = await Signals.waitForTermination()
-        FileHandle.standardError.write(Data("millwright cluster: stopping on signal \(signal)\n".utf8))
+        var signal: UnixSignal?
+        for await caught in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            signal = caught
+            break
+        }
+        FileHandle.standardError.write(Data("millwright cluster: stopping on signal \(signal.map { "\($0)" } ?? "?")\n".utf8))
         withExtendedLifetime(cluster) {}
     }
 }

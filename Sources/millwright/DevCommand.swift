@@ -5,6 +5,7 @@ import Logging
 import Manufacturing
 import Ops
 import Streams
+import Synchronization
 
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,18 +15,20 @@ struct DevCommand: AsyncParsableCommand {
             Starts the in-process Kafka cluster, creates the catalog's topics, loads a sample plant's \
             master data, runs a worker, feeds sample orders and shop-floor events (some of which must \
             be quarantined or dead-lettered) and prints what came out per topic. Then it stays up, \
-            printing the bootstrap servers, until Ctrl-C — point kcat or another worker at it.
+            printing the bootstrap servers and the worker's HTTP endpoints (/healthz, /readyz, \
+            /metrics on 127.0.0.1:8080 by default), until Ctrl-C — point kcat, curl or another \
+            worker at it.
             """
     )
 
     @Option(help: "The topic catalog folder.") var catalog: String = "topics"
     @Option(help: "Seconds to wait for outputs before printing them.") var settle: Int = 20
     @Flag(help: "Exit after printing instead of staying up.") var once = false
-    @Option(help: "Log level of the worker.") var logLevel: String = "warning"
+    @OptionGroup var http: HTTPOptions
+    @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        var logger = Logger(label: "millwright.dev")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        let logger = try logging.bootstrap(label: "millwright.dev", defaultLevel: "warning")
         let catalogURL = URL(fileURLWithPath: catalog)
         let topics = try TopicCatalog.load(from: catalogURL)
         let cluster = try InProcessKafkaCluster(brokers: 3, logger: logger)
@@ -42,12 +45,31 @@ struct DevCommand: AsyncParsableCommand {
         say("master data: \(masterData.count) records (plants, items, BOMs, routings of plant P100 and friends)")
 
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("millwright-dev-\(UUID().uuidString.prefix(8))").path
-        var configuration = try MillwrightConfiguration.load(
-            yaml: "processing:\n  parkingTimeout: 15s\n  idleTimeout: 5s\n", environment: [:],
-            overrides: .init(bootstrapServers: cluster.bootstrapServers, group: "millwright-dev", stateDirectory: state))
+        var configuration: MillwrightConfiguration
+        do {
+            configuration = try MillwrightConfiguration.load(
+                yaml: "processing:\n  parkingTimeout: 15s\n  idleTimeout: 5s\n", environment: [:],
+                overrides: http.overrides(.init(bootstrapServers: cluster.bootstrapServers, group: "millwright-dev", stateDirectory: state)),
+                httpHost: "127.0.0.1")
+        } catch { throw CommandError(error.description) }
         configuration.streams.sessionTimeout = .seconds(10)
+        let metrics = configuration.http.enabled ? MillwrightMetrics.bootstrap() : nil
         let worker = try MillwrightWorker(configuration: configuration, logger: logger)
-        try await worker.start()
+        let port = Mutex<Int?>(nil)
+        let runner = Task { [configuration] in
+            try await WorkerRunner(configuration: configuration, logger: logger, metrics: metrics) { bound in port.withLock { $0 = bound } }
+                .run(worker)
+        }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(120))
+        while !Probes.readiness(worker.healthSnapshot()).healthy {
+            if ContinuousClock.now > deadline || worker.failure != nil { break }
+            if runner.isCancelled { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        if let failure = worker.failure {
+            _ = try? await runner.value
+            throw CommandError("worker failed: \(failure)")
+        }
         say("worker running (state in \(state)); master data caught up; allocator \(Allocator.description)")
 
         let orders = try sample.orders()
@@ -63,15 +85,21 @@ struct DevCommand: AsyncParsableCommand {
 
         try await printOutputs(cluster, logger: logger)
         if let failure = worker.failure { say("worker failure: \(failure)") }
-        if !once {
+        if let bound = port.withLock({ $0 }) {
+            let base = "http://\(configuration.http.host == "0.0.0.0" ? "127.0.0.1" : configuration.http.host):\(bound)"
+            say("\nThe worker's endpoints: \(base)/healthz  \(base)/readyz  \(base)/metrics")
+        }
+        if once {
+            kill(getpid(), SIGTERM)  // the same graceful stop as Ctrl-C
+        } else {
             say("\nStill running. Bootstrap servers (for kcat -b, or `millwright run --bootstrap-servers`):")
             FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
             say("Ctrl-C to stop.")
-            _ = await Signals.waitForTermination()
         }
-        await worker.stop()
+        let outcome = try await runner.value
         await producer.close()
         withExtendedLifetime(cluster) {}
+        if outcome == .deadlinePassed { Foundation.exit(1) }
     }
 
     func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }

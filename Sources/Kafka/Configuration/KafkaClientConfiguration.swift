@@ -144,9 +144,12 @@ extension Duration {
     public var wholeMilliseconds: Int64 { milliseconds }
 }
 
-/// Properties whose values must not be logged.
-enum SecretProperties {
-    static func isSecret(_ name: String) -> Bool {
-        name.contains("password") || name.contains("secret") || name == "sasl.oauthbearer.config"
+/// Properties whose values must not be logged: passwords, secrets, private keys, tokens.
+public enum SecretProperties {
+    /// True for a librdkafka property (or a setting name) whose value is secret.
+    public static func isSecret(_ name: String) -> Bool {
+        let name = name.lowercased()
+        return name.contains("password") || name.contains("secret") || name.contains("token")
+            || name == "sasl.oauthbearer.config" || name == "ssl.key.pem" || name == "ssl_key" || name.hasSuffix("key.pem")
     }
 }

@@ -36,7 +36,10 @@ final class RDKafkaClient: @unchecked Sendable {
                 rd_kafka_conf_destroy(conf)
                 let shown = SecretProperties.isSecret(name) ? "<redacted>" : "'\(value)'"
                 let why = result == RD_KAFKA_CONF_UNKNOWN ? "unknown property" : "invalid value \(shown)"
-                throw .configuration("property '\(name)': \(why): \(RDKafkaResult.text(errstr))")
+                // librdkafka may quote the value back: a secret one is cut out of its text too.
+                var detail = RDKafkaResult.text(errstr)
+                if SecretProperties.isSecret(name) && !value.isEmpty { detail = detail.replacingOccurrences(of: value, with: "<redacted>") }
+                throw .configuration("property '\(name)': \(why): \(detail)")
             }
         }
         context = RDKafkaCallbackContext(logger: logger, statisticsHandler: statisticsHandler)

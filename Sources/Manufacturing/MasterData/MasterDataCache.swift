@@ -107,6 +107,10 @@ public final class MasterDataCache: MasterDataLookup, Sendable {
     /// Why loading stopped, if it failed.
     public var failure: GlobalTableError? { loader.withLock { $0 }?.failure }
 
+    /// Per master-data topic, offsets loaded towards the high watermarks at start (empty before
+    /// the loader has assigned its partitions).
+    public var progress: [GlobalTableProgress] { loader.withLock { $0 }?.progress ?? [] }
+
     /// Which partitions are still behind, or the loader's phase.
     public var lagDescription: String { loader.withLock { $0 }?.lagDescription ?? "not started" }
 

@@ -258,13 +258,15 @@ public final class ConfirmationProcessor: StreamProcessor {
                 detail: "cumulative goods receipt \((state.postedGoodsReceipt + totals.goodsReceipt).plain) \(workOrder.uom) would exceed ordered \(workOrder.orderedQty.plain) \(workOrder.uom) × \(1 + settings.overDeliveryTolerance) = \(limit.plain) \(workOrder.uom) for \(id); posting held back",
                 originalTopic: cause.topic, originalPartition: cause.partition, originalOffset: cause.offset, original: envelope.json)
             dirty.insert(id)
-            context.forward(factory.record(quarantine, topic: Topics.quarantine, key: id, eventId: "quarantine:\(postingId)"))
+            context.forward(factory.record(quarantine, topic: Topics.quarantine, key: id, eventId: "quarantine:\(postingId)").tallied(.quarantine(.overConfirmation, plant: workOrder.plant)))
             return
         }
         state.postedGoodsReceipt += totals.goodsReceipt
         state.postedScrap += totals.scrap
         dirty.insert(id)
-        context.forward(factory.record(posting, topic: Topics.productionConfirmation, key: id, eventId: "posting:\(postingId)"))
+        context.forward(
+            factory.record(posting, topic: Topics.productionConfirmation, key: id, eventId: "posting:\(postingId)")
+                .tallied(.posting(kind, plant: workOrder.plant, windowStart: windowStart)))
         publishStatus(workOrder, state: &state, cause: cause, force: true, context: context)
     }
 
@@ -347,7 +349,7 @@ public final class ConfirmationProcessor: StreamProcessor {
             reason: .unknownWorkOrder,
             detail: "no release seen for work order \(workOrderId) within \(settings.parkingTimeout / 1000) s of processing time",
             originalTopic: event.topic, originalPartition: Int(event.partition), originalOffset: event.offset, original: original)
-        context.forward(factory.record(quarantine, topic: Topics.quarantine, key: event.key ?? workOrderId, eventId: "quarantine:\(eventId)"))
+        context.forward(factory.record(quarantine, topic: Topics.quarantine, key: event.key ?? workOrderId, eventId: "quarantine:\(eventId)").tallied(.quarantine(.unknownWorkOrder, plant: nil)))
     }
 
     // MARK: State
@@ -360,6 +362,16 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     /// Writes what changed to the store: called before every commit (and by the test driver
     /// after every record).
+    /// Open windows, work orders held in memory, parked events, quarantined inputs a replay may apply.
+    public func stateSizes() -> [(name: String, value: Int)] {
+        [
+            ("open_windows", closeSchedule.values.reduce(0) { $0 + $1.count }),
+            ("resident_work_orders", workOrders.count),
+            ("parked_events", parked.values.reduce(0) { $0 + $1.count }),
+            ("replayable_quarantines", replayable.count),
+        ]
+    }
+
     public func flush(context: any ProcessorContext) throws {
         let store = context.store(Self.storeName)
         // A work order just released, with nothing else happened yet, is one row: the work order

@@ -44,7 +44,7 @@ public final class ReleaseProcessor: StreamProcessor {
         switch ReleaseCheck.evaluate(order.data, against: masterData) {
         case .success(let release):
             guard let topic = ProductionRelease.topic(forPlant: release.plant) else { return }
-            context.forward(factory.record(release, topic: topic, key: workOrderId, eventId: "release:\(workOrderId)"))
+            context.forward(factory.record(release, topic: topic, key: workOrderId, eventId: "release:\(workOrderId)").tallied(.release(plant: release.plant)))
             context.forward(factory.record(WorkOrder(release: release), topic: Topics.workOrders, key: workOrderId, eventId: "work-order:\(workOrderId)"))
             ledger.put(workOrderId, Array(order.metadata.eventId.utf8))
             let status = OrderStatus(
@@ -58,7 +58,9 @@ public final class ReleaseProcessor: StreamProcessor {
             let quarantine = Quarantine(
                 reason: failure.reason, detail: failure.detail, originalTopic: record.topic,
                 originalPartition: Int(record.partition), originalOffset: record.offset, original: original)
-            context.forward(factory.record(quarantine, topic: Topics.quarantine, key: record.keyString ?? order.data.orderId, eventId: "quarantine:\(order.metadata.eventId)"))
+            context.forward(
+                factory.record(quarantine, topic: Topics.quarantine, key: record.keyString ?? order.data.orderId, eventId: "quarantine:\(order.metadata.eventId)")
+                    .tallied(.quarantine(failure.reason, plant: order.data.plant)))
             let status = OrderStatus(
                 orderId: order.data.orderId, workOrderId: nil, plant: nil, status: .quarantined,
                 orderedQty: order.data.quantity, goodsReceiptQty: 0, scrapQty: 0, riskReasons: [],

@@ -30,7 +30,12 @@ struct ChangelogRestorer {
     /// as of now. Blocks.
     /// - Parameter aborted: batch ids known to have aborted (this process's own, whose abort
     ///   notes may not be written yet).
-    func restore(topic: String, partition: Int32, from start: Int64 = 0, aborted: Set<String> = []) throws(KafkaError) -> Result {
+    /// - Parameter progress: called after each batch read, with the records read and the records
+    ///   to read (from `start` to the end), on the calling thread.
+    func restore(
+        topic: String, partition: Int32, from start: Int64 = 0, aborted: Set<String> = [],
+        progress: (_ read: Int64, _ total: Int64) -> Void = { _, _ in }
+    ) throws(KafkaError) -> Result {
         var configuration = KafkaConsumerConfiguration(client: client, groupID: nil)
         configuration.isolationLevel = .readCommitted
         configuration.enablePartitionEOF = true
@@ -56,6 +61,7 @@ struct ChangelogRestorer {
             if ContinuousClock.now > deadline {
                 throw KafkaError(code: .timedOut, reason: "restore of \(tp): read \(position) of \(end) within \(timeout)", isRetriable: true)
             }
+            progress(position - start, end - start)
             for event in try consumer.pollBatch(maxMessages: 5_000, timeout: .milliseconds(200)) {
                 switch event {
                 case .partitionEOF(let eof):

@@ -22,6 +22,8 @@ final class TaskStore: KeyValueStore {
         changes[key] = .some(nil)
     }
     func entries(prefix: String) -> [(key: String, value: [UInt8])] { memory.entries(prefix: prefix) }
+    /// Entries held.
+    var count: Int { memory.count }
 
     /// Applies a restored entry (not a change).
     func restore(_ key: String, _ value: [UInt8]?) {
@@ -56,6 +58,10 @@ final class StreamTask: ProcessorContext {
     var stateFile: TaskStateFile?
     private var lastWallClockTick: Int64
     var processedRecords = 0
+    /// Input records processed per topic since the last ``takeCommit()``, for the metrics.
+    private var consumed: [String: Int] = [:]
+    /// The oldest Kafka timestamp among them (ms), for the input-to-commit latency.
+    private var oldestInput = Int64.max
 
     init(partition: Int32, processor: any StreamProcessor, wallClock: Int64, idleTimeout: Int64) {
         self.partition = partition
@@ -87,6 +93,8 @@ final class StreamTask: ProcessorContext {
         try processor.process(record, context: self)
         positions[record.topic] = record.offset + 1
         processedRecords += 1
+        consumed[record.topic, default: 0] += 1
+        if let timestamp = record.timestamp, timestamp < oldestInput { oldestInput = timestamp }
         dirty = true
         if let eventTime = pendingEventTime, let advanced = clock.observe(eventTime: eventTime, wallClock: now) {
             pendingEventTime = nil
@@ -107,18 +115,36 @@ final class StreamTask: ProcessorContext {
         if !outputs.isEmpty { dirty = true }
     }
 
+    /// What one commit takes from a task.
+    struct Commit {
+        var outputs: [OutputRecord]
+        var changes: [(store: String, key: String, value: [UInt8]?)]
+        var positions: [String: Int64]
+        /// Input records processed per topic since the last commit.
+        var consumed: [String: Int]
+        /// The oldest Kafka timestamp among them (ms since the epoch), if any had one.
+        var oldestInput: Int64?
+    }
+
     /// Everything to commit: outputs, store changes, positions. Resets the task to clean.
-    func takeCommit() throws -> (outputs: [OutputRecord], changes: [(store: String, key: String, value: [UInt8]?)], positions: [String: Int64]) {
+    func takeCommit() throws -> Commit {
         try processor.flush(context: self)
         var changes: [(String, String, [UInt8]?)] = []
         for (name, store) in stores.sorted(by: { $0.key < $1.key }) {
             for (key, value) in store.takeChanges().sorted(by: { $0.key < $1.key }) { changes.append((name, key, value)) }
         }
-        let result = (outputs, changes, positions)
+        let result = Commit(
+            outputs: outputs, changes: changes, positions: positions, consumed: consumed,
+            oldestInput: oldestInput == .max ? nil : oldestInput)
         outputs = []
+        consumed = [:]
+        oldestInput = .max
         dirty = false
         return result
     }
+
+    /// Entries held by the task's stores (in memory), for the metrics.
+    var storeEntries: Int { stores.values.reduce(0) { $0 + $1.count } }
 
     var hasWork: Bool { dirty || !outputs.isEmpty }
 

@@ -26,7 +26,6 @@ public final class StreamWorker: Sendable {
     public let configuration: StreamsConfiguration
     private let logger: Logger
     private let state = Mutex<State>(State())
-    private let finished = DispatchSemaphore(value: 0)
 
     /// What the worker has done, for status and tests.
     public struct Statistics: Sendable, Hashable {
@@ -44,7 +43,20 @@ public final class StreamWorker: Sendable {
         var running = false
         var failure: KafkaError?
         var statistics = Statistics()
+        /// The group member's first assignment came (thread 0), or the loop started (others).
+        var joined = false
+        /// Tasks being restored now: partition → changelog records read, and to read.
+        var restoring: [Int32: TaskRestoreProgress] = [:]
+        /// Who waits for the loop thread to end, by id.
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
     }
+
+    /// When the loop thread last made progress (polled, or read changelog in a restore):
+    /// `DispatchTime` uptime nanoseconds; 0 before it started.
+    private let lastProgress = Atomic<UInt64>(0)
+    /// The worker's metrics (no-ops unless the process bootstrapped a metrics backend).
+    let metrics: StreamMetrics
 
     /// Which of the processor's `streamThreads` loop threads this worker is (0 for the first).
     public let thread: Int
@@ -76,6 +88,7 @@ public final class StreamWorker: Sendable {
         self.configuration = configuration
         self.thread = thread
         self.threads = threads
+        metrics = StreamMetrics(processor: definition.name, thread: thread)
         var logger = logger
         logger[metadataKey: "processor"] = "\(definition.name)"
         if thread > 0 { logger[metadataKey: "thread"] = "\(thread)" }
@@ -99,27 +112,70 @@ public final class StreamWorker: Sendable {
             }
             box.loop?.close()
             box.loop = nil  // destroys the clients now, not when the thread object goes
-            state.withLock { $0.running = false }
-            finished.signal()
+            let waiters = state.withLock { s in
+                s.running = false
+                defer { s.waiters = [:] }
+                return s.waiters.values
+            }
+            for waiter in waiters { waiter.resume() }
         }
     }
 
     /// Finishes the open transaction, leaves the group and stops. Waits for the loop thread.
     public func stop() async {
-        let running = state.withLock { s in
-            s.stopping = true
-            return s.running
+        requestStop()
+        await waitUntilFinished()
+    }
+
+    /// Asks the loop thread to finish its open transaction, leave the group and end; does not wait.
+    public func requestStop() {
+        state.withLock { $0.stopping = true }
+    }
+
+    /// Returns when the loop thread has ended (after a stop, or on a failure: see ``failure``), or
+    /// at once if it is not running. Returns early, without the thread having ended, when the
+    /// waiting task is cancelled.
+    public func waitUntilFinished() async {
+        let id = state.withLock { s in
+            s.nextWaiter += 1
+            return s.nextWaiter
         }
-        guard running else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [finished] in
-                finished.wait()
-                continuation.resume()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s in
+                    if !s.running || Task.isCancelled { return true }
+                    s.waiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
             }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 
     var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// What health and readiness checks need to know of the worker; cheap to read.
+    public var health: StreamWorkerHealth {
+        let last = lastProgress.load(ordering: .relaxed)
+        let now = DispatchTime.now().uptimeNanoseconds
+        return state.withLock { s in
+            StreamWorkerHealth(
+                processor: definition.name, thread: thread, running: s.running, stopping: s.stopping,
+                failure: s.failure.map { "\($0)" },
+                sinceProgress: last == 0 ? nil : .nanoseconds(Int64(now &- last)),
+                joined: s.joined, assignedPartitions: s.statistics.assignedPartitions,
+                restoring: s.restoring.values.sorted { $0.partition < $1.partition })
+        }
+    }
+
+    /// The loop thread made progress (a poll, a batch of changelog read).
+    fileprivate func progressed() { lastProgress.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
+
+    fileprivate func updateHealth(_ update: (inout Bool, inout [Int32: TaskRestoreProgress]) -> Void) {
+        state.withLock { update(&$0.joined, &$0.restoring) }
+    }
 
     fileprivate func record(_ update: (inout Statistics) -> Void) { state.withLock { update(&$0.statistics) } }
 
@@ -260,7 +316,11 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     private func loop() throws(KafkaError) {
         try producer.initTransactions(timeout: .seconds(30))
         producer.prepareTopics([worker.definition.changelogTopic] + worker.definition.outputTopics)
-        if mailbox == nil { try consumer.subscribe(topics: worker.definition.inputTopics, listener: self) }
+        if mailbox == nil {
+            try consumer.subscribe(topics: worker.definition.inputTopics, listener: self)
+        } else {
+            worker.updateHealth { joined, _ in joined = true }  // the member joined for it
+        }
         logger.info("worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "instance": "\(instance)"])
         let interval = worker.configuration.wallClockInterval.wholeMilliseconds
         let idleWait = worker.configuration.idleCommitWait
@@ -268,10 +328,13 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         // After a turn that filled a transaction, records may still wait in the buffers: no wait.
         var pollTimeout: Duration = .milliseconds(50)
         var lastInput = ContinuousClock.now
+        var lastPublished: Int64 = 0
+        defer { worker.metrics.removeGauges() }
         while !worker.isStopping {
             if let mailbox { serve(mailbox.take()) }
             let polling = ContinuousClock.now
             let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: pollTimeout)
+            worker.progressed()
             pollTime += .now - polling
             // Nothing has come for the idle wait: the input has paused, and what was processed
             // need not wait for the commit interval.
@@ -299,6 +362,10 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
                 do { try task.tick(now: now, interval: interval) } catch {
                     throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on the clock of task \(task.partition): \(error)")
                 }
+            }
+            if now - lastPublished >= interval {
+                lastPublished = now
+                publishMetrics()
             }
             uncommittedRecords += processed
             let full = uncommittedRecords >= worker.configuration.maxRecordsPerTransaction
@@ -360,16 +427,17 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         let busy = tasks.values.filter { $0.hasWork || abortNotes[$0.partition] != nil }
         guard !busy.isEmpty else { return }
         batchSequence += 1
-        let pending = PendingCommit(batch: "\(instance):\(batchSequence)", changelog: worker.definition.changelogTopic)
+        let pending = PendingCommit(batch: "\(instance):\(batchSequence)", changelog: worker.definition.changelogTopic, metrics: worker.metrics)
         do throws(KafkaError) {
             for task in busy.sorted(by: { $0.partition < $1.partition }) {
-                let work: (outputs: [OutputRecord], changes: [(store: String, key: String, value: [UInt8]?)], positions: [String: Int64])
+                let work: StreamTask.Commit
                 do { work = try task.takeCommit() } catch {
                     throw KafkaError(code: .invalidState, reason: "flush of task \(task.partition) failed: \(error)")
                 }
                 pending.tasks.append(.init(
                     partition: task.partition, file: task.stateFile, outputs: work.outputs, changes: work.changes,
-                    streamTime: task.clock.streamTime, positions: work.positions, abortNotes: abortNotes[task.partition] ?? []))
+                    streamTime: task.clock.streamTime, positions: work.positions, abortNotes: abortNotes[task.partition] ?? [],
+                    consumed: work.consumed, oldestInput: work.oldestInput))
                 pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
             }
             pending.groupConsumer = try group()
@@ -423,6 +491,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         }
         logger.warning("transaction aborted; rewinding to the last commit", metadata: ["error": "\(error)", "batch": "\(pending.batch)"])
         try? producer.abortTransaction()
+        worker.metrics.aborted()
         abortedBatches.insert(pending.batch)
         for task in pending.tasks { abortNotes[task.partition, default: []].append(pending.batch) }
         worker.record { $0.abortedTransactions += 1 }
@@ -464,13 +533,15 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             try? file?.reset()
         }
         let restorer = ChangelogRestorer(client: configuration.client, logger: logger)
-        var restored = try restorer.restore(topic: definition.changelogTopic, partition: partition, from: snapshot.changelogOffset, aborted: abortedBatches)
+        let began = ContinuousClock.now
+        var restored = try restore(partition, restorer, from: snapshot.changelogOffset)
         if restored.startBeyondEnd {
             logger.warning("local task state is ahead of the changelog (a new cluster?); restoring from the beginning", metadata: ["partition": "\(partition)"])
             try? file?.reset()
             snapshot = TaskStateFile.Snapshot()
-            restored = try restorer.restore(topic: definition.changelogTopic, partition: partition, from: 0, aborted: abortedBatches)
+            restored = try restore(partition, restorer, from: 0)
         }
+        worker.metrics.restored(records: restored.recordsRead, duration: .now - began)
         for entry in snapshot.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }
         for entry in restored.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }
         task.clock.restore(streamTime: max(snapshot.streamTime, restored.streamTime))
@@ -495,6 +566,47 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             "partition": "\(partition)", "localEntries": "\(snapshot.entries.count)", "changelogFrom": "\(snapshot.changelogOffset)",
             "changelogRecords": "\(restored.recordsRead)", "batches": "\(restored.appliedBatches)", "skipped": "\(restored.skippedRecords)",
         ])
+    }
+
+    /// Restores one task's changelog from `start`, reporting its progress in the worker's health
+    /// and, at most every 2 s, in the log.
+    private func restore(_ partition: Int32, _ restorer: ChangelogRestorer, from start: Int64) throws(KafkaError) -> ChangelogRestorer.Result {
+        let began = ContinuousClock.now
+        var lastLog = began
+        defer { worker.updateHealth { _, restoring in restoring[partition] = nil } }
+        return try restorer.restore(topic: worker.definition.changelogTopic, partition: partition, from: start, aborted: abortedBatches) { read, total in
+            worker.progressed()
+            worker.updateHealth { _, restoring in restoring[partition] = TaskRestoreProgress(partition: partition, restored: read, toRestore: total) }
+            let now = ContinuousClock.now
+            guard now - lastLog >= .seconds(2) else { return }
+            lastLog = now
+            let seconds = Double((now - began).wholeMilliseconds) / 1000
+            logger.info("restoring task", metadata: [
+                "partition": "\(partition)", "restored": "\(read)", "toRestore": "\(total)",
+                "recordsPerSecond": "\(seconds > 0 ? Int(Double(read) / seconds) : 0)",
+            ])
+        }
+    }
+
+    // MARK: Metrics
+
+    /// Consumer lag of every input partition this thread reads (the high watermark librdkafka
+    /// last saw − the next offset to process) and the size of its tasks' state.
+    func publishMetrics() {
+        var lag: [KafkaTopicPartition: Int64] = [:]
+        for partition in tasks.keys {
+            for tp in inputPartitions([partition]) {
+                guard let high = try? consumer.cachedWatermarks(tp).high, high >= 0 else { continue }
+                let position = (try? consumer.position([tp]).first?.offset).flatMap { $0 >= 0 ? $0 : nil }
+                lag[tp] = max(0, high - (position ?? startOffsets[tp] ?? 0))
+            }
+        }
+        var states: [String: Int] = ["store_entries": 0, "tasks": tasks.count]
+        for task in tasks.values {
+            states["store_entries", default: 0] += task.storeEntries
+            for (name, value) in task.processor.stateSizes() { states[name, default: 0] += value }
+        }
+        worker.metrics.publish(lag: lag, states: states)
     }
 
     // MARK: Input order
@@ -600,6 +712,8 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     // MARK: KafkaRebalanceListener (on the loop thread, inside pollBatch)
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        worker.metrics.rebalance("assigned")
+        worker.updateHealth { joined, _ in joined = true }
         var numbers = Set(partitions.map(\.partition)).subtracting(tasks.keys).subtracting(shared.keys).sorted()
         numbers = shareOut(numbers, consumer: consumer)
         take(numbers, consumer: consumer)
@@ -681,6 +795,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        worker.metrics.rebalance("revoked")
         let waits = reclaim(partitions, lost: false)
         // Still the owner: commit everything before the partitions go.
         do { try commit() } catch {
@@ -708,6 +823,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func partitionsLost(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        worker.metrics.rebalance("lost")
         let waits = reclaim(partitions, lost: true)
         abandonUncommitted()
         drop(Set(partitions.map(\.partition)))
@@ -787,6 +903,9 @@ private final class PendingCommit: @unchecked Sendable {
         var positions: [String: Int64]
         /// Batches that aborted after their marker reached the broker: noted in this transaction.
         var abortNotes: [String]
+        /// Input records processed per topic, and the oldest one's timestamp (for the metrics).
+        var consumed: [String: Int]
+        var oldestInput: Int64?
     }
 
     let batch: String
@@ -800,9 +919,26 @@ private final class PendingCommit: @unchecked Sendable {
     var error: KafkaError?
     var failedStateFiles: [Int32] = []
 
-    init(batch: String, changelog: String) {
+    let metrics: StreamMetrics
+
+    init(batch: String, changelog: String, metrics: StreamMetrics) {
         self.batch = batch
         self.changelog = changelog
+        self.metrics = metrics
+    }
+
+    /// Counts the committed transaction in the metrics (committer thread, before `done`).
+    private func count(duration: Duration) {
+        var commit = StreamMetrics.Committed(duration: duration, committedAt: Int64(Date().timeIntervalSince1970 * 1000))
+        for task in tasks {
+            commit.consumed.merge(task.consumed, uniquingKeysWith: +)
+            if let oldest = task.oldestInput { commit.oldestInputs.append(oldest) }
+            for output in task.outputs {
+                commit.produced[output.topic, default: 0] += 1
+                if let tally = output.tally { commit.tallies.append(tally) }
+            }
+        }
+        metrics.committed(commit)
     }
 
     func run(producer: KafkaProducer, logger: Logger) {
@@ -880,6 +1016,7 @@ private final class PendingCommit: @unchecked Sendable {
             self.error = error
             return
         }
+        count(duration: committed - began)
         // The local copy of what just committed, current to the offset after the marker.
         for (task, marker) in zip(tasks, markers) {
             guard let file = task.file else { continue }

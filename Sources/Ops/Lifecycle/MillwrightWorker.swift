@@ -1,0 +1,208 @@
+import Foundation
+import Kafka
+import Logging
+import Manufacturing
+import ServiceLifecycle
+import Streams
+import Synchronization
+
+/// One Millwright worker: the master-data cache and the processors, each run by
+/// `streamThreads` loop threads; the first thread of each processor is its consumer-group member
+/// and shares the partitions out to the others (`LoopThreads`).
+///
+/// Start order: the master-data cache catches up first (nothing judges an order against master
+/// data before that), then the release and confirmation workers join their groups.
+///
+/// As services (``services()``), for a `ServiceGroup`: the master-data loader, then one service
+/// per processor that starts once master data has caught up; graceful shutdown stops the
+/// processors first (finishing their transactions and leaving their groups), then the loader.
+///
+/// - Important: Thread-safe; `start` and `stop` (or the services) are used once each.
+public final class MillwrightWorker: HealthSource, Sendable {
+    public let configuration: MillwrightConfiguration
+    public let masterData: MasterDataCache
+    public let workers: [StreamWorker]
+    private let logger: Logger
+    private let masterDataStarted = Atomic<Bool>(false)
+    private let shuttingDown = Atomic<Bool>(false)
+    private let caughtUp = MasterDataCaughtUp()
+
+    public init(configuration: MillwrightConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: configuration.streams.stateDirectory, withIntermediateDirectories: true)
+        masterData = try MasterDataCache(stateDirectory: configuration.streams.stateDirectory, logger: logger)
+        let settings = configuration.processing
+        let cache = masterData
+        var workers: [StreamWorker] = []
+        let count = configuration.streams.streamThreads
+        for definition in [Self.release(masterData: cache), Self.confirmation(settings: settings)] {
+            // Several loop threads share one group member (LoopThreads); thread 0 starts first.
+            let threads = count > 1 ? LoopThreads(count: count) : nil
+            for thread in 0..<count {
+                workers.append(try StreamWorker(definition: definition, configuration: configuration.streams, thread: thread, threads: threads, logger: logger))
+            }
+        }
+        self.workers = workers
+    }
+
+    /// `erp.order-approved.v1` → releases, quarantines, status.
+    public static func release(masterData: any MasterDataLookup) -> ProcessorDefinition {
+        ProcessorDefinition(
+            name: "release", inputTopics: [Topics.orderApproved],
+            outputTopics: [Topics.workOrders, Topics.erpOrderStatus, Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic]
+        ) { _ in ReleaseProcessor(masterData: masterData) }
+    }
+
+    /// MES events and the work-order table → postings, status, quarantines.
+    public static func confirmation(settings: ProcessingSettings) -> ProcessorDefinition {
+        ProcessorDefinition(
+            name: "confirmation", inputTopics: [Topics.workOrders, Topics.operationCompleted, Topics.scrapReported],
+            tableTopics: [Topics.workOrders],
+            outputTopics: [Topics.productionConfirmation, Topics.erpOrderStatus, Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic]
+        ) { _ in
+            ConfirmationProcessor(settings: settings)
+        }
+    }
+
+    /// Loads master data until caught up (up to `catchUpTimeout`), then starts the processors.
+    public func start(catchUpTimeout: Duration = .seconds(120)) async throws {
+        try await masterData.start(configuration: GlobalTableConfiguration(client: configuration.streams.client))
+        masterDataStarted.store(true, ordering: .relaxed)
+        logger.info("loading master data")
+        try await masterData.waitUntilCaughtUp(timeout: catchUpTimeout)
+        logger.info("master data caught up; starting the processors")
+        for worker in workers { try worker.start() }
+    }
+
+    /// The first failure of any part, if one failed.
+    public var failure: String? {
+        if let failure = masterData.failure { return "master data: \(failure)" }
+        for worker in workers { if let failure = worker.failure { return "\(worker.definition.name): \(failure)" } }
+        return nil
+    }
+
+    /// Finishes open transactions, leaves the groups, stops loading master data.
+    public func stop() async {
+        shuttingDown.store(true, ordering: .relaxed)
+        for worker in workers { worker.requestStop() }
+        for worker in workers { await worker.waitUntilFinished() }
+        await masterData.stop()
+    }
+
+    // MARK: Health
+
+    public func healthSnapshot() -> HealthSnapshot {
+        HealthSnapshot(
+            masterData: .init(
+                started: masterDataStarted.load(ordering: .relaxed), caughtUp: masterData.isCaughtUp,
+                failure: masterData.failure.map { "\($0)" }, progress: masterData.progress),
+            workers: workers.map(\.health), shuttingDown: shuttingDown.load(ordering: .relaxed))
+    }
+
+    /// True while a loop thread is still running (after a stop: it has not ended yet).
+    public var isRunning: Bool { workers.contains { $0.health.running } }
+
+    // MARK: Services
+
+    /// The worker as services for one `ServiceGroup`, in start order (the group stops them in
+    /// reverse): the master-data loader, then each processor's loop threads.
+    public func services() -> [any Service] {
+        var services: [any Service] = [MasterDataService(worker: self)]
+        for name in Set(workers.map(\.definition.name)).sorted(by: { $0 > $1 }) {
+            services.append(ProcessorService(worker: self, threads: workers.filter { $0.definition.name == name }))
+        }
+        return services
+    }
+
+    /// Loads master data: caught up, it lets the processors start; on shutdown it stops loading.
+    struct MasterDataService: Service {
+        let worker: MillwrightWorker
+
+        func run() async throws {
+            defer {
+                // Processors still waiting to start (shutdown or failure during the load) start nothing.
+                worker.shuttingDown.store(true, ordering: .relaxed)
+                worker.caughtUp.signal()
+            }
+            try await worker.masterData.start(configuration: GlobalTableConfiguration(client: worker.configuration.streams.client))
+            worker.masterDataStarted.store(true, ordering: .relaxed)
+            worker.logger.info("loading master data")
+            do {
+                try await cancelWhenGracefulShutdown {
+                    // No deadline: readiness reports the progress; a failure ends the wait.
+                    while true {
+                        do {
+                            try await worker.masterData.waitUntilCaughtUp(timeout: .seconds(3_600))
+                            break
+                        } catch let error as GlobalTableError where error.code == .timedOut {
+                            continue
+                        }
+                    }
+                }
+                worker.logger.info("master data caught up; starting the processors")
+                worker.caughtUp.signal()
+                // Runs until the group shuts down (the processors have stopped by then).
+                try? await gracefulShutdown()
+            } catch {
+                // A shutdown during the load ends the wait; anything else is a failure.
+                guard worker.masterData.failure == nil && (Task.isCancelled || Task.isShuttingDownGracefully) else {
+                    await worker.masterData.stop()
+                    throw error
+                }
+            }
+            worker.shuttingDown.store(true, ordering: .relaxed)
+            await worker.masterData.stop()
+            if let failure = worker.masterData.failure { throw failure }
+        }
+    }
+
+    /// One processor's loop threads: started once master data has caught up, stopped gracefully
+    /// (open transactions finished, group left) on shutdown. A loop thread that fails ends the
+    /// service with its error, which stops the group.
+    struct ProcessorService: Service {
+        let worker: MillwrightWorker
+        let threads: [StreamWorker]
+
+        func run() async throws {
+            await worker.caughtUp.wait()
+            guard !worker.shuttingDown.load(ordering: .relaxed), !Task.isCancelled else { return }
+            for thread in threads { try thread.start() }
+            await withGracefulShutdownHandler {
+                for thread in threads { await thread.waitUntilFinished() }
+            } onGracefulShutdown: {
+                worker.shuttingDown.store(true, ordering: .relaxed)
+                worker.logger.notice("stopping: finishing the open transaction and leaving the group", metadata: ["processor": "\(threads.first?.definition.name ?? "")"])
+                for thread in threads { thread.requestStop() }
+            }
+            if let failure = threads.lazy.compactMap(\.failure).first {
+                for thread in threads { thread.requestStop() }
+                throw failure
+            }
+        }
+    }
+}
+
+/// Opens once master data has caught up (or shutdown began); processors wait on it.
+final class MasterDataCaughtUp: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func signal() {
+        let waiters = state.withLock { s in
+            s.open = true
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let open = state.withLock { s in
+                if !s.open { s.waiters.append(continuation) }
+                return s.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+/// What a ``StreamWorker`` reports for liveness and readiness checks.
+public struct StreamWorkerHealth: Sendable, Hashable {
+    /// The processor's name (`release`, `confirmation`).
+    public var processor: String
+    /// Which of the processor's loop threads this is.
+    public var thread: Int
+    /// The loop thread is running.
+    public var running: Bool
+    /// A stop was asked for (a graceful shutdown).
+    public var stopping: Bool
+    /// Why the worker stopped, if it failed.
+    public var failure: String?
+    /// Time since the loop thread last made progress (a poll, or changelog read by a restore);
+    /// `nil` before its first.
+    public var sinceProgress: Duration?
+    /// The group has given this worker its (possibly empty) share of the partitions.
+    public var joined: Bool
+    /// Partitions whose tasks this thread runs.
+    public var assignedPartitions: [Int32]
+    /// Tasks being restored from their changelog now.
+    public var restoring: [TaskRestoreProgress]
+
+    /// Polled within `timeout` and not failed: what a liveness probe asks.
+    public func isLive(within timeout: Duration) -> Bool {
+        guard failure == nil else { return false }
+        guard let sinceProgress else { return running }  // starting: the loop has not polled yet
+        return sinceProgress <= timeout
+    }
+
+    /// Joined, nothing restoring, running: what a readiness probe asks.
+    public var isReady: Bool { running && !stopping && failure == nil && joined && restoring.isEmpty }
+}
+
+/// A task's restore from its changelog, in changelog records.
+public struct TaskRestoreProgress: Sendable, Hashable {
+    public var partition: Int32
+    /// Records read so far.
+    public var restored: Int64
+    /// Records from where the restore started to the end of the changelog when it started.
+    public var toRestore: Int64
+}
