@@ -73,4 +73,10 @@ public struct GlobalTableProgress: Sendable, Hashable {
     public var loaded: Int64
     /// High watermarks at start (summed over the topic's partitions).
     public var toLoad: Int64
+
+    public init(topic: String, loaded: Int64, toLoad: Int64) {
+        self.topic = topic
+        self.loaded = loaded
+        self.toLoad = toLoad
+    }
 }

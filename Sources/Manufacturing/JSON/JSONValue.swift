@@ -22,6 +22,14 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 /// A JSON object: members in document order, looked up by name.
+extension JSONValue {
+    /// The member `key` of an object; `nil` for a missing member or a value that is not an object.
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+}
+
 public struct JSONObject: Sendable, Hashable {
     public private(set) var members: [(key: String, value: JSONValue)]
 

@@ -60,6 +60,9 @@ public struct MillwrightLogHandler: LogHandler {
         Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 
+    /// ``quoted(_:)``, for tests.
+    public static func quotedForTests(_ text: String) -> String { quoted(text) }
+
     /// A JSON string literal.
     static func quoted(_ text: String) -> String {
         var out = "\""

@@ -20,6 +20,21 @@ public struct StreamWorkerHealth: Sendable, Hashable {
     /// Tasks being restored from their changelog now.
     public var restoring: [TaskRestoreProgress]
 
+    public init(
+        processor: String, thread: Int, running: Bool, stopping: Bool, failure: String?, sinceProgress: Duration?, joined: Bool,
+        assignedPartitions: [Int32], restoring: [TaskRestoreProgress]
+    ) {
+        self.processor = processor
+        self.thread = thread
+        self.running = running
+        self.stopping = stopping
+        self.failure = failure
+        self.sinceProgress = sinceProgress
+        self.joined = joined
+        self.assignedPartitions = assignedPartitions
+        self.restoring = restoring
+    }
+
     /// Polled within `timeout` and not failed: what a liveness probe asks.
     public func isLive(within timeout: Duration) -> Bool {
         guard failure == nil else { return false }
@@ -38,4 +53,10 @@ public struct TaskRestoreProgress: Sendable, Hashable {
     public var restored: Int64
     /// Records from where the restore started to the end of the changelog when it started.
     public var toRestore: Int64
+
+    public init(partition: Int32, restored: Int64, toRestore: Int64) {
+        self.partition = partition
+        self.restored = restored
+        self.toRestore = toRestore
+    }
 }
