@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Kafka
 import Manufacturing
 import Ops
@@ -14,18 +17,20 @@ final class WorkerProcess {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("millwright")
     }
 
-    init(bootstrap: String, group: String, stateDirectory: String, name: String) throws {
+    init(bootstrap: String, group: String, stateDirectory: String, name: String, extraArguments: [String] = [], environment extra: [String: String] = [:]) throws {
         log = URL(fileURLWithPath: stateDirectory).appendingPathComponent("\(name).log")
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)  // FileHandle below fails if it could not
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = Self.executable
-        process.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", stateDirectory, "--log-level", "info"]
+        // Port 0: each worker gets a free port (several run at once); `httpPort` reads it from the log.
+        process.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", stateDirectory, "--http-port", "0"] + (extraArguments.contains("--log-level") ? [] : ["--log-level", "info"]) + extraArguments
         // The worker refuses unknown MILLWRIGHT_* settings: pass on none of the test runner's.
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MILLWRIGHT_") }
         environment["MILLWRIGHT_IDLE_TIMEOUT"] = "3s"
         environment["MILLWRIGHT_SESSION_TIMEOUT"] = "6s"
         environment["MILLWRIGHT_PARKING_TIMEOUT"] = "10m"
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = handle
         process.standardError = handle
@@ -44,6 +49,28 @@ final class WorkerProcess {
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// The HTTP port the worker logged ("HTTP server listening … port=N"), once it has.
+    var httpPort: Int? {
+        for line in output.split(separator: "\n") where line.contains("HTTP server listening") {
+            if let range = line.range(of: "port=") {
+                return Int(line[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        return nil
+    }
+
+    /// GET `path` on the worker's HTTP server: status and body.
+    func get(_ path: String) async throws -> (status: Int, body: String) {
+        guard let port = httpPort else { throw WorkerProcessError("the worker has not logged its HTTP port:\n\(output.suffix(2000))") }
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+}
+
+struct WorkerProcessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// The in-process cluster with the catalog's topics, and readers of what came out.

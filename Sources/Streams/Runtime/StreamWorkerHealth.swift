@@ -35,10 +35,11 @@ public struct StreamWorkerHealth: Sendable, Hashable {
         self.restoring = restoring
     }
 
-    /// Polled within `timeout` and not failed: what a liveness probe asks.
+    /// Not failed, and while running, polled within `timeout`: what a liveness probe asks. A
+    /// thread that has not started (master data still loading) or has stopped cleanly is live.
     public func isLive(within timeout: Duration) -> Bool {
         guard failure == nil else { return false }
-        guard let sinceProgress else { return running }  // starting: the loop has not polled yet
+        guard running, let sinceProgress else { return true }
         return sinceProgress <= timeout
     }
 

@@ -1,0 +1,143 @@
+import Foundation
+import Kafka
+import Manufacturing
+import Ops
+import Streams
+import TestSupport
+import Testing
+
+@Suite("A worker's probes, metrics and shutdown, as a child process on the in-process cluster", .serialized)
+struct ObservabilityTests {
+    /// `/metrics` parsed by Prometheus' reference parser (Python prometheus_client): sample → value.
+    func scrape(_ worker: WorkerProcess) async throws -> [String: Double] {
+        let (status, text) = try await worker.get("/metrics")
+        #expect(status == 200)
+        let parser = Process()
+        parser.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("parse_metrics.py").path
+        parser.arguments = ["python3", script]
+        let input = Pipe(), output = Pipe()
+        parser.standardInput = input
+        parser.standardOutput = output
+        try parser.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        parser.waitUntilExit()
+        #expect(parser.terminationStatus == 0, "the reference parser read the exposition:\n\(text.prefix(2000))")
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Double]) ?? [:]
+    }
+
+    /// Sums the samples of `name` by the value of `label`.
+    func sum(_ samples: [String: Double], _ name: String, by label: String) -> [String: Int] {
+        var sums: [String: Int] = [:]
+        for (key, value) in samples where key.hasPrefix(name + "{") {
+            let labels = key.dropFirst(name.count + 1).dropLast().split(separator: ",")
+            guard let match = labels.first(where: { $0.hasPrefix(label + "=") }) else { continue }
+            sums[String(match.dropFirst(label.count + 1)), default: 0] += Int(value)
+        }
+        return sums
+    }
+
+    @Test("/readyz is 503 until the worker joined and restored, then 200; /metrics counts what was fed; SIGTERM exits 0")
+    func probesMetricsAndShutdown() async throws {
+        let e2e = try EndToEnd()
+        let sample = SampleData(catalog: EndToEnd.catalog)
+        try await e2e.send(try sample.masterData())
+        let worker = try e2e.worker("observed")
+        defer { worker.kill() }
+        #expect(try await e2e.eventually(timeout: .seconds(30)) { worker.httpPort != nil }, "the worker logged its port:\n\(worker.output.suffix(2000))")
+
+        // The first group join takes seconds on the in-process cluster: not ready meanwhile.
+        let early = try await worker.get("/readyz")
+        #expect(early.status == 503, "not ready before the group is joined: \(early.body)")
+        #expect(early.body.contains("\"pending\""))
+        #expect(try await worker.get("/healthz").status == 200, "live while starting")
+        #expect(try await e2e.eventually(timeout: .seconds(60)) { try await worker.get("/readyz").status == 200 }, "ready:\n\(worker.output.suffix(3000))")
+
+        try await e2e.send(try sample.orders())
+        let expectedReleases = 3
+        let fed = try await e2e.eventually {
+            let releases = try await e2e.read(["mes.P100.production-release.v1"]).count
+            let letters = try await e2e.read([DeadLetter.topic]).count
+            let held = try await e2e.read([Topics.quarantine]).count
+            return releases >= expectedReleases && letters >= 2 && held >= 2
+        }
+        #expect(fed, "outputs arrived; worker log:\n\(worker.output.suffix(3000))")
+
+        // What the topics hold (committed transactions only), by reason…
+        let batches = try await e2e.committedBatches()
+        let letters = e2e.committed(try await e2e.read([DeadLetter.topic]), batches: batches)
+        var lettersByReason: [String: Int] = [:]
+        for letter in letters { lettersByReason[letter.headers.last("dlq-reason")?.stringValue ?? "?", default: 0] += 1 }
+        var heldByReason: [String: Int] = [:]
+        for held in e2e.committed(try await e2e.read([Topics.quarantine]), batches: batches) {
+            heldByReason[try EventDecoder.decode(held.value, as: Quarantine.self).get().data.reason.rawValue, default: 0] += 1
+        }
+        let releases = e2e.committed(try await e2e.read(["mes.P100.production-release.v1"]), batches: batches).count
+
+        // … equals what /metrics counts (counted right after each commit: polled until it does).
+        var samples: [String: Double] = [:]
+        let counted = try await e2e.eventually(timeout: .seconds(20)) {
+            samples = try await scrape(worker)
+            return sum(samples, "millwright_dead_letters_total", by: "reason") == lettersByReason
+                && sum(samples, "millwright_quarantined_total", by: "reason") == heldByReason
+                && sum(samples, "millwright_releases_total", by: "plant") == ["P100": releases]
+        }
+        #expect(counted, """
+            metrics equal the topics: dead letters \(sum(samples, "millwright_dead_letters_total", by: "reason")) vs \(lettersByReason), \
+            quarantines \(sum(samples, "millwright_quarantined_total", by: "reason")) vs \(heldByReason), \
+            releases \(sum(samples, "millwright_releases_total", by: "plant")) vs \(releases)
+            """)
+        #expect(!lettersByReason.isEmpty && !heldByReason.isEmpty && releases == expectedReleases)
+        let inputs = sum(samples, "millwright_input_records_total", by: "topic")[Topics.orderApproved] ?? 0
+        #expect(inputs == (try sample.orders()).count, "every fed order counted once as input")
+        #expect((samples["millwright_transactions_total{outcome=committed,processor=release}"] ?? 0) >= 1)
+        #expect((samples["millwright_ready{}"] ?? 0) == 1)
+        #expect((samples["process_resident_memory_bytes{}"] ?? 0) > 0)
+
+        let stopping = ContinuousClock.now
+        worker.terminate()
+        #expect(worker.process.terminationStatus == 0, "SIGTERM: drained and exited 0\n\(worker.output.suffix(2000))")
+        #expect(ContinuousClock.now - stopping < .seconds(30), "within the default shutdown timeout")
+        #expect(worker.output.contains("stopped"))
+    }
+
+    @Test("a port already in use is a start-up error naming it, and the worker exits non-zero")
+    func portInUse() async throws {
+        let e2e = try EndToEnd()
+        let first = try e2e.worker("first")
+        defer { first.kill() }
+        #expect(try await e2e.eventually(timeout: .seconds(30)) { first.httpPort != nil })
+        let port = try #require(first.httpPort)
+        let second = try WorkerProcess(
+            bootstrap: e2e.bootstrap, group: e2e.group, stateDirectory: "\(e2e.root)/second", name: "second",
+            extraArguments: ["--http-port", String(port)])
+        defer { second.kill() }
+        second.process.waitUntilExit()
+        #expect(second.process.terminationStatus != 0)
+        #expect(second.output.contains("http.port \(port) on 0.0.0.0 is already in use"), "\(second.output.suffix(2000))")
+    }
+
+    @Test("a SASL password from the configuration never appears in the output at trace level, nor in the failed connection's errors")
+    func passwordNeverLogged() async throws {
+        let e2e = try EndToEnd()
+        let password = "Pw-\(UUID().uuidString.prefix(12))"
+        // The in-process cluster speaks no SASL: the client's handshake fails and librdkafka reports it.
+        let worker = try WorkerProcess(
+            bootstrap: e2e.bootstrap, group: e2e.group, stateDirectory: "\(e2e.root)/sasl", name: "sasl",
+            extraArguments: ["--log-level", "trace", "--shutdown-timeout", "3s"],
+            environment: [
+                "MILLWRIGHT_KAFKA_SECURITY_PROTOCOL": "sasl_plaintext", "MILLWRIGHT_KAFKA_SASL_MECHANISM": "PLAIN",
+                "MILLWRIGHT_KAFKA_SASL_USERNAME": "plant", "MILLWRIGHT_SASL_PASSWORD": password,
+                "MILLWRIGHT_KAFKA_DEBUG": "security,broker,conf",
+            ])
+        defer { worker.kill() }
+        try await Task.sleep(for: .seconds(6))
+        worker.terminate()
+        let output = worker.output
+        #expect(output.contains("trace") || output.contains("debug"), "it logged at trace level:\n\(output.suffix(1500))")
+        #expect(output.lowercased().contains("sasl"), "librdkafka reported the SASL connection:\n\(output.suffix(1500))")
+        #expect(!output.contains(password), "the password was logged")
+    }
+}
