@@ -133,6 +133,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["millwright", "Ops", "Manufacturing", "Streams", "Kafka", "TestSupport"],
+            exclude: ["parse_metrics.py"],
             swiftSettings: strict
         ),
         .testTarget(

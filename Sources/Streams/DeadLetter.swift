@@ -29,7 +29,8 @@ public enum DeadLetter {
         ]
         headers += input.headers
         var record = OutputRecord(topic: topic, key: input.key, value: input.value, headers: headers, timestamp: input.timestamp)
-        record.tally = OutputTally(name: "millwright_dead_letters_total", labels: [.init("reason", reason), .init("topic", input.topic)])
+        record.tally = OutputTally(
+            name: "millwright_dead_letters_total", labels: [.init("reason", reason), .init("topic", input.topic)], logMessage: "input dead-lettered")
         return record
     }
 }

@@ -19,6 +19,8 @@ public enum LogMetadataKey {
     public static let key = "key"
     /// The envelope's (or the `correlation-id` header's) correlation id: on every line about an event.
     public static let correlationId = "correlationId"
+    /// The id of the event a log line is about (for an output, the input's: its causation id).
+    public static let eventId = "eventId"
     /// A reason code (`INVALID_FIELD`, `KEY_MISMATCH`, …).
     public static let reason = "reason"
     /// An error's description.

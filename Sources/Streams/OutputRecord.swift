@@ -49,6 +49,10 @@ public struct OutputTally: Sendable, Hashable {
     public var eventTime: Int64?
     /// The duration histogram the commit time − ``eventTime`` goes to.
     public var lagHistogram: String?
+    /// When set, the committed output is also logged (at `notice`) with this message, its labels,
+    /// topic and key, and the correlation and event ids of the input it is about. For outputs an
+    /// operator acts on (quarantines, dead letters), never for the bulk.
+    public var logMessage: String?
 
     public struct Label: Sendable, Hashable {
         public var name: String
@@ -59,10 +63,11 @@ public struct OutputTally: Sendable, Hashable {
         }
     }
 
-    public init(name: String, labels: [Label], eventTime: Int64? = nil, lagHistogram: String? = nil) {
+    public init(name: String, labels: [Label], eventTime: Int64? = nil, lagHistogram: String? = nil, logMessage: String? = nil) {
         self.name = name
         self.labels = labels
         self.eventTime = eventTime
         self.lagHistogram = lagHistogram
+        self.logMessage = logMessage
     }
 }

@@ -12,7 +12,9 @@ extension OutputTally {
     /// the plant is not known to master data (its code came from the input and is unbounded).
     static func quarantine(_ reason: QuarantineReason, plant: String?) -> OutputTally {
         let label = reason == .unknownPlant ? "unknown" : plant ?? "unknown"
-        return OutputTally(name: "millwright_quarantined_total", labels: [.init("reason", reason.rawValue), .init("plant", label)])
+        return OutputTally(
+            name: "millwright_quarantined_total", labels: [.init("reason", reason.rawValue), .init("plant", label)],
+            logMessage: reason == .overConfirmation ? "posting held back" : "input quarantined")
     }
 
     /// `millwright_postings_total{kind,plant}`, and the confirmation lag: commit time − the start

@@ -119,6 +119,18 @@ final class StreamMetrics: @unchecked Sendable {
         }
     }
 
+    /// Each broker's connection state (1 up, 0 not) and average round-trip time, from the group
+    /// member's librdkafka statistics (its polling thread: the loop thread, inside a poll).
+    func publish(_ statistics: KafkaStatistics) {
+        for broker in statistics.brokers where broker.nodeID >= 0 {
+            let dimensions = [("processor", processor), ("broker", String(broker.nodeID))]
+            gauge("up|\(broker.nodeID)", "millwright_kafka_broker_up", dimensions).record(broker.isUp ? 1 : 0)
+            if let rtt = broker.averageRTTMicroseconds {
+                gauge("rtt|\(broker.nodeID)", "millwright_kafka_broker_rtt_seconds", dimensions).record(Double(rtt) / 1_000_000)
+            }
+        }
+    }
+
     /// Removes this thread's gauges (the thread stops).
     func removeGauges() {
         for gauge in loopCache.gauges.values { gauge.destroy() }

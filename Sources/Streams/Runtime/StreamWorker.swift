@@ -272,7 +272,15 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
         consumerConfiguration.sessionTimeout = configuration.sessionTimeout
         consumerConfiguration.heartbeatInterval = .milliseconds(min(1000, configuration.sessionTimeout.wholeMilliseconds / 4))
         consumerConfiguration.maxPrefetchedMessages = configuration.maxPrefetchedMessages
-        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        // The group member's statistics give the brokers' state and round-trip times (metrics).
+        var statistics: (@Sendable (String) -> Void)?
+        if member, let interval = configuration.statisticsInterval {
+            consumerConfiguration.client.statisticsInterval = interval
+            statistics = { [metrics = worker.metrics] json in
+                if let parsed = KafkaStatistics(json: json) { metrics.publish(parsed) }
+            }
+        }
+        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, statisticsHandler: statistics)
         if let threads = worker.threads {
             if member {
                 threads.setMember(consumer)
@@ -927,18 +935,34 @@ private final class PendingCommit: @unchecked Sendable {
         self.metrics = metrics
     }
 
-    /// Counts the committed transaction in the metrics (committer thread, before `done`).
-    private func count(duration: Duration) {
+    /// Counts the committed transaction in the metrics (committer thread, before `done`), and
+    /// logs the outputs whose tally asks for it, with the ids of the input they are about.
+    private func count(duration: Duration, logger: Logger) {
         var commit = StreamMetrics.Committed(duration: duration, committedAt: Int64(Date().timeIntervalSince1970 * 1000))
         for task in tasks {
             commit.consumed.merge(task.consumed, uniquingKeysWith: +)
             if let oldest = task.oldestInput { commit.oldestInputs.append(oldest) }
             for output in task.outputs {
                 commit.produced[output.topic, default: 0] += 1
-                if let tally = output.tally { commit.tallies.append(tally) }
+                guard let tally = output.tally else { continue }
+                commit.tallies.append(tally)
+                if let message = tally.logMessage { log(message, output, tally, logger) }
             }
         }
         metrics.committed(commit)
+    }
+
+    private func log(_ message: String, _ output: OutputRecord, _ tally: OutputTally, _ logger: Logger) {
+        func header(_ name: String) -> String? { output.headers.last { $0.key == name }?.stringValue }
+        var metadata: Logger.Metadata = [
+            LogMetadataKey.topic: "\(output.topic)", LogMetadataKey.key: "\(output.key.map { String(decoding: $0, as: UTF8.self) } ?? "-")",
+            // An output names its input in `causation-id`; a dead letter keeps the input's own headers.
+            LogMetadataKey.correlationId: "\(header("correlation-id") ?? "-")",
+            LogMetadataKey.eventId: "\(header("causation-id") ?? header("event-id") ?? "-")",
+        ]
+        for label in tally.labels { metadata[label.name] = "\(label.value)" }
+        if let error = header(DeadLetter.HeaderName.error) { metadata[LogMetadataKey.error] = "\(error)" }
+        logger.notice("\(message)", metadata: metadata)
     }
 
     func run(producer: KafkaProducer, logger: Logger) {
@@ -1016,7 +1040,7 @@ private final class PendingCommit: @unchecked Sendable {
             self.error = error
             return
         }
-        count(duration: committed - began)
+        count(duration: committed - began, logger: logger)
         // The local copy of what just committed, current to the offset after the marker.
         for (task, marker) in zip(tasks, markers) {
             guard let file = task.file else { continue }

@@ -50,6 +50,9 @@ public struct StreamsConfiguration: Sendable {
     /// The machine's active cores, at most 4: past that each thread adds a consumer, a
     /// transactional producer and a committer for gains not measured here (2-core machine).
     public static var defaultStreamThreads: Int { min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+    /// How often the group member's librdkafka statistics are read for the broker metrics
+    /// (`statistics.interval.ms`); `nil` turns them off. Default 10 s.
+    public var statisticsInterval: Duration? = .seconds(10)
     /// How often the processors' wall-clock hook runs. Default 1 s.
     public var wallClockInterval: Duration = .seconds(1)
     /// A quiet partition's stream time moves to the wall clock after this. Default 60 s.

@@ -95,7 +95,10 @@ struct OpsEndpointsTests {
     @Test("/metrics answers Prometheus text 0.0.4 with the registry's series and the process's own")
     func metrics() async throws {
         let metrics = MillwrightMetrics()
-        metrics.registry.makeCounter(name: "millwright_dead_letters_total", labels: [("reason", "MALFORMED_JSON"), ("topic", "erp.order-approved.v1")]).increment(by: Int64(2))
+        metrics.registry.makeCounter(
+            descriptor: .init(metricName: "millwright_dead_letters_total", unitName: "", helpText: "Dead letters."),
+            labels: [("reason", "MALFORMED_JSON"), ("topic", "erp.order-approved.v1")]
+        ).increment(by: Int64(2))
         try await test(HealthSnapshot(masterData: loaded, workers: [worker("release")]), metrics: metrics) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
