@@ -28,6 +28,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Option(help: "The worker's log level (its log goes to this process's standard error).") var workerLogLevel: String = "error"
     @Flag(help: "Print the committed input count every 20 ms of the throughput run (its shape: steady rate, tail), and the window's CLOCK_MONOTONIC ends (for `perf record -k CLOCK_MONOTONIC`, `perf report --time`).") var timeline = false
 
+    @Option(help: "The worker's HTTP server and Prometheus metrics: on (a free port) or off (--no-http), to measure their cost.")
+    var metrics: String = "on"
     @Flag(help: "Only the confirmation processor's own cost: the same input through the test driver, no broker.") var processorOnly = false
     @Option(help: "Processor-only: records between flushes (the runtime flushes once per commit).") var flushEvery: Int = 5_000
 
@@ -59,7 +61,11 @@ struct StreamsBenchmark: AsyncParsableCommand {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("mw-bench-\(UUID().uuidString.prefix(8))").path
         let worker = Process()
         worker.executableURL = URL(fileURLWithPath: millwright)
-        worker.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", "bench", "--state-dir", state, "--log-level", workerLogLevel]
+        guard ["on", "off"].contains(metrics) else { throw BenchmarkError("--metrics: on or off (got '\(metrics)')") }
+        worker.arguments = [
+            "run", "--bootstrap-servers", bootstrap, "--group", "bench", "--state-dir", state, "--log-level", workerLogLevel,
+        ] + (metrics == "on" ? ["--http-port", "0"] : ["--no-http"])
+        print("worker's metrics: \(metrics)")
         var environment = ProcessInfo.processInfo.environment
         environment["MILLWRIGHT_IDLE_TIMEOUT"] = "600s"
         environment["MILLWRIGHT_STREAM_THREADS"] = "\(streamThreads)"
