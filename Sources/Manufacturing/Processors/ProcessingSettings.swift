@@ -41,6 +41,8 @@ public enum Topics {
     public static let erpOrderStatus = "erp.order-status.v1"
     public static let crmOrderStatus = "crm.order-status.v1"
     public static let quarantine = "ops.quarantine.v1"
+    /// One record per executed operator action (offset reset, quarantine release, redrive).
+    public static let audit = "ops.audit.v1"
     /// Internal: released work orders, compacted, co-partitioned with the MES topics.
     public static let workOrders = "millwright.work-orders.v1"
 }
