@@ -21,6 +21,19 @@ public struct OperatorAudit: Sendable {
         return (user, ProcessInfo.processInfo.hostName)
     }
 
+    /// The ids every executed action of these kinds names (`data.ids`): what was already
+    /// released, approved, rejected or redriven, so that nothing is done twice.
+    public func handledIDs(actions: Set<String>) async throws -> [String: String] {
+        var handled: [String: String] = [:]
+        for record in try await TopicReader(client: client, logger: logger).readAll([Topics.audit]) {
+            guard let value = record.value, let envelope = try? JSONParser.parse(value), let data = envelope["data"],
+                case .string(let action)? = data["action"], actions.contains(action), case .array(let ids)? = data["ids"]
+            else { continue }
+            for case .string(let id) in ids { handled[id] = action }
+        }
+        return handled
+    }
+
     /// Writes one audit record and waits for the broker's acknowledgement. Returns its eventId.
     /// - Parameters:
     ///   - action: `OFFSET_RESET`, `QUARANTINE_RELEASE`, …

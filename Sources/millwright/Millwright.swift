@@ -14,7 +14,13 @@ struct Millwright: AsyncParsableCommand {
               millwright cluster
             Create the catalog's topics on a cluster:
               millwright topics apply --bootstrap-servers localhost:9092
+            Replay, clear exceptions:
+              millwright offsets show|reset, millwright quarantine list|release|approve|reject,
+              millwright dlq list|redrive
             """,
-        subcommands: [DevCommand.self, RunCommand.self, ClusterCommand.self, TopicsCommand.self, OffsetsCommand.self]
+        subcommands: [
+            DevCommand.self, RunCommand.self, ClusterCommand.self, TopicsCommand.self, OffsetsCommand.self, QuarantineCommand.self,
+            DeadLetterCommand.self,
+        ]
     )
 }

@@ -64,6 +64,12 @@ struct ObservabilityTests {
             return releases >= expectedReleases && letters >= 2 && held >= 2
         }
         #expect(fed, "outputs arrived; worker log:\n\(worker.output.suffix(3000))")
+        // Shop-floor events for the released work orders (as `millwright dev` feeds them): postings.
+        let shopFloor = sample.shopFloor(now: Int64(Date().timeIntervalSince1970 * 1000))
+        try await e2e.send(shopFloor.main)
+        try await Task.sleep(for: .seconds(2))
+        try await e2e.send(shopFloor.closing)
+        #expect(try await e2e.eventually { try await e2e.read([Topics.productionConfirmation]).count >= 3 }, "postings arrived")
 
         // What the topics hold (committed transactions only), by reason…
         let batches = try await e2e.committedBatches()
@@ -71,24 +77,39 @@ struct ObservabilityTests {
         var lettersByReason: [String: Int] = [:]
         for letter in letters { lettersByReason[letter.headers.last("dlq-reason")?.stringValue ?? "?", default: 0] += 1 }
         var heldByReason: [String: Int] = [:]
-        for held in e2e.committed(try await e2e.read([Topics.quarantine]), batches: batches) {
-            heldByReason[try EventDecoder.decode(held.value, as: Quarantine.self).get().data.reason.rawValue, default: 0] += 1
-        }
         let releases = e2e.committed(try await e2e.read(["mes.P100.production-release.v1"]), batches: batches).count
+        var postingsByKind: [String: Int] = [:]
+        for posting in e2e.committed(try await e2e.read([Topics.productionConfirmation]), batches: batches) {
+            postingsByKind[try EventDecoder.decode(posting.value, as: ProductionConfirmation.self).get().data.kind.rawValue, default: 0] += 1
+        }
 
         // … equals what /metrics counts (counted right after each commit: polled until it does).
         var samples: [String: Double] = [:]
         let counted = try await e2e.eventually(timeout: .seconds(20)) {
+            // Outputs may still come (windows closing): the topics are read again each round.
+            let batches = try await e2e.committedBatches()
+            postingsByKind = [:]
+            for posting in e2e.committed(try await e2e.read([Topics.productionConfirmation]), batches: batches) {
+                postingsByKind[try EventDecoder.decode(posting.value, as: ProductionConfirmation.self).get().data.kind.rawValue, default: 0] += 1
+            }
+            heldByReason = [:]
+            for held in e2e.committed(try await e2e.read([Topics.quarantine]), batches: batches) {
+                heldByReason[try EventDecoder.decode(held.value, as: Quarantine.self).get().data.reason.rawValue, default: 0] += 1
+            }
             samples = try await scrape(worker)
             return sum(samples, "millwright_dead_letters_total", by: "reason") == lettersByReason
                 && sum(samples, "millwright_quarantined_total", by: "reason") == heldByReason
                 && sum(samples, "millwright_releases_total", by: "plant") == ["P100": releases]
+                && sum(samples, "millwright_postings_total", by: "kind") == postingsByKind
         }
         #expect(counted, """
             metrics equal the topics: dead letters \(sum(samples, "millwright_dead_letters_total", by: "reason")) vs \(lettersByReason), \
             quarantines \(sum(samples, "millwright_quarantined_total", by: "reason")) vs \(heldByReason), \
-            releases \(sum(samples, "millwright_releases_total", by: "plant")) vs \(releases)
+            releases \(sum(samples, "millwright_releases_total", by: "plant")) vs \(releases), \
+            postings \(sum(samples, "millwright_postings_total", by: "kind")) vs \(postingsByKind)
             """)
+        #expect(postingsByKind.count >= 2, "postings of several kinds were fed: \(postingsByKind)")
+        #expect((samples["millwright_confirmation_lag_seconds_count{}"] ?? 0) == Double(postingsByKind.values.reduce(0, +)), "one lag observation per posting")
         #expect(!lettersByReason.isEmpty && !heldByReason.isEmpty && releases == expectedReleases)
         let inputs = sum(samples, "millwright_input_records_total", by: "topic")[Topics.orderApproved] ?? 0
         #expect(inputs == (try sample.orders()).count, "every fed order counted once as input")
@@ -101,6 +122,45 @@ struct ObservabilityTests {
         #expect(worker.process.terminationStatus == 0, "SIGTERM: drained and exited 0\n\(worker.output.suffix(2000))")
         #expect(ContinuousClock.now - stopping < .seconds(30), "within the default shutdown timeout")
         #expect(worker.output.contains("stopped"))
+    }
+
+    @Test("/readyz names a long changelog restore with its progress (503), then answers 200")
+    func readinessDuringRestore() async throws {
+        let e2e = try EndToEnd()
+        // A changelog of 4 × 60,000 committed entries for the release tasks 0…3 (about 3 MB per
+        // partition, under the in-process cluster's retention): each task restores its partition.
+        let batch = StreamRecord.Header(key: "mw-batch", value: "seed:1")
+        var records: [(record: OutputRecord, partition: Int32)] = []
+        for partition in Int32(0)..<4 {
+            for n in 0..<60_000 {
+                records.append((OutputRecord(
+                    topic: "millwright.release.changelog.v1", key: Array("\(ReleaseProcessor.storeName)\u{1F}seed-\(partition)-\(n)".utf8),
+                    value: Array("x".utf8), headers: [batch]), partition))
+            }
+            records.append((OutputRecord(topic: "millwright.release.changelog.v1", key: Array("\u{1F}commit".utf8), value: Array("seed:1".utf8), headers: [batch]), partition))
+        }
+        try await e2e.sendPartitioned(records)
+        let worker = try e2e.worker("restoring")
+        defer { worker.kill() }
+        #expect(try await e2e.eventually(timeout: .seconds(30)) { worker.httpPort != nil })
+        var sawRestoring = false
+        var sawProgress = false
+        var ready = false
+        let deadline = ContinuousClock.now.advanced(by: .seconds(120))
+        while ContinuousClock.now < deadline {
+            let (status, body) = try await worker.get("/readyz")
+            if status == 200 { ready = true; break }
+            #expect(status == 503)
+            if body.contains("restoring tasks") {
+                sawRestoring = true
+                if body.contains("\"toRestore\":60001") { sawProgress = true }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(sawRestoring, "/readyz said a task was restoring:\n\(worker.output.suffix(2000))")
+        #expect(sawProgress, "with its records to restore (60,000 entries and the marker)")
+        #expect(ready, "ready once restored")
+        #expect(worker.output.contains("changelogRecords=60001"), "each task read its whole changelog")
     }
 
     @Test("a port already in use is a start-up error naming it, and the worker exits non-zero")

@@ -102,6 +102,19 @@ struct EndToEnd {
         await producer.close()
     }
 
+    /// Sends each record to the partition paired with it.
+    func sendPartitioned(_ records: [(record: OutputRecord, partition: Int32)]) async throws {
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("feed"))
+        for chunk in stride(from: 0, to: records.count, by: 5_000) {
+            _ = try await producer.send(batch: records[chunk..<min(chunk + 5_000, records.count)].map { entry in
+                var message = KafkaProducerMessage(entry.record)
+                message.partition = entry.partition
+                return message
+            })
+        }
+        await producer.close()
+    }
+
     /// Every record of these topics, read from the beginning.
     func read(_ topics: [String], partitions: Int32 = 12, settle: Duration = .seconds(2)) async throws -> [KafkaConsumerMessage] {
         var configuration = TestKafka.consumerConfiguration(cluster, group: nil)
