@@ -59,6 +59,7 @@ public enum Probes {
             } else {
                 entry.set("pending", "restoring tasks")
             }
+            entry.set("tasksToOpen", .number(Double(worker.openingTasks), isInteger: true))
             entry.set("restoring", .array(worker.restoring.map {
                 ["partition": .number(Double($0.partition), isInteger: true), "restored": number($0.restored), "toRestore": number($0.toRestore)]
             }))

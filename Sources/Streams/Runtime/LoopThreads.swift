@@ -63,6 +63,15 @@ final class LoopMailbox: Sendable {
 
     var isOpen: Bool { state.withLock { $0.open } }
 
+    /// Partitions posted to be opened and not taken yet (for the receiving thread's readiness).
+    var pendingAssignedPartitions: Int {
+        state.withLock { s in
+            s.requests.reduce(0) { count, request in
+                if case .assign(let partitions) = request { count + partitions.count } else { count }
+            }
+        }
+    }
+
     /// Adds a request; false once the loop thread stopped (nothing will take it).
     func post(_ request: Request) -> Bool {
         state.withLock { s in

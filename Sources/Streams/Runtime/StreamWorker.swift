@@ -47,6 +47,8 @@ public final class StreamWorker: Sendable {
         var joined = false
         /// Tasks being restored now: partition → changelog records read, and to read.
         var restoring: [Int32: TaskRestoreProgress] = [:]
+        /// Partitions assigned to this thread whose tasks are not open yet.
+        var openingTasks = 0
         /// Who waits for the loop thread to end, by id.
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
@@ -166,7 +168,8 @@ public final class StreamWorker: Sendable {
                 failure: s.failure.map { "\($0)" },
                 sinceProgress: last == 0 ? nil : .nanoseconds(Int64(now &- last)),
                 joined: s.joined, assignedPartitions: s.statistics.assignedPartitions,
-                restoring: s.restoring.values.sorted { $0.partition < $1.partition })
+                restoring: s.restoring.values.sorted { $0.partition < $1.partition },
+                openingTasks: s.openingTasks + (threads?.mailbox(thread)?.pendingAssignedPartitions ?? 0))
         }
     }
 
@@ -175,6 +178,13 @@ public final class StreamWorker: Sendable {
 
     fileprivate func updateHealth(_ update: (inout Bool, inout [Int32: TaskRestoreProgress]) -> Void) {
         state.withLock { update(&$0.joined, &$0.restoring) }
+    }
+
+    /// Partitions assigned whose tasks are still to open (`count`), or one more opened (`nil`).
+    fileprivate func opening(_ count: Int?) {
+        state.withLock { s in
+            if let count { s.openingTasks = count } else { s.openingTasks = max(0, s.openingTasks - 1) }
+        }
     }
 
     fileprivate func record(_ update: (inout Statistics) -> Void) { state.withLock { update(&$0.statistics) } }
@@ -721,15 +731,20 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         worker.metrics.rebalance("assigned")
-        worker.updateHealth { joined, _ in joined = true }
         var numbers = Set(partitions.map(\.partition)).subtracting(tasks.keys).subtracting(shared.keys).sorted()
         numbers = shareOut(numbers, consumer: consumer)
+        // Joined, with tasks to open: not ready until they are (the other threads' shares wait
+        // in their mailboxes, which their health counts).
+        worker.opening(numbers.count)
+        worker.updateHealth { joined, _ in joined = true }
         take(numbers, consumer: consumer)
     }
 
     /// Opens tasks for these partitions: the group's committed offsets are where their inputs
     /// start; each task is restored, and its events wait for its table partitions.
     func take(_ numbers: [Int32], consumer: KafkaConsumer) {
+        worker.opening(numbers.count)
+        defer { worker.opening(0) }
         do {
             let inputs = inputPartitions(numbers)
             if !inputs.isEmpty {
@@ -738,6 +753,7 @@ private final class Loop: KafkaRebalanceListener, @unchecked Sendable {
             for partition in numbers {
                 try openTask(partition)
                 try holdEventsUntilTablesCaughtUp(partition)
+                worker.opening(nil)
             }
         } catch {
             logger.error("restore failed; the worker stops", metadata: ["error": "\(error)"])

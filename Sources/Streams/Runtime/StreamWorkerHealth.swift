@@ -19,10 +19,12 @@ public struct StreamWorkerHealth: Sendable, Hashable {
     public var assignedPartitions: [Int32]
     /// Tasks being restored from their changelog now.
     public var restoring: [TaskRestoreProgress]
+    /// Partitions assigned to this thread whose tasks are not open (restored) yet.
+    public var openingTasks: Int
 
     public init(
         processor: String, thread: Int, running: Bool, stopping: Bool, failure: String?, sinceProgress: Duration?, joined: Bool,
-        assignedPartitions: [Int32], restoring: [TaskRestoreProgress]
+        assignedPartitions: [Int32], restoring: [TaskRestoreProgress], openingTasks: Int = 0
     ) {
         self.processor = processor
         self.thread = thread
@@ -33,6 +35,7 @@ public struct StreamWorkerHealth: Sendable, Hashable {
         self.joined = joined
         self.assignedPartitions = assignedPartitions
         self.restoring = restoring
+        self.openingTasks = openingTasks
     }
 
     /// Not failed, and while running, polled within `timeout`: what a liveness probe asks. A
@@ -43,8 +46,8 @@ public struct StreamWorkerHealth: Sendable, Hashable {
         return sinceProgress <= timeout
     }
 
-    /// Joined, nothing restoring, running: what a readiness probe asks.
-    public var isReady: Bool { running && !stopping && failure == nil && joined && restoring.isEmpty }
+    /// Joined, every assigned task open (restored), running: what a readiness probe asks.
+    public var isReady: Bool { running && !stopping && failure == nil && joined && restoring.isEmpty && openingTasks == 0 }
 }
 
 /// A task's restore from its changelog, in changelog records.
