@@ -33,6 +33,13 @@ struct QuarantineCommand: AsyncParsableCommand {
             QuarantineTool(client: try connection.clientConfiguration(), logger: quietLogger(), group: "\(group).release")
         }
 
+        /// The one entry `--id` names.
+        func one(_ tool: QuarantineTool, action: String) async throws -> QuarantineEntry {
+            guard let id else { throw ValidationError("--id: the entry to \(action)") }
+            guard let entry = try select(try await tool.list()).first else { throw CommandError("no quarantine entry \(id)") }
+            return entry
+        }
+
         func select(_ entries: [QuarantineEntry]) throws -> [QuarantineEntry] {
             if let reason, QuarantineReason(rawValue: reason) == nil {
                 throw ValidationError("--reason: '\(reason)' is not one of \(QuarantineReason.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -109,10 +116,8 @@ struct QuarantineCommand: AsyncParsableCommand {
         @Flag(help: "Post it (without it: show only).") var execute = false
 
         func run() async throws {
-            guard selection.id != nil else { throw ValidationError("--id: the posting:<postingId> entry to approve") }
             let tool = try selection.tool()
-            guard let entry = try selection.select(try await tool.list()).first else { throw CommandError("no quarantine entry \(selection.id!)") }
-            print(try await tool.approve(entry, execute: execute))
+            print(try await tool.approve(try await selection.one(tool, action: "approve (posting:<postingId>)"), execute: execute))
         }
     }
 
@@ -122,10 +127,8 @@ struct QuarantineCommand: AsyncParsableCommand {
         @Flag(help: "Close it (without it: show only).") var execute = false
 
         func run() async throws {
-            guard selection.id != nil else { throw ValidationError("--id: the entry to reject") }
             let tool = try selection.tool()
-            guard let entry = try selection.select(try await tool.list()).first else { throw CommandError("no quarantine entry \(selection.id!)") }
-            print(try await tool.reject(entry, execute: execute))
+            print(try await tool.reject(try await selection.one(tool, action: "reject"), execute: execute))
         }
     }
 }
