@@ -26,6 +26,11 @@ public struct MillwrightConfiguration: Sendable {
         public var port = 8080
         /// `/healthz` answers 503 when a loop thread has not polled for this long. Default 60 s.
         public var livenessTimeout: Duration = .seconds(60)
+        /// Bearer token of the operator API's read endpoints (`/api/v1/…` GET). Default none: they
+        /// answer 403. Never logged.
+        public var readToken: String? = nil
+        /// Bearer token of the operator API's actions (and reads). Default none: they answer 403.
+        public var adminToken: String? = nil
         public init() {}
     }
 
@@ -82,7 +87,7 @@ public struct MillwrightConfiguration: Sendable {
                 kafkaProperties[rest.dropFirst("KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
             } else if let key = environmentKeys[rest] {
                 values[key] = value
-            } else if ["LOG_LEVEL", "LOG_FORMAT", "READ_TOKEN", "ADMIN_TOKEN"].contains(rest) {
+            } else if ["LOG_LEVEL", "LOG_FORMAT"].contains(rest) {
                 continue  // read by the command line (logging is bootstrapped before this)
             } else if rest == "SASL_PASSWORD" {
                 kafkaProperties["sasl.password"] = value  // as `topics` and `offsets` read it
@@ -140,6 +145,8 @@ public struct MillwrightConfiguration: Sendable {
             }
             http.port = port
         }
+        if let v = values["http.readToken"], !v.isEmpty { http.readToken = v }
+        if let v = values["http.adminToken"], !v.isEmpty { http.adminToken = v }
         if let v = values["http.livenessTimeout"] {
             http.livenessTimeout = .milliseconds(try duration("http.livenessTimeout", v))
             guard http.livenessTimeout > .zero else { throw Failure("http.livenessTimeout: more than 0 (got '\(v)')") }
@@ -160,6 +167,7 @@ public struct MillwrightConfiguration: Sendable {
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",
         "SCRAP_TOLERANCE": "processing.scrapTolerance",
         "HTTP_ENABLED": "http.enabled", "HTTP_HOST": "http.host", "HTTP_PORT": "http.port", "LIVENESS_TIMEOUT": "http.livenessTimeout",
+        "READ_TOKEN": "http.readToken", "ADMIN_TOKEN": "http.adminToken",
         "SHUTDOWN_TIMEOUT": "shutdownTimeout",
     ]
 

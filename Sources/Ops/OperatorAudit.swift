@@ -8,10 +8,13 @@ import Manufacturing
 public struct OperatorAudit: Sendable {
     public var client: KafkaClientConfiguration
     public var logger: Logger
+    /// Who acts, when not the user running this process (the operator API: `api-admin@<address>`).
+    public var user: String?
 
-    public init(client: KafkaClientConfiguration, logger: Logger) {
+    public init(client: KafkaClientConfiguration, logger: Logger, user: String? = nil) {
         self.client = client
         self.logger = logger
+        self.user = user
     }
 
     /// The operator: `$USER` (or `$LOGNAME`, or the uid), and this host's name.
@@ -41,7 +44,7 @@ public struct OperatorAudit: Sendable {
     @discardableResult
     public func record(action: String, group: String, details: [(key: String, value: JSONValue)]) async throws -> String {
         let eventId = UUID().uuidString.lowercased()
-        let (user, host) = Self.who
+        let (user, host) = (self.user ?? Self.who.user, Self.who.host)
         let now = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).rfc3339
         var data = JSONObject([("action", .string(action)), ("group", .string(group)), ("user", .string(user)), ("host", .string(host))])
         for (key, value) in details { data.set(key, value) }

@@ -113,5 +113,6 @@ extension MillwrightConfiguration {
         for (name, value) in streams.client.additionalProperties where SecretProperties.isSecret(name) { Secrets.register(value) }
         if let sasl = streams.client.security.sasl { Secrets.register(sasl.password) }
         if let password = streams.client.security.tls?.keyPassword { Secrets.register(password) }
+        for token in [http.readToken, http.adminToken].compactMap({ $0 }) { Secrets.register(token) }
     }
 }

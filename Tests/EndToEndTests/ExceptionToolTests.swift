@@ -13,7 +13,9 @@ struct ExceptionToolTests {
         let e2e = try EndToEnd()
         let sample = SampleData(catalog: EndToEnd.catalog)
         try await e2e.send(try sample.masterData())
-        let worker = try e2e.worker("ops")
+        let worker = try WorkerProcess(
+            bootstrap: e2e.bootstrap, group: e2e.group, stateDirectory: "\(e2e.root)/ops", name: "ops",
+            environment: ["MILLWRIGHT_READ_TOKEN": "plant-read", "MILLWRIGHT_ADMIN_TOKEN": "plant-admin"])
         defer { worker.kill() }
         try await e2e.send(try sample.orders())
         let settled = try await e2e.eventually {
@@ -24,6 +26,11 @@ struct ExceptionToolTests {
         }
         #expect(settled, "the worker released, quarantined and dead-lettered the sample:\n\(worker.output.suffix(2000))")
         let connection = ["--bootstrap-servers", e2e.bootstrap, "--group", e2e.group]
+        // The worker's operator API lists the same quarantine (read token), and refuses without one.
+        #expect(try await worker.get("/api/v1/quarantine").status == 401)
+        let viaAPI = try await worker.get("/api/v1/quarantine", token: "plant-read")
+        #expect(viaAPI.status == 200 && viaAPI.body.contains("UNKNOWN_BOM_REVISION") && viaAPI.body.contains("UOM_NOT_CONVERTIBLE"), "\(viaAPI.body)")
+        #expect(!worker.output.contains("plant-admin") && !worker.output.contains("plant-read"), "tokens are never logged")
 
         let listed = try millwright(["quarantine", "list", "--format", "json"] + connection)
         #expect(listed.status == 0, "\(listed.output)")

@@ -61,9 +61,11 @@ final class WorkerProcess {
     }
 
     /// GET `path` on the worker's HTTP server: status and body.
-    func get(_ path: String) async throws -> (status: Int, body: String) {
+    func get(_ path: String, token: String? = nil) async throws -> (status: Int, body: String) {
         guard let port = httpPort else { throw WorkerProcessError("the worker has not logged its HTTP port:\n\(output.suffix(2000))") }
-        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 }

@@ -39,15 +39,19 @@ public struct DeadLetterTool: Sendable {
         DeadLetter.HeaderName.originalPartition, DeadLetter.HeaderName.originalOffset, DeadLetter.HeaderName.originalTimestamp,
     ]
 
-    public init(client: KafkaClientConfiguration, logger: Logger, group: String) {
+    /// Who the audit records name as acting; `nil`: the user running this process.
+    public var actor: String?
+
+    public init(client: KafkaClientConfiguration, logger: Logger, group: String, actor: String? = nil) {
         self.client = client
         self.logger = logger
         self.group = group
+        self.actor = actor
     }
 
     /// Dead letters, oldest first, once each.
     public func list() async throws -> [DeadLetterEntry] {
-        let handled = try await OperatorAudit(client: client, logger: logger).handledIDs(actions: ["DEAD_LETTER_REDRIVE"])
+        let handled = try await OperatorAudit(client: client, logger: logger, user: actor).handledIDs(actions: ["DEAD_LETTER_REDRIVE"])
         var entries: [DeadLetterEntry] = []
         var seen = Set<String>()
         for record in try await TopicReader(client: client, logger: logger).readAll([DeadLetter.topic]) {
@@ -80,7 +84,7 @@ public struct DeadLetterTool: Sendable {
                 headers: entry.originalHeaders + [KafkaHeader(key: Self.redrivenFromHeader, value: entry.id)])
         })
         await producer.close()
-        try await OperatorAudit(client: client, logger: logger).record(
+        try await OperatorAudit(client: client, logger: logger, user: actor).record(
             action: "DEAD_LETTER_REDRIVE", group: group,
             details: [("ids", .array(open.map { .string($0.id) })), ("count", .number(Double(open.count), isInteger: true))])
         return (open.map(\.id), skipped)

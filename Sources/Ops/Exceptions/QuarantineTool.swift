@@ -37,16 +37,20 @@ public struct QuarantineTool: Sendable {
     /// The header a re-injected input carries: the id of the entry it was released from.
     public static let releasedFromHeader = "quarantine-id"
 
-    public init(client: KafkaClientConfiguration, logger: Logger, group: String) {
+    /// Who the audit records name as acting; `nil`: the user running this process.
+    public var actor: String?
+
+    public init(client: KafkaClientConfiguration, logger: Logger, group: String, actor: String? = nil) {
         self.client = client
         self.logger = logger
         self.group = group
+        self.actor = actor
     }
 
     /// Every quarantined record, oldest first, once each (a record written again by a transaction
     /// that was redone counts once), with its state from the audit ledger.
     public func list() async throws -> [QuarantineEntry] {
-        let handled = try await OperatorAudit(client: client, logger: logger).handledIDs(actions: Self.actions)
+        let handled = try await OperatorAudit(client: client, logger: logger, user: actor).handledIDs(actions: Self.actions)
         var seen = Set<String>()
         var entries: [QuarantineEntry] = []
         for record in try await TopicReader(client: client, logger: logger).readAll([Topics.quarantine]) {
@@ -116,7 +120,7 @@ public struct QuarantineTool: Sendable {
         }
         guard execute, !toSend.isEmpty else { return outcomes }
         try await send(toSend.map(\.1))
-        try await OperatorAudit(client: client, logger: logger).record(
+        try await OperatorAudit(client: client, logger: logger, user: actor).record(
             action: "QUARANTINE_RELEASE", group: group,
             details: [("ids", .array(toSend.map { .string($0.0.id) })), ("count", .number(Double(toSend.count), isInteger: true))])
         return outcomes
@@ -144,7 +148,7 @@ public struct QuarantineTool: Sendable {
         ]
         try await send([KafkaProducerMessage(
             topic: Topics.productionConfirmation, key: entry.key.map { Array($0.utf8) }, value: JSONWriter.bytes(entry.original), headers: headers)])
-        try await OperatorAudit(client: client, logger: logger).record(
+        try await OperatorAudit(client: client, logger: logger, user: actor).record(
             action: "QUARANTINE_APPROVE", group: group, details: [("ids", .array([.string(entry.id)])), ("count", 1)])
         return "posted \(postingId) to \(Topics.productionConfirmation)"
     }
@@ -153,7 +157,7 @@ public struct QuarantineTool: Sendable {
     public func reject(_ entry: QuarantineEntry, execute: Bool) async throws -> String {
         guard entry.state == "open" else { throw ToolError("\(entry.id) was handled already (\(entry.state)): nothing done") }
         guard execute else { return "would close \(entry.id) without effect" }
-        try await OperatorAudit(client: client, logger: logger).record(
+        try await OperatorAudit(client: client, logger: logger, user: actor).record(
             action: "QUARANTINE_REJECT", group: group, details: [("ids", .array([.string(entry.id)])), ("count", 1)])
         return "closed \(entry.id)"
     }

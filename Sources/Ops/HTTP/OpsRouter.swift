@@ -14,11 +14,14 @@ public struct OpsEndpoints: Sendable {
     public var livenessTimeout: Duration
     /// Master-data row counts for `/metrics` (a SQLite read, off the event loop).
     public var masterDataCounts: @Sendable () async -> MasterDataCounts?
+    /// The operator API under `/api/v1`; `nil`: not served.
+    public var operatorAPI: OperatorAPI?
 
     public init(
         health: any HealthSource, metrics: MillwrightMetrics?, livenessTimeout: Duration,
-        masterDataCounts: @escaping @Sendable () async -> MasterDataCounts? = { nil }
+        masterDataCounts: @escaping @Sendable () async -> MasterDataCounts? = { nil }, operatorAPI: OperatorAPI? = nil
     ) {
+        self.operatorAPI = operatorAPI
         self.health = health
         self.metrics = metrics
         self.livenessTimeout = livenessTimeout
@@ -46,6 +49,7 @@ public struct OpsEndpoints: Sendable {
                     body: .init(byteBuffer: ByteBuffer(bytes: text)))
             }
         }
+        operatorAPI?.addRoutes(to: router)
         return router
     }
 

@@ -42,7 +42,10 @@ public struct WorkerRunner: Sendable {
         if configuration.http.enabled {
             let endpoints = OpsEndpoints(
                 health: worker, metrics: metrics, livenessTimeout: configuration.http.livenessTimeout,
-                masterDataCounts: { try? await worker.masterData.counts() })
+                masterDataCounts: { try? await worker.masterData.counts() },
+                operatorAPI: OperatorAPI(
+                    client: configuration.streams.client, group: configuration.streams.group, readToken: configuration.http.readToken,
+                    adminToken: configuration.http.adminToken, logger: logger))
             services.append(OpsHTTPServer(
                 host: configuration.http.host, port: configuration.http.port, endpoints: endpoints, logger: logger, onBound: onHTTPBound))
         }
