@@ -113,16 +113,19 @@ struct StreamWorkerTests {
         configuration.maxRecordsPerTransaction = 40
         configuration.commitInterval = .seconds(600)  // only the bound starts a transaction
         configuration.idleCommitWait = .seconds(600)
-        try await Self.produce(cluster, keys: 40, perKey: 40)  // 1,600 records, ~400 a partition: ~40 transactions
+        // 3,200 records, ~800 a partition: ~20 transactions' worth each, so that a partition whose
+        // first fetch comes late under load (a full suite in parallel on 2 cores) still starts
+        // long before the others drain (with ~10 each, one started at transaction 24 once).
+        try await Self.produce(cluster, keys: 40, perKey: 80)
         let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
         try worker.start()
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
         try consumer.assign((0..<4).map { KafkaTopicPartitionOffset(topic: "out", partition: $0, offset: KafkaOffset.beginning) })
-        let out = try await TestKafka.collect(consumer, count: 1_600, timeout: .seconds(60))
+        let out = try await TestKafka.collect(consumer, count: 3_200, timeout: .seconds(90))
         try await consumer.close()
         await worker.stop()
         #expect(worker.failure == nil)
-        #expect(out.count == 1_600)
+        #expect(out.count == 3_200)
         // The transactions (batch sequence numbers) that carried each partition's first and last
         // outputs.
         var first: [Int32: Int] = [:], last: [Int32: Int] = [:]
@@ -135,9 +138,9 @@ struct StreamWorkerTests {
             last[message.partition] = max(last[message.partition] ?? .min, sequence)
         }
         #expect(first.count == 4, "every partition had input")
-        // Served in turn, every partition starts before any has drained (each holds ~10
+        // Served in turn, every partition starts before any has drained (each holds ~20
         // transactions' worth). Served in a fixed order, the first partition drains in
-        // transactions 1–10 and the last starts at ~31. (Not a bound in transactions: how many
+        // transactions 1–20 and the last starts at ~61. (Not a bound in transactions: how many
         // pass before a late fetch arrives depends on how fast commits are.)
         #expect(first.values.max()! < last.values.min()!, "first \(first.sorted { $0.key < $1.key }), last \(last.sorted { $0.key < $1.key })")
     }
