@@ -31,6 +31,9 @@ public struct MillwrightConfiguration: Sendable {
         public var readToken: String? = nil
         /// Bearer token of the operator API's actions (and reads). Default none: they answer 403.
         public var adminToken: String? = nil
+        /// The console (`/console`) and its view of the outputs: a reader that tails postings,
+        /// releases and order status (no consumer group). Default on.
+        public var console = true
         public init() {}
     }
 
@@ -145,6 +148,10 @@ public struct MillwrightConfiguration: Sendable {
             }
             http.port = port
         }
+        if let v = values["http.console"] {
+            guard let enabled = Bool(v.lowercased()) else { throw Failure("http.console: true or false (got '\(v)')") }
+            http.console = enabled
+        }
         if let v = values["http.readToken"], !v.isEmpty { http.readToken = v }
         if let v = values["http.adminToken"], !v.isEmpty { http.adminToken = v }
         if let v = values["http.livenessTimeout"] {
@@ -167,7 +174,7 @@ public struct MillwrightConfiguration: Sendable {
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",
         "SCRAP_TOLERANCE": "processing.scrapTolerance",
         "HTTP_ENABLED": "http.enabled", "HTTP_HOST": "http.host", "HTTP_PORT": "http.port", "LIVENESS_TIMEOUT": "http.livenessTimeout",
-        "READ_TOKEN": "http.readToken", "ADMIN_TOKEN": "http.adminToken",
+        "READ_TOKEN": "http.readToken", "HTTP_CONSOLE": "http.console", "ADMIN_TOKEN": "http.adminToken",
         "SHUTDOWN_TIMEOUT": "shutdownTimeout",
     ]
 

@@ -111,14 +111,15 @@ public struct OffsetReset: Sendable {
     }
 
     /// Records an executed reset on `ops.audit.v1`; returns the audit record's eventId.
-    public func audit(group: String, target: String, plan: [Change], applied: Applied) async throws -> String {
+    /// - Parameter actor: who acts, when not the user running this process (the operator API).
+    public func audit(group: String, target: String, plan: [Change], applied: Applied, actor: String? = nil) async throws -> String {
         let changes: [JSONValue] = plan.map { change in
             [
                 "topic": .string(change.partition.topic), "partition": .number(Double(change.partition.partition), isInteger: true),
                 "from": change.current.map { .number(Double($0), isInteger: true) } ?? .null, "to": .number(Double(change.target), isInteger: true),
             ]
         }
-        return try await OperatorAudit(client: client, logger: logger).record(
+        return try await OperatorAudit(client: client, logger: logger, user: actor).record(
             action: "OFFSET_RESET", group: group,
             details: [
                 ("target", .string(target)), ("method", .string(applied == .altered ? "ADMIN_API" : "SOLE_MEMBER")), ("plan", .array(changes)),

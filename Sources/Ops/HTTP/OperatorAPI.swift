@@ -17,6 +17,8 @@ import NIOCore
 /// - `GET /api/v1/dead-letters[?reason=&topic=&all=true]`
 /// - `POST /api/v1/dead-letters/redrive` `{"id": …}` or `{"reason": …, "topic": …}`, `"execute": true`
 /// - `GET /api/v1/offsets`: committed offset, end and lag per input partition of each processor group
+/// - the console and its actions (``addConsoleRoutes(to:)``): `/console`, `/api/v1/console…`,
+///   `POST /api/v1/offsets/reset`, `POST /api/v1/quarantine/approve|reject`
 public struct OperatorAPI: Sendable {
     public var client: KafkaClientConfiguration
     /// The consumer group prefix of the workers.
@@ -24,8 +26,19 @@ public struct OperatorAPI: Sendable {
     public var readToken: String?
     public var adminToken: String?
     public var logger: Logger
+    /// The console's view of the outputs; `nil`: the console shows no throughput, lag
+    /// percentiles nor at-risk orders.
+    public var feed: ConsoleFeed?
+    /// The processors this process runs (a worker's): their groups have a live member here, so a
+    /// reset of them is refused without trying.
+    public var localProcessors: Set<String>
 
-    public init(client: KafkaClientConfiguration, group: String, readToken: String?, adminToken: String?, logger: Logger) {
+    public init(
+        client: KafkaClientConfiguration, group: String, readToken: String?, adminToken: String?, logger: Logger, feed: ConsoleFeed? = nil,
+        localProcessors: Set<String> = []
+    ) {
+        self.feed = feed
+        self.localProcessors = localProcessors
         self.client = client
         self.group = group
         self.readToken = readToken
@@ -52,6 +65,7 @@ public struct OperatorAPI: Sendable {
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
+        addConsoleRoutes(to: router)
         let api = router.group("api/v1")
         api.get("quarantine") { request, _ -> Response in
             if let refusal = refusal(request, .read) { return refusal }
@@ -125,11 +139,11 @@ public struct OperatorAPI: Sendable {
         }
     }
 
-    private func quarantine(actor: Bool = false) -> QuarantineTool {
+    func quarantine(actor: Bool = false) -> QuarantineTool {
         QuarantineTool(client: client, logger: logger, group: "\(group).release", actor: actor ? "api-admin" : nil)
     }
 
-    private func deadLetters(actor: Bool = false) -> DeadLetterTool {
+    func deadLetters(actor: Bool = false) -> DeadLetterTool {
         DeadLetterTool(client: client, logger: logger, group: group, actor: actor ? "api-admin" : nil)
     }
 

@@ -40,12 +40,15 @@ public struct WorkerRunner: Sendable {
     public func run(_ worker: MillwrightWorker, extraServices: [any Service] = []) async throws -> Outcome {
         var services: [any Service] = extraServices
         if configuration.http.enabled {
+            let feed = configuration.http.console ? ConsoleFeed(client: configuration.streams.client, logger: logger) : nil
+            if let feed { services.append(feed) }
             let endpoints = OpsEndpoints(
                 health: worker, metrics: metrics, livenessTimeout: configuration.http.livenessTimeout,
                 masterDataCounts: { try? await worker.masterData.counts() },
                 operatorAPI: OperatorAPI(
                     client: configuration.streams.client, group: configuration.streams.group, readToken: configuration.http.readToken,
-                    adminToken: configuration.http.adminToken, logger: logger))
+                    adminToken: configuration.http.adminToken, logger: logger, feed: feed,
+                    localProcessors: Set(worker.workers.map(\.definition.name))))
             services.append(OpsHTTPServer(
                 host: configuration.http.host, port: configuration.http.port, endpoints: endpoints, logger: logger, onBound: onHTTPBound))
         }

@@ -18,10 +18,13 @@ struct OperatorAPITests {
         }
     }
 
-    func test(bootstrap: String = "127.0.0.1:1", read: String? = "r-token", admin: String? = "a-token", _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func test(
+        bootstrap: String = "127.0.0.1:1", read: String? = "r-token", admin: String? = "a-token", localProcessors: Set<String> = [],
+        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
         let api = OperatorAPI(
             client: KafkaClientConfiguration(bootstrapServers: bootstrap), group: TestKafka.uniqueName("api"), readToken: read, adminToken: admin,
-            logger: TestKafka.logger("api"))
+            logger: TestKafka.logger("api"), localProcessors: localProcessors)
         let endpoints = OpsEndpoints(health: NoHealth(), metrics: nil, livenessTimeout: .seconds(60), operatorAPI: api)
         try await Application(router: endpoints.router()).test(.router, body)
     }
@@ -84,6 +87,71 @@ struct OperatorAPITests {
                 #expect(groups.count == 2, "release and confirmation")
             }
         }
+        withExtendedLifetime(cluster) {}
+    }
+
+    @Test("the console page is served without a token but holds no data (strict CSP, no external assets); its data needs the read token")
+    func consolePage() async throws {
+        try await test { client in
+            try await client.execute(uri: "/console/P100", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
+                #expect(response.headers[.contentSecurityPolicy]?.contains("connect-src 'self'") == true)
+                let html = String(buffer: response.body)
+                #expect(html.contains("/api/v1/console/"))
+                #expect(!html.contains("src=\"http") && !html.contains("href=\"http"), "no external assets")
+            }
+            try await client.execute(uri: "/api/v1/console/P100", method: .get) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/api/v1/console", method: .get, headers: [.authorization: "Bearer nope"]) { response in
+                #expect(response.status == .forbidden)
+            }
+        }
+    }
+
+    @Test("a replay over the API: the admin token only; a bad processor or target is a 422 naming the field; a preview changes nothing; a worker refuses to execute a reset of its own group (409)")
+    func replay() async throws {
+        let cluster = try TestKafka.cluster()
+        for topic in [Topics.audit] { try cluster.createTopic(topic, partitions: 3) }
+        for topic in OffsetReset.inputs.values.flatMap({ $0 }) { try cluster.createTopic(topic, partitions: 2) }
+        try await test(bootstrap: cluster.bootstrapServers, localProcessors: ["release", "confirmation"]) { client in
+            let body = #"{"processor":"release","to":"earliest"}"#
+            try await client.execute(uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer r-token"], body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .forbidden, "a read token may not replay")
+            }
+            try await client.execute(
+                uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"], body: ByteBuffer(string: #"{"processor":"shipping","to":"earliest"}"#)
+            ) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(String(buffer: response.body).contains("processor: one of confirmation, release"))
+            }
+            try await client.execute(
+                uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"], body: ByteBuffer(string: #"{"processor":"release","to":"yesterday"}"#)
+            ) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(String(buffer: response.body).contains("to: --to yesterday: expected earliest"))
+            }
+            try await client.execute(uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"], body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .ok)
+                let json = try JSONParser.parse(Array(response.body.readableBytesView))
+                #expect(json["executed"] == .bool(false))
+                guard case .array(let plan)? = json["plan"] else { Issue.record("no plan: \(json)"); return }
+                #expect(plan.count == 2, "one change per partition of erp.order-approved.v1")
+            }
+            try await client.execute(
+                uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"],
+                body: ByteBuffer(string: #"{"processor":"release","to":"earliest","execute":true}"#)
+            ) { response in
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).contains("this worker runs release"))
+            }
+        }
+        let admin = try KafkaAdminClient(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: TestKafka.logger("marks"))
+        var audited: Int64 = 0
+        for partition in Int32(0)..<3 { audited += try await admin.watermarks(KafkaTopicPartition(topic: Topics.audit, partition: partition)).high }
+        #expect(audited == 0, "nothing was executed, nothing audited")
         withExtendedLifetime(cluster) {}
     }
 }
