@@ -49,7 +49,8 @@ public struct SampleData: Sendable {
     /// (`main`), then (`closing`) one at `now` that moves stream time so their windows close and
     /// a scrap report later than the grace period: completions to the ordered quantity
     /// (milestones), scrap, an over-delivery (quarantine), an event of an unknown work order
-    /// (quarantined after the parking timeout), a poison event and an adjustment. Send `closing`
+    /// (quarantined after the parking timeout), a poison event and an adjustment whose scrap puts
+    /// its order at risk (SCRAP_OVER_TOLERANCE). Send `closing`
     /// after `main` has been processed.
     public func shopFloor(now: Int64) -> (main: [OutputRecord], closing: [OutputRecord]) {
         var records: [OutputRecord] = []
@@ -83,7 +84,7 @@ public struct SampleData: Sendable {
         let main = records
         records = []
         completed(gearboxes, 10, 0, 0, final: false)  // now: stream time passes the windows
-        scrap(rush, 20, 1, 85)  // later than the grace: an adjustment
+        scrap(rush, 20, 3, 85)  // later than the grace: an adjustment; 3 of 23 scrapped puts the order at risk
         return (main, records)
     }
 

@@ -53,18 +53,29 @@ struct DevCommand: AsyncParsableCommand {
                 httpHost: "127.0.0.1")
         } catch { throw CommandError(error.description) }
         configuration.streams.sessionTimeout = .seconds(10)
+        // The console's admin token: MILLWRIGHT_ADMIN_TOKEN, or one made for this run (printed
+        // below as part of the console's address; never logged).
+        let adminToken = ProcessInfo.processInfo.environment["MILLWRIGHT_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        configuration.http.adminToken = adminToken
+        configuration.registerSecrets()
         let metrics = configuration.http.enabled ? MillwrightMetrics.bootstrap() : nil
         let worker = try MillwrightWorker(configuration: configuration, logger: logger)
         let port = Mutex<Int?>(nil)
+        let ended = Atomic<Bool>(false)
         let runner = Task { [configuration] in
-            try await WorkerRunner(configuration: configuration, logger: logger, metrics: metrics) { bound in port.withLock { $0 = bound } }
+            defer { ended.store(true, ordering: .relaxed) }
+            return try await WorkerRunner(configuration: configuration, logger: logger, metrics: metrics) { bound in port.withLock { $0 = bound } }
                 .run(worker)
         }
         let deadline = ContinuousClock.now.advanced(by: .seconds(120))
         while !Probes.readiness(worker.healthSnapshot()).healthy {
             if ContinuousClock.now > deadline || worker.failure != nil { break }
-            if runner.isCancelled { break }
+            if ended.load(ordering: .relaxed) { break }  // it failed (a port in use…): its error is thrown below
             try await Task.sleep(for: .milliseconds(100))
+        }
+        if ended.load(ordering: .relaxed) {
+            do { _ = try await runner.value } catch { throw CommandError("worker failed: \(error)") }
         }
         if let failure = worker.failure {
             _ = try? await runner.value
@@ -88,6 +99,7 @@ struct DevCommand: AsyncParsableCommand {
         if let bound = port.withLock({ $0 }) {
             let base = "http://\(configuration.http.host == "0.0.0.0" ? "127.0.0.1" : configuration.http.host):\(bound)"
             say("\nThe worker's endpoints: \(base)/healthz  \(base)/readyz  \(base)/metrics")
+            say("The console (admin token in the address's fragment, which the browser keeps to itself): \(base)/console/P100#token=\(adminToken)")
         }
         if once {
             kill(getpid(), SIGTERM)  // the same graceful stop as Ctrl-C

@@ -17,10 +17,12 @@ struct Millwright: AsyncParsableCommand {
             Replay, clear exceptions:
               millwright offsets show|reset, millwright quarantine list|release|approve|reject,
               millwright dlq list|redrive
+            The operators' console without processors (replays with the workers stopped):
+              millwright console --bootstrap-servers localhost:9092
             """,
         subcommands: [
             DevCommand.self, RunCommand.self, ClusterCommand.self, TopicsCommand.self, OffsetsCommand.self, QuarantineCommand.self,
-            DeadLetterCommand.self,
+            DeadLetterCommand.self, ConsoleCommand.self,
         ]
     )
 }
