@@ -7,6 +7,7 @@ import Manufacturing
 import Ops
 import Streams
 import TestSupport
+import Testing
 
 /// A `millwright run` child process.
 final class WorkerProcess {
@@ -17,14 +18,29 @@ final class WorkerProcess {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("millwright")
     }
 
-    init(bootstrap: String, group: String, stateDirectory: String, name: String, extraArguments: [String] = [], environment extra: [String: String] = [:]) throws {
-        log = URL(fileURLWithPath: stateDirectory).appendingPathComponent("\(name).log")
-        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+    convenience init(bootstrap: String, group: String, stateDirectory: String, name: String, extraArguments: [String] = [], environment extra: [String: String] = [:]) throws {
+        // Port 0: each worker gets a free port (several run at once); `httpPort` reads it from the log.
+        try self.init(
+            arguments: ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", stateDirectory, "--http-port", "0"]
+                + (extraArguments.contains("--log-level") ? [] : ["--log-level", "info"]) + extraArguments,
+            directory: stateDirectory, name: name, environment: extra)
+    }
+
+    /// `millwright console` (the console and operator API without processors) on a free port.
+    static func console(bootstrap: String, group: String, directory: String, environment: [String: String]) throws -> WorkerProcess {
+        try WorkerProcess(
+            arguments: ["console", "--bootstrap-servers", bootstrap, "--group", group, "--http-port", "0", "--log-level", "info"],
+            directory: directory, name: "console", environment: environment)
+    }
+
+    /// `millwright <arguments>`, its output in `<directory>/<name>.log`.
+    init(arguments: [String], directory: String, name: String, environment extra: [String: String]) throws {
+        log = URL(fileURLWithPath: directory).appendingPathComponent("\(name).log")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)  // FileHandle below fails if it could not
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = Self.executable
-        // Port 0: each worker gets a free port (several run at once); `httpPort` reads it from the log.
-        process.arguments = ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", stateDirectory, "--http-port", "0"] + (extraArguments.contains("--log-level") ? [] : ["--log-level", "info"]) + extraArguments
+        process.arguments = arguments
         // The worker refuses unknown MILLWRIGHT_* settings: pass on none of the test runner's.
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MILLWRIGHT_") }
         environment["MILLWRIGHT_IDLE_TIMEOUT"] = "3s"
@@ -42,9 +58,18 @@ final class WorkerProcess {
         process.waitUntilExit()
     }
 
-    func terminate() {
+    /// SIGTERM, then waits for the exit; a process still running after `timeout` is recorded as
+    /// an issue (with its log) and killed, so that a shutdown that hangs fails the test instead
+    /// of stalling the run.
+    func terminate(timeout: Duration = .seconds(90)) {
         guard process.isRunning else { return }
         process.terminate()  // SIGTERM: finish the transaction, leave the group
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while process.isRunning && ContinuousClock.now < deadline { usleep(50_000) }
+        if process.isRunning {
+            Issue.record("\(process.arguments?.first ?? "") did not stop within \(timeout) of SIGTERM:\n\(output.suffix(3000))")
+            kill()
+        }
         process.waitUntilExit()
     }
 
