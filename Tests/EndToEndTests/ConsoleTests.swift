@@ -12,7 +12,8 @@ func browseConsole(url: String, plant: String, token: String, screenshot: String
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("console_browser.py").path
-    process.arguments = ["python3", script, "--url", url, "--plant", plant, "--token", token, "--screenshot", screenshot] + extra
+    // A bound on the whole browser run: a browser that hangs fails the test instead of stalling CI.
+    process.arguments = ["timeout", "--kill-after=10", "300", "python3", script, "--url", url, "--plant", plant, "--token", token, "--screenshot", screenshot] + extra
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
