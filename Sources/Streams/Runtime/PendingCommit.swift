@@ -1,0 +1,183 @@
+import Foundation
+import Kafka
+import Logging
+
+/// One transaction handed to the committer thread: it begins the transaction, sends every task's
+/// records, commits, writes each task's local state file once its marker's offset is known, then
+/// commits the group offsets, and signals `done`. The loop thread reads the outcome only after
+/// `done`, and does not use the producer until then.
+final class PendingCommit: @unchecked Sendable {
+    // @unchecked: filled by the loop thread before the hand-off, then used by the committer
+    // thread alone until it signals `done`, after which only the loop thread reads it.
+    struct TaskWork {
+        var partition: Int32
+        var file: TaskStateFile?
+        var outputs: [OutputRecord]
+        var changes: [(store: String, key: String, value: [UInt8]?)]
+        var streamTime: Int64
+        var positions: [String: Int64]
+        /// Batches that aborted after their marker reached the broker: noted in this transaction.
+        var abortNotes: [String]
+        /// Input records processed per topic, and the oldest one's timestamp (for the metrics).
+        var consumed: [String: Int]
+        var oldestInput: Int64?
+    }
+
+    let batch: String
+    let changelog: String
+    var tasks: [TaskWork] = []
+    var offsets: [KafkaTopicPartitionOffset] = []
+    var groupMetadata: KafkaConsumerGroupMetadata?
+    /// The group member's consumer: the group offsets are committed through it.
+    var groupConsumer: KafkaConsumer?
+    let done = DispatchSemaphore(value: 0)
+    var error: KafkaError?
+    var failedStateFiles: [Int32] = []
+
+    let metrics: StreamMetrics
+
+    init(batch: String, changelog: String, metrics: StreamMetrics) {
+        self.batch = batch
+        self.changelog = changelog
+        self.metrics = metrics
+    }
+
+    /// Counts the committed transaction in the metrics (committer thread, before `done`), and
+    /// logs the outputs whose tally asks for it, with the ids of the input they are about.
+    private func count(duration: Duration, logger: Logger) {
+        var commit = StreamMetrics.Committed(duration: duration, committedAt: Int64(Date().timeIntervalSince1970 * 1000))
+        for task in tasks {
+            commit.consumed.merge(task.consumed, uniquingKeysWith: +)
+            if let oldest = task.oldestInput { commit.oldestInputs.append(oldest) }
+            for output in task.outputs {
+                commit.produced[output.topic, default: 0] += 1
+                guard let tally = output.tally else { continue }
+                commit.tallies.append(tally)
+                if let message = tally.logMessage { log(message, output, tally, logger) }
+            }
+        }
+        metrics.committed(commit)
+    }
+
+    private func log(_ message: String, _ output: OutputRecord, _ tally: OutputTally, _ logger: Logger) {
+        func header(_ name: String) -> String? { output.headers.last { $0.key == name }?.stringValue }
+        var metadata: Logger.Metadata = [
+            LogMetadataKey.topic: "\(output.topic)", LogMetadataKey.key: "\(output.key.map { String(decoding: $0, as: UTF8.self) } ?? "-")",
+            // An output names its input in `causation-id`; a dead letter keeps the input's own headers.
+            LogMetadataKey.correlationId: "\(header("correlation-id") ?? "-")",
+            LogMetadataKey.eventId: "\(header("causation-id") ?? header("event-id") ?? "-")",
+        ]
+        for label in tally.labels { metadata[label.name] = "\(label.value)" }
+        if let error = header(DeadLetter.HeaderName.error) { metadata[LogMetadataKey.error] = "\(error)" }
+        logger.notice("\(message)", metadata: metadata)
+    }
+
+    func run(producer: KafkaProducer, logger: Logger) {
+        defer {
+            // The records are freed here, not on the loop thread when it drops the commit.
+            for index in tasks.indices {
+                tasks[index].outputs = []
+                tasks[index].changes = []
+            }
+            done.signal()
+        }
+        let began = ContinuousClock.now
+        var sent = began, offsetsSent = began, committed = began, written = began
+        var markers: [KafkaDeliveryTicket] = []
+        do throws(KafkaError) {
+            try producer.beginTransaction()
+            let header = KafkaHeader(key: ChangelogFormat.batchHeader, value: batch)
+            // Each task's changelog records, in order: abort notes, changes, positions, the
+            // commit marker (the marker last: it is what a restore looks for). Made one at a time
+            // as they are sent.
+            func changelogCount(_ task: TaskWork) -> Int { task.abortNotes.count + task.changes.count + 2 }
+            func changelogRecord(_ task: TaskWork, _ index: Int) -> KafkaProducerMessage {
+                let (key, value): ([UInt8], [UInt8]?)
+                let change = index - task.abortNotes.count
+                if change < 0 {
+                    (key, value) = (Array(ChangelogFormat.abortKey.utf8), Array(task.abortNotes[index].utf8))
+                } else if change < task.changes.count {
+                    let entry = task.changes[change]
+                    (key, value) = (Array(ChangelogFormat.storeKey(store: entry.store, key: entry.key).utf8), entry.value)
+                } else if change == task.changes.count {
+                    (key, value) = (Array(ChangelogFormat.positionsKey.utf8), ChangelogFormat.encodePositions(streamTime: task.streamTime, positions: task.positions))
+                } else {
+                    (key, value) = (Array(ChangelogFormat.commitKey.utf8), Array(batch.utf8))
+                }
+                return KafkaProducerMessage(topic: changelog, partition: task.partition, key: key, value: value, headers: [header])
+            }
+            // The batch id on outputs too: on a broker that does not hide aborted transactions,
+            // a reader can keep only the batches the changelog shows committed.
+            func send(_ output: OutputRecord) throws(KafkaError) {
+                try producer.send(KafkaProducerMessage(output, extra: header))
+            }
+            // The order of the sends registers the transaction's partitions with the coordinator
+            // in as few AddPartitionsToTxn rounds as it can: librdkafka 2.0.2 registers what was
+            // added within 1 ms of the first record, waits for the answer before the next round,
+            // and its main thread spins through each of those milliseconds. So first every task's
+            // first changelog record and first output to each topic (a task's outputs are mostly
+            // co-partitioned with it), then the other outputs, then the rest of the changelog.
+            // Each task's records to a topic keep their order; across tasks or topics a
+            // transaction has none.
+            for task in tasks { try producer.send(changelogRecord(task, 0)) }
+            var leading: [Set<Int>] = []
+            for task in tasks {
+                var topics: Set<String> = []
+                var indices: Set<Int> = []
+                for (index, output) in task.outputs.enumerated() where topics.insert(output.topic).inserted {
+                    try send(output)
+                    indices.insert(index)
+                }
+                leading.append(indices)
+            }
+            for (task, first) in zip(tasks, leading) {
+                for (index, output) in task.outputs.enumerated() where !first.contains(index) { try send(output) }
+            }
+            for task in tasks {
+                let count = changelogCount(task)
+                for index in 1..<(count - 1) { try producer.send(changelogRecord(task, index)) }
+                markers.append(try producer.sendTracked(changelogRecord(task, count - 1)))
+            }
+            sent = .now
+            if let groupMetadata { try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata) }
+            offsetsSent = .now
+            try producer.commitTransaction()
+            committed = .now
+        } catch {
+            self.error = error
+            return
+        }
+        count(duration: committed - began, logger: logger)
+        // The local copy of what just committed, current to the offset after the marker.
+        for (task, marker) in zip(tasks, markers) {
+            guard let file = task.file else { continue }
+            do {
+                let report = try marker.wait(timeout: .seconds(30))
+                try file.apply(changes: task.changes, streamTime: task.streamTime, positions: task.positions, changelogOffset: report.offset + 1)
+            } catch {
+                forgetLocalState(file, partition: task.partition, error: error, logger: logger)
+                failedStateFiles.append(task.partition)
+            }
+        }
+        written = .now
+        // Group offsets right after the transaction (the mock cluster does not store offsets sent
+        // to a transaction): they are where a restarted task starts, so they are committed
+        // synchronously, leaving only milliseconds in which a crash means re-reading a batch
+        // (which the processors' idempotence absorbs).
+        do { try groupConsumer?.commit(offsets) } catch {
+            logger.warning("group offset commit failed; the next commit carries them", metadata: ["error": "\(error)"])
+        }
+        logger.debug("transaction committed", metadata: [
+            "batch": "\(batch)", "outputs": "\(tasks.reduce(0) { $0 + $1.outputs.count })", "changes": "\(tasks.reduce(0) { $0 + $1.changes.count })",
+            "sendMs": "\((sent - began).wholeMilliseconds)", "sendOffsetsMs": "\((offsetsSent - sent).wholeMilliseconds)", "commitMs": "\((committed - offsetsSent).wholeMilliseconds)",
+            "stateFilesMs": "\((written - committed).wholeMilliseconds)", "offsetsMs": "\((ContinuousClock.now - written).wholeMilliseconds)",
+        ])
+    }
+}
+
+/// A task's local state file that could not be written is emptied: the changelog stays the truth,
+/// and the next restore of the partition reads it from the start.
+func forgetLocalState(_ file: TaskStateFile, partition: Int32, error: any Error, logger: Logger) {
+    logger.warning("local task state not written; the next restore reads the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
+    try? file.reset()
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Kafka
+import Logging
+
+/// The loop's side of the exactly-once commit: hand a transaction to the committer thread, take
+/// its outcome, abort and rewind.
+extension StreamLoop {
+    // MARK: Commit
+
+    /// Commits everything processed so far and waits for it (revoke, stop): first the
+    /// transaction in flight, then one for what was processed meanwhile.
+    func commit() throws(KafkaError) {
+        try finishCommit(wait: true)
+        try beginCommit()
+        try finishCommit(wait: true)
+    }
+
+    /// Takes every busy task's work (outputs, changed store entries, positions) and hands the
+    /// transaction to the committer thread: it begins the transaction, sends per task any abort
+    /// notes, the outputs, the changes, the positions and a commit marker, commits, and finishes
+    /// (``PendingCommit/run``). The loop goes on processing meanwhile (the sends and the broker's
+    /// round trips cost more than processing a hundred milliseconds of input); what it processes
+    /// waits in the tasks for the next transaction, and if this one aborts, the rewind throws it
+    /// away with the rest.
+    func beginCommit() throws(KafkaError) {
+        precondition(inFlight == nil, "one transaction at a time")
+        // After an error in the loop nothing more is committed: what was processed since the
+        // last commit may be incomplete; the partitions' next owner processes it again.
+        guard !ledger.poisoned else { return }
+        let (records, sinceLast) = schedule.handedOver(now: .now)
+        let busy = tasks.values.filter { $0.hasWork || !ledger.notes(for: $0.partition).isEmpty }
+        guard !busy.isEmpty else { return }
+        let pending = PendingCommit(batch: ledger.nextBatch(), changelog: worker.definition.changelogTopic, metrics: worker.metrics)
+        do throws(KafkaError) {
+            for task in busy.sorted(by: { $0.partition < $1.partition }) {
+                let work: StreamTask.Commit
+                do { work = try task.takeCommit() } catch {
+                    throw KafkaError(code: .invalidState, reason: "flush of task \(task.partition) failed: \(error)")
+                }
+                pending.tasks.append(.init(
+                    partition: task.partition, file: task.stateFile, outputs: work.outputs, changes: work.changes,
+                    streamTime: task.clock.streamTime, positions: work.positions, abortNotes: ledger.notes(for: task.partition),
+                    consumed: work.consumed, oldestInput: work.oldestInput))
+                pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
+            }
+            pending.groupConsumer = try group()
+            pending.groupMetadata = try pending.groupConsumer?.groupMetadata()
+        } catch {
+            try abandon(error, pending)
+            return
+        }
+        inFlight = pending
+        logger.debug("transaction handed over", metadata: [
+            "batch": "\(pending.batch)", "records": "\(records)", "sinceLastMs": "\(sinceLast.wholeMilliseconds)",
+            "pollMs": "\(pollTime.wholeMilliseconds)", "commitWaitMs": "\(commitWaitTime.wholeMilliseconds)",
+        ])
+        pollTime = .zero
+        commitWaitTime = .zero
+        committer.async { [producer, logger] in
+            pending.run(producer: producer, logger: logger)
+        }
+    }
+
+    /// Takes the outcome of the transaction in flight, if there is one and it is over (or waits
+    /// for it): the statistics, the tasks whose local state file failed, or an abort and rewind.
+    func finishCommit(wait: Bool) throws(KafkaError) {
+        guard let pending = inFlight else { return }
+        if wait {
+            let waiting = ContinuousClock.now
+            pending.done.wait()
+            commitWaitTime += .now - waiting
+        } else if pending.done.wait(timeout: .now()) == .timedOut {
+            return
+        }
+        inFlight = nil
+        if let error = pending.error {
+            try abandon(error, pending)
+            return
+        }
+        worker.record { $0.committedTransactions += 1 }
+        for task in pending.tasks { ledger.written(task.abortNotes.count, partition: task.partition) }
+        for partition in pending.failedStateFiles { tasks[partition]?.stateFile = nil }
+    }
+
+    /// A transaction that failed: a fatal error stops the worker; otherwise abort, note the
+    /// batch as aborted (for restores here at once, and in the changelog with the next
+    /// transaction) and rewind every task to its last committed state.
+    private func abandon(_ error: KafkaError, _ pending: PendingCommit) throws(KafkaError) {
+        if error.isFatal || !error.transactionRequiresAbort && !error.isRetriable {
+            throw error
+        }
+        logger.warning("transaction aborted; rewinding to the last commit", metadata: ["error": "\(error)", "batch": "\(pending.batch)"])
+        try? producer.abortTransaction()
+        worker.metrics.aborted()
+        ledger.aborted(pending.batch, partitions: pending.tasks.map(\.partition))
+        worker.record { $0.abortedTransactions += 1 }
+        try rewind(Array(tasks.keys))
+    }
+}

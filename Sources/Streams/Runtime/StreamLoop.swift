@@ -1,0 +1,191 @@
+import Foundation
+import Kafka
+import Logging
+
+/// The loop's state: only the loop thread touches it (the rebalance listener runs on that thread
+/// too, inside the poll).
+final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
+    // @unchecked: every member is used from the worker's loop thread only (the listener is
+    // called by librdkafka inside `pollBatch`, on the same thread).
+    unowned let worker: StreamWorker
+    /// The consumer this thread reads its partitions with: the group member's (thread 0, or a
+    /// single loop thread), or one of its own that joins no group (`LoopThreads`).
+    let consumer: KafkaConsumer
+    /// Requests from the group member's thread, for a loop thread after the first.
+    let mailbox: LoopMailbox?
+    /// Partitions this (member) thread gave to other loop threads, by thread.
+    var shared: [Int32: Int] = [:]
+    /// The processor's table topics and its other (event) input topics, worked out once.
+    let tableTopics: [String]
+    let eventTopics: [String]
+    let producer: KafkaProducer
+    let logger: Logger
+    var tasks: [Int32: StreamTask] = [:]
+    /// Where each assigned input partition starts (its committed offset, or 0): the fetch
+    /// position until the first record of it is consumed.
+    var startOffsets: [KafkaTopicPartition: Int64] = [:]
+    /// Fetched records per task, released in event-time order.
+    var buffers: [Int32: TaskInputBuffer] = [:]
+    /// Event partitions paused because their task's buffer is full.
+    var pausedForBackpressure = Set<KafkaTopicPartition>()
+
+    /// Tasks whose table partitions are still catching up (partition → table topic → end offset
+    /// at assignment); their event records stay in their buffers until then.
+    var tableCatchUp: [Int32: [String: Int64]] = [:]
+    /// Where the loop thread's time went since the last hand-over (the `debug` log line "transaction
+    /// handed over"): waiting in the poll, waiting for the transaction before to finish.
+    var pollTime: Duration = .zero
+    var commitWaitTime: Duration = .zero
+    /// The transaction being committed on the committer thread, if any.
+    var inFlight: PendingCommit?
+    /// When to hand a transaction over, how long to poll.
+    var schedule: CommitSchedule
+    /// Batch ids, aborted batches and their notes; `poisoned` after an error.
+    var ledger: TransactionLedger
+    let committer: DispatchQueue
+    /// Loop turns so far: where the round of tasks starts.
+    var turn = 0
+    let instance: String
+
+    init(worker: StreamWorker) throws(KafkaError) {
+        self.worker = worker
+        let configuration = worker.configuration
+        logger = worker.workerLogger
+        instance = worker.instanceID()
+        ledger = TransactionLedger(instance: instance)
+        schedule = CommitSchedule(
+            commitInterval: configuration.commitInterval, idleWait: configuration.idleCommitWait,
+            maxRecords: configuration.maxRecordsPerTransaction, now: .now)
+        committer = DispatchQueue(label: "millwright-\(worker.definition.name)-commit")
+        tableTopics = worker.definition.inputTopics.filter(worker.definition.tableTopics.contains)
+        eventTopics = worker.definition.inputTopics.filter { !worker.definition.tableTopics.contains($0) }
+        let member = worker.threads == nil || worker.thread == 0
+        var consumerConfiguration = KafkaConsumerConfiguration(
+            client: configuration.client, groupID: member ? "\(configuration.group).\(worker.definition.name)" : nil)
+        consumerConfiguration.isolationLevel = .readCommitted
+        consumerConfiguration.autoOffsetReset = .earliest
+        consumerConfiguration.sessionTimeout = configuration.sessionTimeout
+        consumerConfiguration.heartbeatInterval = .milliseconds(min(1000, configuration.sessionTimeout.wholeMilliseconds / 4))
+        consumerConfiguration.maxPrefetchedMessages = configuration.maxPrefetchedMessages
+        // The group member's statistics give the brokers' state and round-trip times (metrics).
+        var statistics: (@Sendable (String) -> Void)?
+        if member, let interval = configuration.statisticsInterval {
+            consumerConfiguration.client.statisticsInterval = interval
+            statistics = { [metrics = worker.metrics] json in
+                if let parsed = KafkaStatistics(json: json) { metrics.publish(parsed) }
+            }
+        }
+        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, statisticsHandler: statistics)
+        if let threads = worker.threads {
+            if member {
+                threads.setMember(consumer)
+                mailbox = nil
+            } else {
+                let mailbox = LoopMailbox()
+                threads.register(worker.thread, mailbox)
+                self.mailbox = mailbox
+            }
+        } else {
+            mailbox = nil
+        }
+        var producerConfiguration = KafkaProducerConfiguration(client: configuration.client)
+        producerConfiguration.transactionalID = "\(configuration.group).\(worker.definition.name).\(instance)"
+        producerConfiguration.linger = .milliseconds(2)
+        producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+    }
+
+    /// Every input topic's partition of these partition numbers (one task each).
+    func inputPartitions(_ numbers: [Int32]) -> [KafkaTopicPartition] {
+        numbers.flatMap { p in worker.definition.inputTopics.map { KafkaTopicPartition(topic: $0, partition: p) } }
+    }
+
+    /// The group member's consumer: for the group's committed offsets, the transactions' group
+    /// metadata and the group offset commits.
+    func group() throws(KafkaError) -> KafkaConsumer {
+        guard mailbox != nil else { return consumer }
+        guard let member = worker.threads?.member else {
+            throw KafkaError(code: .invalidState, reason: "the group member's loop thread of \(worker.definition.name) has not started")
+        }
+        return member
+    }
+
+    func run() throws(KafkaError) {
+        do { try loop() } catch {
+            ledger.poisoned = true
+            throw error
+        }
+    }
+
+    private func loop() throws(KafkaError) {
+        try producer.initTransactions(timeout: .seconds(30))
+        producer.prepareTopics([worker.definition.changelogTopic] + worker.definition.outputTopics)
+        if mailbox == nil {
+            try consumer.subscribe(topics: worker.definition.inputTopics, listener: self)
+        } else {
+            worker.updateHealth { joined, _ in joined = true }  // the member joined for it
+        }
+        logger.info("worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "instance": "\(instance)"])
+        let interval = worker.configuration.wallClockInterval.wholeMilliseconds
+        var pollTimeout = CommitSchedule.idlePoll
+        var lastPublished: Int64 = 0
+        defer { worker.metrics.removeGauges() }
+        while !worker.isStopping {
+            if let mailbox { serve(mailbox.take()) }
+            let polling = ContinuousClock.now
+            let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: pollTimeout)
+            worker.progressed()
+            pollTime += .now - polling
+            let idle = schedule.polled(anything: !events.isEmpty, at: .now)
+            let now = Self.now()
+            for event in events {
+                guard case .message(let message) = event, tasks[message.partition] != nil else { continue }
+                buffers[message.partition, default: TaskInputBuffer()].append(message)
+            }
+            var processed = 0
+            // The transaction's budget goes round the tasks, starting one further each turn: in
+            // a burst no task waits until every other one has drained.
+            let order = tasks.keys.sorted()
+            turn &+= 1
+            for index in order.indices {
+                let partition = order[(index + turn) % order.count]
+                processed += try drain(tasks[partition]!, partition: partition, now: now, budget: schedule.budget(processedThisTurn: processed))
+            }
+            try applyBackpressure()
+            if processed > 0 { worker.record { $0.processedRecords += processed } }
+            if !tableCatchUp.isEmpty { try resumeCaughtUpTasks() }
+            for task in tasks.values {
+                do { try task.tick(now: now, interval: interval) } catch {
+                    throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on the clock of task \(task.partition): \(error)")
+                }
+            }
+            if now - lastPublished >= interval {
+                lastPublished = now
+                publishMetrics()
+            }
+            let next = schedule.turnEnded(processed: processed, idle: idle, now: .now)
+            pollTimeout = next.pollTimeout
+            try finishCommit(wait: next.waitForInFlight)
+            if inFlight == nil && next.handOver { try beginCommit() }
+        }
+        try commit()
+        logger.info("worker stopping: leaving the group")
+    }
+
+    func close() {
+        // Requests that came after the last commit (or after an error): nothing to commit, only
+        // tasks to drop and the member's thread to release.
+        if let mailbox { serve(mailbox.close(), committed: true) }
+        try? consumer.close()  // the revoke hook commits what is left (nothing after an error: `poisoned`)
+        producer.flushQuietly()
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension KafkaProducer {
+    /// Flushes for up to 10 s, ignoring failures (blocking; for the loop thread as it ends —
+    /// the client is destroyed with the loop).
+    fileprivate func flushQuietly() {
+        try? flush(timeout: .seconds(10))
+    }
+}

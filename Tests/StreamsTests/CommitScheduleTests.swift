@@ -1,0 +1,84 @@
+@testable import Streams
+import Testing
+
+@Suite("The loop's commit state machine (no I/O): when a transaction is handed over, how long a poll waits, aborted batches and their notes")
+struct CommitScheduleTests {
+    let start = ContinuousClock.now
+
+    func schedule(interval: Duration = .milliseconds(100), idleWait: Duration = .milliseconds(20), max: Int = 1_000) -> CommitSchedule {
+        CommitSchedule(commitInterval: interval, idleWait: idleWait, maxRecords: max, now: start)
+    }
+
+    @Test("a full transaction is handed over at once, waiting for the one in flight, and the next poll does not wait")
+    func full() {
+        var s = schedule(max: 10)
+        #expect(s.budget(processedThisTurn: 4) == 6)
+        let idle = s.polled(anything: true, at: start)
+        let turn = s.turnEnded(processed: 10, idle: idle, now: start.advanced(by: .milliseconds(1)))
+        #expect(turn == .init(pollTimeout: .zero, waitForInFlight: true, handOver: true))
+        #expect(s.budget(processedThisTurn: 0) == 0)
+        let handed = s.handedOver(now: start.advanced(by: .milliseconds(2)))
+        #expect(handed.records == 10 && handed.sinceLast == .milliseconds(2))
+        #expect(s.budget(processedThisTurn: 0) == 10, "the count starts again")
+    }
+
+    @Test("with records processed, the poll waits only the idle wait; once nothing came for it, the transaction is handed over before the commit interval")
+    func pausedInput() {
+        var s = schedule()
+        _ = s.polled(anything: true, at: start)
+        let busy = s.turnEnded(processed: 5, idle: false, now: start.advanced(by: .milliseconds(1)))
+        #expect(busy == .init(pollTimeout: .milliseconds(20), waitForInFlight: false, handOver: false))
+        let early = s.polled(anything: false, at: start.advanced(by: .milliseconds(10)))
+        #expect(!early, "10 ms without input is not a pause yet")
+        let paused = s.polled(anything: false, at: start.advanced(by: .milliseconds(20)))
+        #expect(paused)
+        let turn = s.turnEnded(processed: 0, idle: paused, now: start.advanced(by: .milliseconds(21)))
+        #expect(turn == .init(pollTimeout: .milliseconds(20), waitForInFlight: true, handOver: true))
+    }
+
+    @Test("a pause without work hands nothing over; the commit interval hands over what there is, without waiting")
+    func interval() {
+        var s = schedule()
+        let idle = s.polled(anything: false, at: start.advanced(by: .milliseconds(50)))
+        #expect(idle, "nothing came since the start")
+        let quiet = s.turnEnded(processed: 0, idle: idle, now: start.advanced(by: .milliseconds(50)))
+        #expect(quiet == .init(pollTimeout: .milliseconds(50), waitForInFlight: false, handOver: false))
+        let due = s.turnEnded(processed: 0, idle: false, now: start.advanced(by: .milliseconds(100)))
+        #expect(due == .init(pollTimeout: .milliseconds(50), waitForInFlight: false, handOver: true))
+        _ = s.handedOver(now: start.advanced(by: .milliseconds(100)))
+        let before = s.turnEnded(processed: 0, idle: false, now: start.advanced(by: .milliseconds(199)))
+        #expect(!before.handOver)
+        let after = s.turnEnded(processed: 0, idle: false, now: start.advanced(by: .milliseconds(200)))
+        #expect(after.handOver)
+    }
+
+    @Test("an idle wait no shorter than the commit interval turns idle commits off: a pause is never reported and polls wait 50 ms")
+    func idleCommitsOff() {
+        var s = schedule(interval: .milliseconds(100), idleWait: .milliseconds(100))
+        #expect(!s.idleCommits)
+        let paused = s.polled(anything: false, at: start.advanced(by: .seconds(5)))
+        #expect(!paused)
+        let turn = s.turnEnded(processed: 3, idle: false, now: start.advanced(by: .milliseconds(10)))
+        #expect(turn.pollTimeout == .milliseconds(50))
+    }
+
+    @Test("batch ids count up per instance; an aborted batch is noted for each partition it wrote, and a committed transaction clears the notes it wrote, oldest first")
+    func ledger() {
+        var ledger = TransactionLedger(instance: "i")
+        #expect(ledger.nextBatch() == "i:1")
+        let second = ledger.nextBatch()
+        #expect(second == "i:2")
+        ledger.aborted("i:1", partitions: [0, 3])
+        ledger.aborted(second, partitions: [3])
+        #expect(ledger.aborted == ["i:1", "i:2"])
+        #expect(ledger.notes(for: 0) == ["i:1"] && ledger.notes(for: 3) == ["i:1", "i:2"] && ledger.notes(for: 5).isEmpty)
+        ledger.written(1, partition: 3)
+        #expect(ledger.notes(for: 3) == ["i:2"])
+        ledger.written(1, partition: 0)
+        ledger.written(0, partition: 3)
+        #expect(ledger.notes(for: 0).isEmpty && ledger.notes(for: 3) == ["i:2"])
+        ledger.written(5, partition: 3)
+        #expect(ledger.notes(for: 3).isEmpty)
+        #expect(ledger.aborted.count == 2, "restores here keep skipping the aborted batches")
+    }
+}
