@@ -143,6 +143,9 @@ final class StreamTask: ProcessorContext {
         return result
     }
 
+    /// The names of the stores the processor used.
+    var storeNames: [String] { stores.keys.sorted() }
+
     /// Entries held by the task's stores (in memory), for the metrics.
     var storeEntries: Int { stores.values.reduce(0) { $0 + $1.count } }
 
@@ -150,4 +153,63 @@ final class StreamTask: ProcessorContext {
 
     /// Marks the task as having something to commit (corrections after a restore).
     func markDirty() { dirty = true }
+}
+
+// MARK: Driven by hand
+
+extension StreamTask {
+    /// Runs the processor's flush (its buffered state into its stores), keeping the outputs.
+    func flushProcessor() throws { try processor.flush(context: self) }
+
+    /// The outputs forwarded so far, removed from the task.
+    func takeOutputs() -> [OutputRecord] {
+        defer { outputs = [] }
+        return outputs
+    }
+}
+
+/// One real task — the runtime's `StreamTask`, its clock and its stores — driven by hand: what
+/// `ProcessorTestDriver` (TestSupport) runs processors on, so that a processor test exercises the
+/// same event-time, idle-advance and store code as a worker. No Kafka, no threads: the caller
+/// owns the clock.
+public final class StreamTaskHarness {
+    private let task: StreamTask
+
+    /// - Parameter stores: entries to start from, by store (a restart from another harness's
+    ///   ``storeContents``), applied as a restore is.
+    public init(processor: any StreamProcessor, partition: Int32, wallClock: Int64, idleTimeout: Int64, stores: [String: [(key: String, value: [UInt8])]] = [:]) {
+        task = StreamTask(partition: partition, processor: processor, wallClock: wallClock, idleTimeout: idleTimeout)
+        for (name, entries) in stores {
+            let store = task.taskStore(name)
+            for entry in entries { store.restore(entry.key, entry.value) }
+        }
+    }
+
+    public var partition: Int32 { task.partition }
+    public var streamTime: Int64 { task.clock.streamTime }
+    public var wallClock: Int64 { task.wallClock }
+    /// Next offset per input topic, as processed.
+    public var positions: [String: Int64] { task.positions }
+
+    /// Processes one record at wall-clock time `now`, as the loop does.
+    public func process(_ record: StreamRecord, now: Int64) throws { try task.process(record, now: now) }
+
+    /// The wall-clock tick and the idle advance at `now` (every call ticks).
+    public func tick(now: Int64) throws { try task.tick(now: now, interval: 0) }
+
+    /// The processor's flush (what the runtime does before each commit).
+    public func flush() throws { try task.flushProcessor() }
+
+    /// Outputs forwarded so far, removed.
+    public func takeOutputs() -> [OutputRecord] { task.takeOutputs() }
+
+    /// A store of the task, live.
+    public func store(_ name: String) -> any KeyValueStore { task.taskStore(name) }
+
+    /// Every store's entries now, by store: what a restart restores.
+    public var storeContents: [String: [(key: String, value: [UInt8])]] {
+        var contents: [String: [(key: String, value: [UInt8])]] = [:]
+        for name in task.storeNames { contents[name] = task.taskStore(name).entries(prefix: "") }
+        return contents
+    }
 }
