@@ -1,4 +1,4 @@
-import Foundation
+import JSON
 
 /// What Millwright reads of librdkafka's statistics JSON (`statistics.interval.ms`): each broker's
 /// connection state and round-trip time. See librdkafka's STATISTICS.md for the full document.
@@ -22,15 +22,13 @@ public struct KafkaStatistics: Sendable, Hashable {
 
     /// Parses the statistics JSON; `nil` when it is not librdkafka's document.
     public init?(json: String) {
-        guard let root = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
-            let brokers = root["brokers"] as? [String: Any]
-        else { return nil }
-        self.brokers = brokers.values.compactMap { value in
-            guard let broker = value as? [String: Any], let name = broker["name"] as? String else { return nil }
-            let rtt = (broker["rtt"] as? [String: Any])?["avg"] as? NSNumber
-            let average = rtt?.int64Value
+        guard let root = try? JSONParser.parse(Array(json.utf8)), case .object(let brokers)? = root["brokers"] else { return nil }
+        self.brokers = brokers.members.compactMap { member in
+            let broker = member.value
+            guard let name = broker["name"]?.stringValue else { return nil }
+            let average = broker["rtt"]?["avg"]?.int64
             return Broker(
-                name: name, nodeID: (broker["nodeid"] as? NSNumber)?.intValue ?? -1, state: broker["state"] as? String ?? "?",
+                name: name, nodeID: broker["nodeid"]?.int64.map { Int($0) } ?? -1, state: broker["state"]?.stringValue ?? "?",
                 averageRTTMicroseconds: average.flatMap { $0 > 0 ? $0 : nil })
         }.sorted { $0.name < $1.name }
     }

@@ -119,4 +119,23 @@ struct ConfirmationStateTests {
             #expect(WorkOrder(storedBytes: [9] + bytes.dropFirst()) == nil)
         }
     }
+
+    @Test("parked events and applied offsets are stored with the project's JSON writer and read back; the form JSONEncoder (sorted keys) wrote before reads the same, so a store written by the previous version restores")
+    func parkedAndAppliedJSON() throws {
+        let event = ParkedEvent(topic: "mes.operation-completed.v1", partition: 7, offset: 42, key: "WO-1", value: "{\"a\": \"é\\n\"}", correlationHeader: nil, parkedAt: 1_796_385_600_000)
+        let bytes = ParkedEvent.bytes([event])
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix(#"[{"key":"WO-1","offset":42,"parkedAt":1796385600000,"partition":7,"topic""#))
+        let back = try #require(ParkedEvent.list(bytes))
+        #expect(back.count == 1 && back[0].value == event.value && back[0].key == "WO-1" && back[0].correlationHeader == nil && back[0].partition == 7)
+        let previous = Array(#"[{"correlationHeader":"c-1","offset":3,"parkedAt":1796385600001,"partition":2,"topic":"t","value":"v"}]"#.utf8)
+        let old = try #require(ParkedEvent.list(previous))
+        #expect(old[0].correlationHeader == "c-1" && old[0].key == nil && old[0].offset == 3 && old[0].parkedAt == 1_796_385_600_001)
+        #expect(ParkedEvent.list(Array(#"[{"topic":"t"}]"#.utf8)) == nil, "an entry that does not read is not half-restored")
+
+        let applied = ["mes.scrap-reported.v1": Int64(9_007_199_254_740_991), "mes.operation-completed.v1": 0]
+        #expect(ConfirmationProcessor.applied(ConfirmationProcessor.appliedBytes(applied)) == applied)
+        #expect(ConfirmationProcessor.applied(Array(#"{"a":1,"b":2}"#.utf8)) == ["a": 1, "b": 2])
+        #expect(ConfirmationProcessor.applied(Array(#"{"a":1.5}"#.utf8)) == nil)
+    }
 }
+

@@ -44,6 +44,6 @@ struct TopicCatalogTests {
         try Data(#"{"name": "a.v1", "template": false, "replicationFactor": 1}"#.utf8)
             .write(to: folder.appendingPathComponent("a.v1.topic.json"))
         let missing = #expect(throws: TopicCatalog.LoadError.self) { try TopicCatalog.load(from: folder) }
-        #expect(missing?.reason.contains("partitions: required field missing") == true)
+        #expect(missing?.reason.contains("partitions: required, missing") == true)
     }
 }

@@ -32,12 +32,12 @@ public struct TopicCatalog: Sendable {
         var topics: [TopicSpec] = []
         for file in files {
             let spec: TopicSpec
-            do {
-                spec = try JSONDecoder().decode(TopicSpec.self, from: Data(contentsOf: file))
-            } catch let error as DecodingError {
-                throw LoadError(file: file.lastPathComponent, reason: describe(error))
-            } catch {
+            let bytes: [UInt8]
+            do { bytes = Array(try Data(contentsOf: file)) } catch {
                 throw LoadError(file: file.lastPathComponent, reason: error.localizedDescription)
+            }
+            do { spec = try TopicSpec(json: bytes) } catch {
+                throw LoadError(file: file.lastPathComponent, reason: error.field.isEmpty ? error.rule : "\(error.field): \(error.rule)")
             }
             try check(spec, file: file.lastPathComponent, directory: directory)
             topics.append(spec)
@@ -86,21 +86,6 @@ public struct TopicCatalog: Sendable {
             throw LoadError(
                 file: "\(other.name).topic.json",
                 reason: "partitions: \(other.partitions) differs from \(first.name) (\(first.partitions)); MES topics are co-partitioned by workOrderId")
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map(\.stringValue).joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let parent = path(context)
-            return "\(parent.isEmpty ? "" : parent + ".")\(key.stringValue): required field missing"
-        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), found null"
-        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
         }
     }
 }

@@ -1,5 +1,5 @@
 /// One topic of the catalog in `topics/`: the machine-readable form of the contract.
-public struct TopicSpec: Codable, Sendable, Hashable {
+public struct TopicSpec: Sendable, Hashable {
     /// Topic name; a template contains `{plant}` and is created per plant on first use.
     public var name: String
     /// `true` for per-plant topics (`mes.{plant}.production-release.v1`).
@@ -33,3 +33,32 @@ public struct TopicSpec: Codable, Sendable, Hashable {
 }
 
 import Foundation
+
+extension TopicSpec {
+    /// Reads a `*.topic.json` document; a failure names the field and the rule.
+    public init(json bytes: [UInt8]) throws(DecodingFailure) {
+        let document: JSONValue
+        do { document = try JSONParser.parse(bytes) } catch {
+            throw DecodingFailure(.malformedJSON, field: "", rule: "not JSON: \(error)")
+        }
+        guard case .object(let object) = document else {
+            throw DecodingFailure(.malformedJSON, field: "", rule: "must be a JSON object, found \(document.kind)")
+        }
+        let reader = FieldReader(object, path: "", reason: .invalidField)
+        name = try reader.string("name")
+        template = try reader.bool("template")
+        partitions = try reader.int("partitions", minimum: 1)
+        replicationFactor = try reader.int("replicationFactor", minimum: 1)
+        config = try reader.stringMap("config")
+        key = try reader.string("key")
+        keyDescription = try reader.optionalString("keyDescription")
+        owner = try reader.string("owner")
+        producers = try reader.strings("producers")
+        consumers = try reader.strings("consumers")
+        schema = try reader.optionalString("schema")
+        let version = object["schemaVersion"] ?? .null
+        schemaVersion = version == .null ? nil : try reader.int("schemaVersion", minimum: 1)
+        schemaFile = try reader.optionalString("schemaFile")
+        description = try reader.string("description")
+    }
+}

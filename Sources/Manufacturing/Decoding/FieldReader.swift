@@ -93,6 +93,30 @@ public struct FieldReader: Sendable {
         return result
     }
 
+    /// An array of non-empty strings; `[]` when the field is absent.
+    public func strings(_ name: String) throws(DecodingFailure) -> [String] {
+        guard let value = object[name], value != .null else { return [] }
+        guard case .array(let elements) = value else { throw fail(name, "must be an array of strings, found \(value.kind)") }
+        var strings: [String] = []
+        for (i, element) in elements.enumerated() {
+            guard case .string(let text) = element, !text.trimmed.isEmpty else { throw fail("\(name)[\(i)]", "must be a non-empty string, found \(element.kind)") }
+            strings.append(text.trimmed)
+        }
+        return strings
+    }
+
+    /// An object whose members are all strings (settings); `[:]` when the field is absent.
+    public func stringMap(_ name: String) throws(DecodingFailure) -> [String: String] {
+        guard let value = object[name], value != .null else { return [:] }
+        guard case .object(let members) = value else { throw fail(name, "must be an object of strings, found \(value.kind)") }
+        var map: [String: String] = [:]
+        for member in members.members {
+            guard case .string(let text) = member.value else { throw fail("\(name).\(member.key)", "must be a string, found \(member.value.kind)") }
+            map[member.key] = text
+        }
+        return map
+    }
+
     public func object(_ name: String) throws(DecodingFailure) -> FieldReader {
         let value = try required(name)
         guard case .object(let inner) = value else { throw fail(name, "must be an object, found \(value.kind)") }

@@ -354,11 +354,20 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     // MARK: State
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
+    /// `applied`: input topic → next offset applied, keys sorted.
+    static func appliedBytes(_ offsets: [String: Int64]) -> [UInt8] {
+        JSONWriter.bytes(.object(JSONObject(offsets.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value), isInteger: true)) })))
+    }
+
+    static func applied(_ bytes: [UInt8]) -> [String: Int64]? {
+        guard case .object(let object)? = try? JSONParser.parse(bytes) else { return nil }
+        var offsets: [String: Int64] = [:]
+        for member in object.members {
+            guard let offset = member.value.int64 else { return nil }
+            offsets[member.key] = offset
+        }
+        return offsets
+    }
 
     /// Writes what changed to the store: called before every commit (and by the test driver
     /// after every record).
@@ -392,11 +401,11 @@ public final class ConfirmationProcessor: StreamProcessor {
             if let i = progress.index(forKey: id) { store.put("progress:\(id)", progress.values[i].bytes) }
         }
         for id in dirtyParking {
-            if let list = parked[id] { store.put("parked:\(id)", Array(try Self.encoder.encode(list))) } else { store.delete("parked:\(id)") }
+            if let list = parked[id] { store.put("parked:\(id)", ParkedEvent.bytes(list)) } else { store.delete("parked:\(id)") }
         }
         if appliedDirty {
-            store.put("applied", Array(try Self.encoder.encode(appliedOffsets)))
-            store.put("replayable", Array(try Self.encoder.encode(replayable.sorted())))
+            store.put("applied", Self.appliedBytes(appliedOffsets))
+            store.put("replayable", JSONWriter.bytes(.array(replayable.sorted().map(JSONValue.string))))
             appliedDirty = false
         }
         for id in dirty.union(touched) { evictIfQuiet(id) }
@@ -448,7 +457,6 @@ public final class ConfirmationProcessor: StreamProcessor {
         loaded = true
         let store = context.store(Self.storeName)
         self.store = store
-        let decoder = JSONDecoder()
         // In memory: work orders with an open window. Every one not completed keeps its due date
         // scheduled; the rest stay in the store until an event or the due date needs them.
         var done = Set<String>()
@@ -463,14 +471,14 @@ public final class ConfirmationProcessor: StreamProcessor {
             if progress[id] != nil { workOrders[id] = Resident(workOrder) }
             due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
         }
-        if let value = store.get("applied"), let offsets = try? decoder.decode([String: Int64].self, from: Data(value)) {
+        if let value = store.get("applied"), let offsets = Self.applied(value) {
             appliedOffsets = offsets
         }
-        if let value = store.get("replayable"), let keys = try? decoder.decode([String].self, from: Data(value)) {
-            replayable = Set(keys)
+        if let value = store.get("replayable"), case .array(let keys)? = try? JSONParser.parse(value) {
+            replayable = Set(keys.compactMap(\.stringValue))
         }
         for (key, value) in store.entries(prefix: "parked:") {
-            guard let list = try? decoder.decode([ParkedEvent].self, from: Data(value)) else { continue }
+            guard let list = ParkedEvent.list(value) else { continue }
             parked[String(key.dropFirst("parked:".count))] = list
         }
     }

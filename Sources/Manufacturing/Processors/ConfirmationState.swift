@@ -99,7 +99,7 @@ struct WorkOrderProgress: Equatable {
 }
 
 /// An MES event waiting for its work order.
-struct ParkedEvent: Codable {
+struct ParkedEvent {
     var topic: String
     var partition: Int32
     var offset: Int64
@@ -107,6 +107,46 @@ struct ParkedEvent: Codable {
     var value: String
     var correlationHeader: String?
     var parkedAt: Int64
+
+    /// The store's form: a JSON object, members sorted, absent optionals left out.
+    var json: JSONValue {
+        var members: [(key: String, value: JSONValue)] = []
+        if let correlationHeader { members.append(("correlationHeader", .string(correlationHeader))) }
+        if let key { members.append(("key", .string(key))) }
+        members += [
+            ("offset", .number(Double(offset), isInteger: true)), ("parkedAt", .number(Double(parkedAt), isInteger: true)),
+            ("partition", .number(Double(partition), isInteger: true)), ("topic", .string(topic)), ("value", .string(value)),
+        ]
+        return .object(JSONObject(members))
+    }
+
+    init(topic: String, partition: Int32, offset: Int64, key: String?, value: String, correlationHeader: String?, parkedAt: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.correlationHeader = correlationHeader
+        self.parkedAt = parkedAt
+    }
+
+    init?(json: JSONValue) {
+        guard let topic = json["topic"]?.stringValue, let partition = json["partition"]?.int64.flatMap({ Int32(exactly: $0) }),
+            let offset = json["offset"]?.int64, let value = json["value"]?.stringValue, let parkedAt = json["parkedAt"]?.int64
+        else { return nil }
+        self.init(
+            topic: topic, partition: partition, offset: offset, key: json["key"]?.stringValue, value: value,
+            correlationHeader: json["correlationHeader"]?.stringValue, parkedAt: parkedAt)
+    }
+
+    /// A list of parked events, as stored under `parked:<workOrderId>`.
+    static func bytes(_ list: [ParkedEvent]) -> [UInt8] { JSONWriter.bytes(.array(list.map(\.json))) }
+
+    static func list(_ bytes: [UInt8]) -> [ParkedEvent]? {
+        guard case .array(let items)? = try? JSONParser.parse(bytes) else { return nil }
+        let list = items.compactMap(ParkedEvent.init(json:))
+        return list.count == items.count ? list : nil
+    }
 }
 
 extension Array {

@@ -1,3 +1,5 @@
+import JSON
+
 /// How task state is written to a processor's changelog topic.
 ///
 /// Partition p of the changelog belongs to task p. Each commit writes, inside the same Kafka
@@ -36,35 +38,19 @@ enum ChangelogFormat {
     }
 
     static func decodePositions(_ bytes: [UInt8]) -> (streamTime: Int64, positions: [String: Int64])? {
-        guard let text = String(validating: bytes, as: UTF8.self),
-            let object = try? JSONSerializationLite.parseObject(text)
-        else { return nil }
-        let streamTime = (object["streamTime"] as? Int64) ?? .min
+        guard let object = try? JSONParser.parse(bytes), case .object = object else { return nil }
+        let streamTime = object["streamTime"]?.int64 ?? .min
         var positions: [String: Int64] = [:]
-        for (topic, value) in (object["positions"] as? [String: Any]) ?? [:] {
-            if let offset = value as? Int64 { positions[topic] = offset }
+        if case .object(let members)? = object["positions"] {
+            for member in members.members {
+                if let offset = member.value.int64 { positions[member.key] = offset }
+            }
         }
         return (streamTime, positions)
     }
 
     private static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-    }
-}
-
-import Foundation
-
-/// Foundation's JSONSerialization, with integers read back as Int64.
-enum JSONSerializationLite {
-    static func parseObject(_ text: String) throws -> [String: Any] {
-        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
-        return normalise(object) as? [String: Any] ?? [:]
-    }
-
-    private static func normalise(_ value: Any) -> Any {
-        if let dictionary = value as? [String: Any] { return dictionary.mapValues(normalise) }
-        if let number = value as? NSNumber { return number.int64Value }
-        return value
     }
 }
 

@@ -83,3 +83,17 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
         .number(value, isInteger: value == value.rounded() && abs(value) < 1e15)
     }
 }
+
+extension JSONValue {
+    /// A whole number that an `Int64` holds exactly (offsets, milliseconds); `nil` otherwise.
+    public var int64: Int64? {
+        if case .number(let n, _) = self { return Int64(exactly: n) }
+        return nil
+    }
+
+    /// The string, if the value is one.
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+}
