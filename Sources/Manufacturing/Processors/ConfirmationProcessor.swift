@@ -10,42 +10,45 @@ import Streams
 /// goods receipt to the ordered quantity, an ADJUSTMENT posting for an event later than the grace.
 /// Every event is counted in exactly one posting; a posting id is never emitted twice.
 public final class ConfirmationProcessor: StreamProcessor {
+    // Many stored properties, on purpose: this is a task's whole state, cached in memory between
+    // flushes (the work orders, their progress, parked events, applied offsets, the two
+    // schedules, and which of them changed since the last flush), kept in one place so that one
+    // flush writes it all. The state's code is in ConfirmationProcessor+State.swift.
     public static let storeName = "confirmations"
-    private let settings: ProcessingSettings
+    let settings: ProcessingSettings
 
     // Task state, cached in memory and written to the store on `flush`. A work order with no open
     // window and nothing parked (released and not started yet, between bursts of events, or
     // completed) leaves memory after its flush and is read back from the store when an event or
     // its due date needs it: memory holds the work orders with windows open, not all released ones.
-    private var loaded = false
-    private var store: (any KeyValueStore)?
-    private var workOrders: [String: Resident] = [:]
-    private var progress: [String: WorkOrderProgress] = [:]
-    private var parked: [String: [ParkedEvent]] = [:]
-    private var dirty: Set<String> = []
+    var loaded = false
+    var store: (any KeyValueStore)?
+    var workOrders: [String: Resident] = [:]
+    var progress: [String: WorkOrderProgress] = [:]
+    var parked: [String: [ParkedEvent]] = [:]
+    var dirty: Set<String> = []
     /// Next offset to apply per input topic of this task: a record below it was applied before
     /// (a replay after a crash or an offset reset) and changes nothing.
-    private var appliedOffsets: [String: Int64] = [:]
+    var appliedOffsets: [String: Int64] = [:]
     /// Inputs quarantined as UNKNOWN_WORK_ORDER (`topic:offset`): a replay may apply them, once
     /// their work order is known.
-    private var replayable: Set<String> = []
-    private var appliedDirty = false
-    private var dirtyParking: Set<String> = []
+    var replayable: Set<String> = []
+    var appliedDirty = false
+    var dirtyParking: Set<String> = []
     /// Work orders read back from the store since the last flush without a change (the flush
     /// lets them go again).
-    private var touched: Set<String> = []
+    var touched: Set<String> = []
     /// Work orders received since the last flush (their table row is written once).
-    private var newWorkOrders: Set<String> = []
-    /// Work orders with a window closing at a time (ms).
-    private var closeSchedule: [Int64: Set<String>] = [:]
-    /// Work orders that turn LATE at a time (ms) unless completed.
-    private var dueSchedule: [Int64: Set<String>] = [:]
-    /// The earliest keys of the two schedules (`.max` when empty).
-    private var nextClose = Int64.max
-    private var nextDue = Int64.max
+    var newWorkOrders: Set<String> = []
+    /// Work orders with a window closing at a stream time (ms).
+    var closeSchedule = TimerSchedule<String>()
+    /// Work orders that turn LATE once stream time passes their due date (ms) unless completed.
+    var dueSchedule = TimerSchedule<String>()
+    let windows: TumblingWindows
 
     public init(settings: ProcessingSettings = ProcessingSettings()) {
         self.settings = settings
+        windows = TumblingWindows(size: settings.windowSize, grace: settings.grace)
     }
 
     // MARK: Input
@@ -79,7 +82,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         }
     }
 
-    private func receiveWorkOrder(_ record: StreamRecord, context: any ProcessorContext) {
+    func receiveWorkOrder(_ record: StreamRecord, context: any ProcessorContext) {
         guard case .success(let envelope) = EventDecoder.decode(record, as: WorkOrder.self) else { return }
         let workOrder = envelope.data
         if resident(workOrder.workOrderId)?.workOrder != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
@@ -98,7 +101,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         }
     }
 
-    private func receive(_ event: ShopFloorEvent, metadata: EventMetadata, record: StreamRecord, context: any ProcessorContext) {
+    func receive(_ event: ShopFloorEvent, metadata: EventMetadata, record: StreamRecord, context: any ProcessorContext) {
         context.observeEventTime(event.eventTime)
         let id = event.workOrderId
         let cause = EventCause(
@@ -111,7 +114,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         apply(event, cause: cause, workOrder: resident.workOrder, context: context)
     }
 
-    private func apply(_ event: ShopFloorEvent, cause: EventCause, workOrder: WorkOrder, context: any ProcessorContext) {
+    func apply(_ event: ShopFloorEvent, cause: EventCause, workOrder: WorkOrder, context: any ProcessorContext) {
         let id = workOrder.workOrderId
         let eventHash = stableHash(cause.eventId)
         // Changed in place in the dictionary (one lookup, no copy of its collections).
@@ -120,11 +123,10 @@ public final class ConfirmationProcessor: StreamProcessor {
             state.recentEvents.appendBounded(eventHash)
             state.lastCause = cause
             dirty.insert(id)
-            let windowStart = floorDiv(event.eventTime, settings.windowSize) * settings.windowSize
-            let closesAt = windowStart + settings.windowSize + settings.grace
+            let windowStart = windows.start(of: event.eventTime)
             if case .completed = event { state.started = true }
 
-            if closesAt <= context.streamTime {
+            if windows.isClosed(windowStart: windowStart, streamTime: context.streamTime) {
                 // Later than the grace period: its window is closed; an adjustment carries it.
                 var late = WindowTotals()
                 late.add(event, cause: cause)
@@ -134,7 +136,7 @@ public final class ConfirmationProcessor: StreamProcessor {
                 let opened = state.windows.index(forKey: windowStart) == nil
                 state.windows[windowStart, default: WindowTotals()].add(event, cause: cause)
                 // A window already open is already scheduled to close.
-                if opened { self.window(closingAt: closesAt, for: id) }
+                if opened { closeSchedule.schedule(id, at: windows.closesAt(windowStart: windowStart)) }
                 if case .completed(let c) = event, c.final {
                     state.seenGoodsReceipt += c.goodQty
                     if !state.milestoneReached && state.seenGoodsReceipt >= workOrder.orderedQty {
@@ -151,37 +153,28 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     /// Runs `body` on the work order's progress where it sits in the dictionary (a new one if it
     /// has none yet): no copy of it, one lookup. `body` must not touch `progress` itself.
-    private func modifyProgress<R>(_ id: String, _ body: (inout WorkOrderProgress) -> R) -> R {
+    func modifyProgress<R>(_ id: String, _ body: (inout WorkOrderProgress) -> R) -> R {
         body(&progress[id, default: WorkOrderProgress()])
     }
 
     // MARK: Time
 
-    /// Schedules the work order's window closing at `closesAt`.
-    private func window(closingAt closesAt: Int64, for id: String) {
-        closeSchedule[closesAt, default: []].insert(id)
-        nextClose = min(nextClose, closesAt)
-    }
-
-    private func due(at dueAt: Int64, for id: String) {
-        dueSchedule[dueAt, default: []].insert(id)
-        nextDue = min(nextDue, dueAt)
-    }
+    func due(at dueAt: Int64, for id: String) { dueSchedule.schedule(id, at: dueAt) }
 
     public func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws {
         load(context)
         // Stream time moves with nearly every event; the schedules rarely have anything due.
-        if nextClose <= milliseconds { closeWindows(through: milliseconds, context: context) }
-        if nextDue < milliseconds { markLate(before: milliseconds, context: context) }
+        if closeSchedule.isDue(at: milliseconds) { closeWindows(through: milliseconds, context: context) }
+        if dueSchedule.isDue(at: milliseconds, inclusive: false) { markLate(before: milliseconds, context: context) }
     }
 
-    private func closeWindows(through milliseconds: Int64, context: any ProcessorContext) {
-        for closeAt in closeSchedule.keys.sorted() where closeAt <= milliseconds {
-            for id in closeSchedule.removeValue(forKey: closeAt) ?? [] {
+    func closeWindows(through milliseconds: Int64, context: any ProcessorContext) {
+        for (_, ids) in closeSchedule.takeDue(at: milliseconds) {
+            for id in ids {
                 guard let resident = workOrders[id], progress[id] != nil else { continue }
                 modifyProgress(id) { state in
                     var closing: [(start: Int64, totals: WindowTotals)] = []
-                    for (start, totals) in state.windows where start + settings.windowSize + settings.grace <= milliseconds {
+                    for (start, totals) in state.windows where windows.isClosed(windowStart: start, streamTime: milliseconds) {
                         closing.append((start, totals))
                     }
                     guard !closing.isEmpty else { return }
@@ -194,19 +187,17 @@ public final class ConfirmationProcessor: StreamProcessor {
                 }
             }
         }
-        nextClose = closeSchedule.keys.min() ?? .max
     }
 
-    private func markLate(before milliseconds: Int64, context: any ProcessorContext) {
-        for dueAt in dueSchedule.keys.sorted() where dueAt < milliseconds {
-            for id in dueSchedule.removeValue(forKey: dueAt) ?? [] {
+    func markLate(before milliseconds: Int64, context: any ProcessorContext) {
+        for (_, ids) in dueSchedule.takeDue(at: milliseconds, inclusive: false) {
+            for id in ids {
                 guard let resident = resident(id), progress[id] != nil else { continue }
                 modifyProgress(id) { state in
                     publishStatus(resident.workOrder, state: &state, cause: state.lastCause, force: false, context: context)
                 }
             }
         }
-        nextDue = dueSchedule.keys.min() ?? .max
     }
 
     public func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws {
@@ -222,7 +213,7 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     // MARK: Postings
 
-    private func post(
+    func post(
         _ kind: ProductionConfirmation.Kind, windowStart: Int64, totals: WindowTotals, workOrder: WorkOrder,
         state: inout WorkOrderProgress, context: any ProcessorContext
     ) {
@@ -271,7 +262,7 @@ public final class ConfirmationProcessor: StreamProcessor {
     }
 
     /// Sends ERP and CRM status when status or risk changed, or always with a posting.
-    private func publishStatus(
+    func publishStatus(
         _ workOrder: WorkOrder, state: inout WorkOrderProgress, cause: EventCause?, force: Bool, context: any ProcessorContext
     ) {
         let id = workOrder.workOrderId
@@ -306,7 +297,7 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     // MARK: Parking
 
-    private func park(_ record: StreamRecord, workOrderId: String, now: Int64, correlation: String?) {
+    func park(_ record: StreamRecord, workOrderId: String, now: Int64, correlation: String?) {
         guard let value = record.value.flatMap({ String(validating: $0, as: UTF8.self) }) else { return }
         var list = parked[workOrderId] ?? []
         guard !list.contains(where: { $0.topic == record.topic && $0.partition == record.partition && $0.offset == record.offset }) else { return }
@@ -315,13 +306,13 @@ public final class ConfirmationProcessor: StreamProcessor {
         dirtyParking.insert(workOrderId)
     }
 
-    private func record(of event: ParkedEvent) -> StreamRecord {
+    func record(of event: ParkedEvent) -> StreamRecord {
         StreamRecord(
             topic: event.topic, partition: event.partition, offset: event.offset, key: event.key.map { Array($0.utf8) },
             value: Array(event.value.utf8), headers: event.correlationHeader.map { [.init(key: EventHeader.correlationId, value: $0)] } ?? [])
     }
 
-    private func replayParked(_ event: ParkedEvent, context: any ProcessorContext) {
+    func replayParked(_ event: ParkedEvent, context: any ProcessorContext) {
         let record = record(of: event)
         let decoded: (ShopFloorEvent, EventMetadata)?
         switch event.topic {
@@ -333,7 +324,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         apply(shopFloorEvent, cause: cause, workOrder: resident.workOrder, context: context)
     }
 
-    private func quarantineUnknown(_ event: ParkedEvent, workOrderId: String, context: any ProcessorContext) {
+    func quarantineUnknown(_ event: ParkedEvent, workOrderId: String, context: any ProcessorContext) {
         replayable.insert("\(event.topic):\(event.offset)")
         appliedDirty = true
         let original = (try? JSONParser.parse(Array(event.value.utf8))) ?? .null
@@ -351,146 +342,4 @@ public final class ConfirmationProcessor: StreamProcessor {
             originalTopic: event.topic, originalPartition: Int(event.partition), originalOffset: event.offset, original: original)
         context.forward(factory.record(quarantine, topic: Topics.quarantine, key: event.key ?? workOrderId, eventId: "quarantine:\(eventId)").tallied(.quarantine(.unknownWorkOrder, plant: nil)))
     }
-
-    // MARK: State
-
-    /// `applied`: input topic → next offset applied, keys sorted.
-    static func appliedBytes(_ offsets: [String: Int64]) -> [UInt8] {
-        JSONWriter.bytes(.object(JSONObject(offsets.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value), isInteger: true)) })))
-    }
-
-    static func applied(_ bytes: [UInt8]) -> [String: Int64]? {
-        guard case .object(let object)? = try? JSONParser.parse(bytes) else { return nil }
-        var offsets: [String: Int64] = [:]
-        for member in object.members {
-            guard let offset = member.value.int64 else { return nil }
-            offsets[member.key] = offset
-        }
-        return offsets
-    }
-
-    /// Writes what changed to the store: called before every commit (and by the test driver
-    /// after every record).
-    /// Open windows, work orders held in memory, parked events, quarantined inputs a replay may apply.
-    public func stateSizes() -> [(name: String, value: Int)] {
-        [
-            ("open_windows", closeSchedule.values.reduce(0) { $0 + $1.count }),
-            ("resident_work_orders", workOrders.count),
-            ("parked_events", parked.values.reduce(0) { $0 + $1.count }),
-            ("replayable_quarantines", replayable.count),
-        ]
-    }
-
-    public func flush(context: any ProcessorContext) throws {
-        let store = context.store(Self.storeName)
-        // A work order just released, with nothing else happened yet, is one row: the work order
-        // with its release cause (its progress follows from that when it is read back). Half
-        // the rows, changelog records and file writes of loading the table.
-        var rowSaysAll: Set<String> = []
-        for id in newWorkOrders {
-            guard let workOrder = workOrders[id]?.workOrder else { continue }
-            if let i = progress.index(forKey: id), progress.values[i].isJustReleased {
-                store.put("workorder:\(id)", workOrder.storedBytes(releaseCause: progress.values[i].lastCause))
-                rowSaysAll.insert(id)
-            } else {
-                store.put("workorder:\(id)", workOrder.storedBytes)
-            }
-        }
-        newWorkOrders.removeAll()
-        for id in dirty where !rowSaysAll.contains(id) {
-            if let i = progress.index(forKey: id) { store.put("progress:\(id)", progress.values[i].bytes) }
-        }
-        for id in dirtyParking {
-            if let list = parked[id] { store.put("parked:\(id)", ParkedEvent.bytes(list)) } else { store.delete("parked:\(id)") }
-        }
-        if appliedDirty {
-            store.put("applied", Self.appliedBytes(appliedOffsets))
-            store.put("replayable", JSONWriter.bytes(.array(replayable.sorted().map(JSONValue.string))))
-            appliedDirty = false
-        }
-        for id in dirty.union(touched) { evictIfQuiet(id) }
-        dirty.removeAll()
-        touched.removeAll()
-        dirtyParking.removeAll()
-    }
-
-    // MARK: Resident work orders
-
-    /// The work order and its progress in memory, read back from the store if it was evicted.
-    private func resident(_ id: String) -> Resident? {
-        if let resident = workOrders[id] { return resident }
-        guard let bytes = store?.get("workorder:\(id)"), let row = WorkOrder.storedRow(bytes) else { return nil }
-        let resident = Resident(row.workOrder)
-        workOrders[id] = resident
-        if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) {
-            adopt(state, for: id)
-        } else if let cause = row.releaseCause {
-            progress[id] = .released(by: cause)  // released, nothing else since (no progress row)
-        }
-        touched.insert(id)
-        return resident
-    }
-
-    /// Holds a work order's stored progress in memory, its open windows scheduled to close.
-    private func adopt(_ state: WorkOrderProgress, for id: String) {
-        progress[id] = state
-        for start in state.windows.keys { window(closingAt: start + settings.windowSize + settings.grace, for: id) }
-    }
-
-    /// Drops a work order from memory when it has no open window and nothing parked, its state
-    /// already in the store (called after the flush wrote it). A completed one also leaves the due
-    /// schedule; any other keeps its place there (it may still turn LATE).
-    private func evictIfQuiet(_ id: String) {
-        guard let state = progress[id], state.windows.isEmpty, parked[id] == nil, let resident = workOrders[id], store != nil
-        else { return }
-        workOrders[id] = nil
-        progress[id] = nil
-        if state.isDone { dueSchedule[resident.workOrder.dueDate.milliseconds]?.remove(id) }
-    }
-
-    /// Work orders held in memory (for tests and statistics).
-    var residentWorkOrders: Int { workOrders.count }
-
-    /// Restores the task's state from its store (after an assignment or a restart).
-    private func load(_ context: any ProcessorContext) {
-        guard !loaded else { return }
-        loaded = true
-        let store = context.store(Self.storeName)
-        self.store = store
-        // In memory: work orders with an open window. Every one not completed keeps its due date
-        // scheduled; the rest stay in the store until an event or the due date needs them.
-        var done = Set<String>()
-        for (key, value) in store.entries(prefix: "progress:") {
-            guard let state = WorkOrderProgress(bytes: value) else { continue }
-            let id = String(key.dropFirst("progress:".count))
-            if state.isDone { done.insert(id) } else if !state.windows.isEmpty { adopt(state, for: id) }
-        }
-        for (key, value) in store.entries(prefix: "workorder:") {
-            let id = String(key.dropFirst("workorder:".count))
-            guard !done.contains(id), let workOrder = WorkOrder(storedBytes: value) else { continue }
-            if progress[id] != nil { workOrders[id] = Resident(workOrder) }
-            due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
-        }
-        if let value = store.get("applied"), let offsets = Self.applied(value) {
-            appliedOffsets = offsets
-        }
-        if let value = store.get("replayable"), case .array(let keys)? = try? JSONParser.parse(value) {
-            replayable = Set(keys.compactMap(\.stringValue))
-        }
-        for (key, value) in store.entries(prefix: "parked:") {
-            guard let list = ParkedEvent.list(value) else { continue }
-            parked[String(key.dropFirst("parked:".count))] = list
-        }
-    }
-}
-
-/// A work order held in memory. A reference: looking one up costs one retain, not one per field.
-private final class Resident {
-    let workOrder: WorkOrder
-    init(_ workOrder: WorkOrder) { self.workOrder = workOrder }
-}
-
-func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }

@@ -1,0 +1,143 @@
+import Foundation
+import Streams
+
+/// The confirmation processor's state: written to its store on `flush`, read back on the first
+/// record of a task (a restore) and when an event or a due date needs a work order again.
+extension ConfirmationProcessor {
+    // MARK: State
+
+    /// `applied`: input topic → next offset applied, keys sorted.
+    static func appliedBytes(_ offsets: [String: Int64]) -> [UInt8] {
+        JSONWriter.bytes(.object(JSONObject(offsets.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value), isInteger: true)) })))
+    }
+
+    static func applied(_ bytes: [UInt8]) -> [String: Int64]? {
+        guard case .object(let object)? = try? JSONParser.parse(bytes) else { return nil }
+        var offsets: [String: Int64] = [:]
+        for member in object.members {
+            guard let offset = member.value.int64 else { return nil }
+            offsets[member.key] = offset
+        }
+        return offsets
+    }
+
+    /// Writes what changed to the store: called before every commit (and by the test driver
+    /// after every record).
+    /// Open windows, work orders held in memory, parked events, quarantined inputs a replay may apply.
+    public func stateSizes() -> [(name: String, value: Int)] {
+        [
+            ("open_windows", closeSchedule.count),
+            ("resident_work_orders", workOrders.count),
+            ("parked_events", parked.values.reduce(0) { $0 + $1.count }),
+            ("replayable_quarantines", replayable.count),
+        ]
+    }
+
+    public func flush(context: any ProcessorContext) throws {
+        let store = context.store(Self.storeName)
+        // A work order just released, with nothing else happened yet, is one row: the work order
+        // with its release cause (its progress follows from that when it is read back). Half
+        // the rows, changelog records and file writes of loading the table.
+        var rowSaysAll: Set<String> = []
+        for id in newWorkOrders {
+            guard let workOrder = workOrders[id]?.workOrder else { continue }
+            if let i = progress.index(forKey: id), progress.values[i].isJustReleased {
+                store.put("workorder:\(id)", workOrder.storedBytes(releaseCause: progress.values[i].lastCause))
+                rowSaysAll.insert(id)
+            } else {
+                store.put("workorder:\(id)", workOrder.storedBytes)
+            }
+        }
+        newWorkOrders.removeAll()
+        for id in dirty where !rowSaysAll.contains(id) {
+            if let i = progress.index(forKey: id) { store.put("progress:\(id)", progress.values[i].bytes) }
+        }
+        for id in dirtyParking {
+            if let list = parked[id] { store.put("parked:\(id)", ParkedEvent.bytes(list)) } else { store.delete("parked:\(id)") }
+        }
+        if appliedDirty {
+            store.put("applied", Self.appliedBytes(appliedOffsets))
+            store.put("replayable", JSONWriter.bytes(.array(replayable.sorted().map(JSONValue.string))))
+            appliedDirty = false
+        }
+        for id in dirty.union(touched) { evictIfQuiet(id) }
+        dirty.removeAll()
+        touched.removeAll()
+        dirtyParking.removeAll()
+    }
+
+    // MARK: Resident work orders
+
+    /// The work order and its progress in memory, read back from the store if it was evicted.
+    func resident(_ id: String) -> Resident? {
+        if let resident = workOrders[id] { return resident }
+        guard let bytes = store?.get("workorder:\(id)"), let row = WorkOrder.storedRow(bytes) else { return nil }
+        let resident = Resident(row.workOrder)
+        workOrders[id] = resident
+        if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) {
+            adopt(state, for: id)
+        } else if let cause = row.releaseCause {
+            progress[id] = .released(by: cause)  // released, nothing else since (no progress row)
+        }
+        touched.insert(id)
+        return resident
+    }
+
+    /// Holds a work order's stored progress in memory, its open windows scheduled to close.
+    func adopt(_ state: WorkOrderProgress, for id: String) {
+        progress[id] = state
+        for start in state.windows.keys { closeSchedule.schedule(id, at: windows.closesAt(windowStart: start)) }
+    }
+
+    /// Drops a work order from memory when it has no open window and nothing parked, its state
+    /// already in the store (called after the flush wrote it). A completed one also leaves the due
+    /// schedule; any other keeps its place there (it may still turn LATE).
+    func evictIfQuiet(_ id: String) {
+        guard let state = progress[id], state.windows.isEmpty, parked[id] == nil, let resident = workOrders[id], store != nil
+        else { return }
+        workOrders[id] = nil
+        progress[id] = nil
+        if state.isDone { dueSchedule.cancel(id, at: resident.workOrder.dueDate.milliseconds) }
+    }
+
+    /// Work orders held in memory (for tests and statistics).
+    var residentWorkOrders: Int { workOrders.count }
+
+    /// Restores the task's state from its store (after an assignment or a restart).
+    func load(_ context: any ProcessorContext) {
+        guard !loaded else { return }
+        loaded = true
+        let store = context.store(Self.storeName)
+        self.store = store
+        // In memory: work orders with an open window. Every one not completed keeps its due date
+        // scheduled; the rest stay in the store until an event or the due date needs them.
+        var done = Set<String>()
+        for (key, value) in store.entries(prefix: "progress:") {
+            guard let state = WorkOrderProgress(bytes: value) else { continue }
+            let id = String(key.dropFirst("progress:".count))
+            if state.isDone { done.insert(id) } else if !state.windows.isEmpty { adopt(state, for: id) }
+        }
+        for (key, value) in store.entries(prefix: "workorder:") {
+            let id = String(key.dropFirst("workorder:".count))
+            guard !done.contains(id), let workOrder = WorkOrder(storedBytes: value) else { continue }
+            if progress[id] != nil { workOrders[id] = Resident(workOrder) }
+            due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
+        }
+        if let value = store.get("applied"), let offsets = Self.applied(value) {
+            appliedOffsets = offsets
+        }
+        if let value = store.get("replayable"), case .array(let keys)? = try? JSONParser.parse(value) {
+            replayable = Set(keys.compactMap(\.stringValue))
+        }
+        for (key, value) in store.entries(prefix: "parked:") {
+            guard let list = ParkedEvent.list(value) else { continue }
+            parked[String(key.dropFirst("parked:".count))] = list
+        }
+    }
+}
+
+/// A work order held in memory. A reference: looking one up costs one retain, not one per field.
+final class Resident {
+    let workOrder: WorkOrder
+    init(_ workOrder: WorkOrder) { self.workOrder = workOrder }
+}

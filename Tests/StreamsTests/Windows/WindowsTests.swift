@@ -1,0 +1,53 @@
+import Streams
+import Testing
+
+@Suite("Tumbling event-time windows with grace, and the timer schedule processors punctuate with")
+struct WindowsTests {
+    let minute: Int64 = 60_000
+
+    @Test("a window is [start, start + size), aligned to the epoch; negative times round down; it closes at end + grace, inclusive")
+    func tumbling() {
+        let windows = TumblingWindows(size: 15 * minute, grace: 2 * minute)
+        #expect(windows.start(of: 0) == 0)
+        #expect(windows.start(of: 15 * minute - 1) == 0)
+        #expect(windows.start(of: 15 * minute) == 15 * minute)
+        #expect(windows.start(of: -1) == -15 * minute)
+        #expect(windows.start(of: -15 * minute) == -15 * minute)
+        #expect(windows.closesAt(windowStart: 15 * minute) == 32 * minute)
+        #expect(!windows.isClosed(windowStart: 15 * minute, streamTime: 32 * minute - 1))
+        #expect(windows.isClosed(windowStart: 15 * minute, streamTime: 32 * minute))
+        #expect(TumblingWindows(size: minute, grace: 0).isClosed(windowStart: 0, streamTime: minute), "no grace: closed at its end")
+    }
+
+    @Test("keys come due in time order, inclusive or strictly before; what was taken is gone; the earliest time follows")
+    func schedule() {
+        var timers = TimerSchedule<String>()
+        #expect(timers.next == .max && !timers.isDue(at: .max - 1))
+        timers.schedule("b", at: 20)
+        timers.schedule("a", at: 10)
+        timers.schedule("c", at: 10)
+        timers.schedule("d", at: 30)
+        #expect(timers.next == 10 && timers.count == 4)
+        #expect(!timers.isDue(at: 10, inclusive: false) && timers.isDue(at: 10))
+        #expect(timers.takeDue(at: 10, inclusive: false).isEmpty)
+        let due = timers.takeDue(at: 20)
+        #expect(due.map(\.time) == [10, 20])
+        #expect(due.first?.keys == ["a", "c"] && due.last?.keys == ["b"])
+        #expect(timers.next == 30 && timers.count == 1)
+        #expect(timers.takeDue(at: 20).isEmpty, "taken once")
+    }
+
+    @Test("a cancelled key does not come due; the same key may wait at several times")
+    func cancel() {
+        var timers = TimerSchedule<String>()
+        timers.schedule("wo", at: 10)
+        timers.schedule("wo", at: 20)
+        timers.schedule("other", at: 20)
+        timers.cancel("wo", at: 10)
+        timers.cancel("missing", at: 10)
+        #expect(timers.count == 2)
+        let due = timers.takeDue(at: 25)
+        #expect(due.map(\.time) == [20] && due.first?.keys == ["wo", "other"])
+        #expect(timers.next == .max && timers.count == 0)
+    }
+}
