@@ -4,6 +4,7 @@ import PackageDescription
 /// Settings of every target: `any` on existentials, and imports that say where members come from.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 /// Executables only: `unsafeFlags` on a library would make it unusable as a dependency.
 let executable: [SwiftSetting] = strict + [

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import Synchronization
 
 extension GlobalTableRunner {
     /// Where the polling thread is: partitions assigned and the next offset of each (the stored

@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import Ops
+import Streams
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,8 @@
 import Foundation
+import Kafka
+import Manufacturing
 import Ops
+import Streams
 import Testing
 
 @Suite("Worker configuration: file, environment, flags")

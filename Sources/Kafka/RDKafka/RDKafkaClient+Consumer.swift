@@ -1,5 +1,7 @@
 import CRdKafka
 import Foundation
+import Logging
+import Synchronization
 
 extension RDKafkaClient {
     /// Installs the rebalance and offset-commit callbacks. Call from `configure` for consumers.

@@ -1,5 +1,7 @@
 import CRdKafka
 import Foundation
+import Logging
+import Synchronization
 
 /// Receives one delivery report on librdkafka's polling thread. Passed to librdkafka as the
 /// per-message opaque (retained), released when its report arrives.

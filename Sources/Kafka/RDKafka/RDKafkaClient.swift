@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import Synchronization
 
 /// Owns one `rd_kafka_t` handle and its callback context. The only holder of the pointer;
 /// it lends it out through ``withHandle(_:)`` and destroys it in `deinit`.

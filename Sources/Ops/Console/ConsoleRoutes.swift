@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Kafka
+import Logging
 import Manufacturing
 import NIOCore
 

@@ -1,6 +1,7 @@
 import Kafka
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `millwright console`: the console and the operator API without processors, so that it is not a
 /// member of any group. It is where a replay is executed from while every worker is stopped (a

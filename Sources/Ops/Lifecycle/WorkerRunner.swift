@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Manufacturing
 import ServiceLifecycle
+import Streams
 import UnixSignals
 
 /// Runs a ``MillwrightWorker`` with its HTTP server in one `ServiceGroup`, the way `millwright run`

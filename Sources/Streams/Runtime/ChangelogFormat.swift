@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 
 /// How task state is written to a processor's changelog topic.
