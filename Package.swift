@@ -7,9 +7,10 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 /// Executables only: `unsafeFlags` on a library would make it unusable as a dependency.
-let executable: [SwiftSetting] = strict + [
-    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
-]
+let executable: [SwiftSetting] =
+    strict + [
+        .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
+    ]
 
 let package = Package(
     name: "Millwright",

@@ -159,9 +159,10 @@ public final class KafkaConsumer: Sendable {
     ) throws(KafkaError) {
         let logger = self.logger
         client.context.commitHandler.withLock {
-            $0 = onResult ?? { result in
-                if case .failure(let error) = result { logger.warning("async commit failed", metadata: ["error": "\(error)"]) }
-            }
+            $0 =
+                onResult ?? { result in
+                    if case .failure(let error) = result { logger.warning("async commit failed", metadata: ["error": "\(error)"]) }
+                }
         }
         try client.commit(offsets, asynchronous: true)
     }

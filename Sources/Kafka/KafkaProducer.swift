@@ -103,7 +103,10 @@ public final class KafkaProducer: Sendable {
     /// Waits until every record is delivered or failed. Blocks the calling thread.
     public func flush(timeout: Duration) throws(KafkaError) {
         try client.flush(timeout: timeout)
-        if let error = client.context.lastDeliveryError.withLock({ e in defer { e = nil }; return e }) {
+        if let error = client.context.lastDeliveryError.withLock({ e in
+            defer { e = nil }
+            return e
+        }) {
             throw error
         }
     }

@@ -46,9 +46,10 @@ public struct KafkaTimestampLocator: Sendable {
     private func locate(_ tp: KafkaTopicPartition, _ target: Int64, _ consumer: KafkaConsumer) throws(KafkaError) -> Answer {
         let marks = try consumer.watermarks(tp, timeout: probeTimeout)
         if marks.low >= marks.high { return Answer(offset: marks.high, method: .broker) }
-        let native = try consumer.client.offsetsForTimes(
-            [KafkaTopicPartitionOffset(tp, offset: target)], timeout: probeTimeout
-        ).first?.offset ?? KafkaOffset.end
+        let native =
+            try consumer.client.offsetsForTimes(
+                [KafkaTopicPartitionOffset(tp, offset: target)], timeout: probeTimeout
+            ).first?.offset ?? KafkaOffset.end
         if native >= 0 { return Answer(offset: native, method: .broker) }
         // "None": every record is older than the target — unless the broker does not know.
         var probes = 1

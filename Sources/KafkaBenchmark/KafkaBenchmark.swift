@@ -36,7 +36,8 @@ struct KafkaBenchmark: AsyncParsableCommand {
             try cluster.createTopic(swiftTopic, partitions: partitions, replicationFactor: brokers)
             let produceOrder = round % 2 == 0 ? ["c", "swift"] : ["swift", "c"]
             for path in produceOrder {
-                let rate = path == "c"
+                let rate =
+                    path == "c"
                     ? try cProduce(bootstrap, cTopic)
                     : try await swiftProduce(bootstrap, swiftTopic, logger)
                 results["produce-\(path)", default: []].append(rate)
@@ -56,9 +57,15 @@ struct KafkaBenchmark: AsyncParsableCommand {
         let median = results.mapValues { $0.sorted()[$0.count / 2] }
         print("")
         print("median msgs/s over \(rounds) rounds")
-        print("  produce  C \(format(median["produce-c"]!))  Swift \(format(median["produce-swift"]!))  ratio \(percent(median["produce-swift"]! / median["produce-c"]!)) (target ≥ 80%)")
-        print("  consume  C \(format(median["consume-c"]!))  Swift batch \(format(median["consume-swift-batch"]!))  ratio \(percent(median["consume-swift-batch"]! / median["consume-c"]!)) (target ≥ 70%)")
-        print("  consume  Swift AsyncSequence \(format(median["consume-swift-sequence"]!))  ratio \(percent(median["consume-swift-sequence"]! / median["consume-c"]!))")
+        print(
+            "  produce  C \(format(median["produce-c"]!))  Swift \(format(median["produce-swift"]!))  ratio \(percent(median["produce-swift"]! / median["produce-c"]!)) (target ≥ 80%)"
+        )
+        print(
+            "  consume  C \(format(median["consume-c"]!))  Swift batch \(format(median["consume-swift-batch"]!))  ratio \(percent(median["consume-swift-batch"]! / median["consume-c"]!)) (target ≥ 70%)"
+        )
+        print(
+            "  consume  Swift AsyncSequence \(format(median["consume-swift-sequence"]!))  ratio \(percent(median["consume-swift-sequence"]! / median["consume-c"]!))"
+        )
         print("peak RSS \(BenchmarkSupport.peakRSSMegabytes().map(String.init) ?? "n/a") MB")
     }
 
@@ -95,9 +102,10 @@ struct KafkaBenchmark: AsyncParsableCommand {
         configuration.client.debugContexts = ProcessInfo.processInfo.environment["BENCH_RDKAFKA_DEBUG"]
         configuration.maxPrefetchedMessages = prefetch
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        try consumer.assign((0..<partitions).map {
-            KafkaTopicPartitionOffset(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning)
-        })
+        try consumer.assign(
+            (0..<partitions).map {
+                KafkaTopicPartitionOffset(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning)
+            })
         return consumer
     }
 

@@ -36,7 +36,9 @@ struct MasterDataBenchmark: AsyncParsableCommand {
         }
         let directory = stateDirectory ?? NSTemporaryDirectory() + "master-data-bench-\(UUID().uuidString.prefix(8))"
         defer { if stateDirectory == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        print("in-process cluster: \(brokers) brokers; \(items) items on \(itemPartitions) partitions, \(others) plants, BOMs and routings each; batch \(batch), prefetch \(prefetch)")
+        print(
+            "in-process cluster: \(brokers) brokers; \(items) items on \(itemPartitions) partitions, \(others) plants, BOMs and routings each; batch \(batch), prefetch \(prefetch)"
+        )
         print("state directory: \(directory)")
 
         let producer = try KafkaProducer(
@@ -58,7 +60,9 @@ struct MasterDataBenchmark: AsyncParsableCommand {
         // 1. From scratch.
         let first = try await load(directory, configuration, logger)
         print("")
-        print("load from scratch: \(first.applied) records in \(format(first.elapsed)) = \(rate(first.applied, first.elapsed)) records/s (items/s: \(rate(items, first.elapsed)))")
+        print(
+            "load from scratch: \(first.applied) records in \(format(first.elapsed)) = \(rate(first.applied, first.elapsed)) records/s (items/s: \(rate(items, first.elapsed)))"
+        )
         print("  rows: \(first.counts); database \(fileSize(directory)); peak RSS now \(peakRSS())")
 
         // 2. A delta, then a second start on the same state directory.
@@ -85,7 +89,9 @@ struct MasterDataBenchmark: AsyncParsableCommand {
         let hot = ContinuousClock.now - hotStart
         let statistics = cache.statistics
         print("")
-        print("lookups over \(items) items (front 4,096 per kind): random \(format(perLookup(cold, keys.count))) each (\(statistics.frontMisses) store reads), hot \(format(perLookup(hot, hotKeys.count * (lookups / hotKeys.count)))) each; \(found) found")
+        print(
+            "lookups over \(items) items (front 4,096 per kind): random \(format(perLookup(cold, keys.count))) each (\(statistics.frontMisses) store reads), hot \(format(perLookup(hot, hotKeys.count * (lookups / hotKeys.count)))) each; \(found) found"
+        )
         print("peak RSS (VmHWM) of the process: \(peakRSS()) — includes the in-process cluster holding every record")
         await producer.close()
     }
@@ -132,7 +138,8 @@ struct MasterDataBenchmark: AsyncParsableCommand {
     static func itemId(_ i: Int) -> String { "ITEM-\(i)" }
 
     static func message<P: MasterDataPayload>(_ data: P, _ i: Int) -> KafkaProducerMessage {
-        let envelope = Envelope(eventId: "bench-\(P.kind)-\(i)-\(UUID().uuidString.prefix(8))", correlationId: "bench-\(i)", occurredAt: occurredAt, source: source, data: data)
+        let envelope = Envelope(
+            eventId: "bench-\(P.kind)-\(i)-\(UUID().uuidString.prefix(8))", correlationId: "bench-\(i)", occurredAt: occurredAt, source: source, data: data)
         return KafkaProducerMessage(topic: P.kind.topic, key: Array(data.key.utf8), value: envelope.bytes)
     }
 
@@ -156,7 +163,9 @@ struct MasterDataBenchmark: AsyncParsableCommand {
         message(
             Routing(
                 itemId: itemId(i), plant: "P\(100 + i % 10)",
-                operations: [.init(operationSeq: 10, workCenter: "WC-CUT", description: "cut"), .init(operationSeq: 20, workCenter: "WC-ASM", description: "assemble")]), i)
+                operations: [
+                    .init(operationSeq: 10, workCenter: "WC-CUT", description: "cut"), .init(operationSeq: 20, workCenter: "WC-ASM", description: "assemble"),
+                ]), i)
     }
 
     // MARK: Figures

@@ -95,7 +95,9 @@ public struct MillwrightConfiguration: Sendable {
             } else if rest == "SASL_PASSWORD" {
                 kafkaProperties["sasl.password"] = value  // as `topics` and `offsets` read it
             } else {
-                throw Failure("environment \(name): unknown setting (known: \(environmentKeys.keys.sorted().map { "MILLWRIGHT_" + $0 }.joined(separator: ", ")), MILLWRIGHT_KAFKA_<librdkafka property>)")
+                throw Failure(
+                    "environment \(name): unknown setting (known: \(environmentKeys.keys.sorted().map { "MILLWRIGHT_" + $0 }.joined(separator: ", ")), MILLWRIGHT_KAFKA_<librdkafka property>)"
+                )
             }
         }
         if let v = overrides.bootstrapServers { values["kafka.bootstrapServers"] = v }
@@ -168,7 +170,8 @@ public struct MillwrightConfiguration: Sendable {
     /// `MILLWRIGHT_<NAME>` → setting.
     static let environmentKeys: [String: String] = [
         "BOOTSTRAP_SERVERS": "kafka.bootstrapServers", "CLIENT_ID": "kafka.clientId", "GROUP": "group",
-        "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "COMMIT_INTERVAL": "commitInterval", "IDLE_COMMIT_WAIT": "idleCommitWait", "SESSION_TIMEOUT": "sessionTimeout", "STREAM_THREADS": "streamThreads",
+        "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "COMMIT_INTERVAL": "commitInterval", "IDLE_COMMIT_WAIT": "idleCommitWait",
+        "SESSION_TIMEOUT": "sessionTimeout", "STREAM_THREADS": "streamThreads",
         "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction", "MAX_BUFFERED_RECORDS_PER_PARTITION": "maxBufferedRecordsPerPartition",
         "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",
@@ -180,7 +183,8 @@ public struct MillwrightConfiguration: Sendable {
 
     static let fileKeys: Set<String> = Set(environmentKeys.values)
 
-    private static func flatten(_ node: [String: Any], prefix: String, into values: inout [String: String], properties: inout [String: String]) throws(Failure) {
+    private static func flatten(_ node: [String: Any], prefix: String, into values: inout [String: String], properties: inout [String: String]) throws(Failure)
+    {
         for (key, value) in node {
             let path = prefix.isEmpty ? key : "\(prefix).\(key)"
             if path == "kafka.properties" {

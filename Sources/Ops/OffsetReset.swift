@@ -189,7 +189,8 @@ public struct OffsetReset: Sendable {
         guard assigned == all else {
             try? await consumer.close()
             throw ResetError(
-                "group \(group) has live members: joining it gave this reset \(assigned.count) of \(all.count) partitions; stop every worker of the group, then reset")
+                "group \(group) has live members: joining it gave this reset \(assigned.count) of \(all.count) partitions; stop every worker of the group, then reset"
+            )
         }
         do {
             try await consumer.commit(offsets)
@@ -214,7 +215,9 @@ public struct OffsetReset: Sendable {
         let back = text.hasPrefix("-") ? String(text.dropFirst()) : text.hasSuffix("-ago") ? String(text.dropLast(4)) : nil
         if let back, let ms = try? MillwrightConfiguration.duration("--to", back) { return .time(now - ms) }
         if let time = try? Timestamp(rfc3339: text) { return .time(time.milliseconds) }
-        throw ResetError("--to \(text): expected earliest, latest, an RFC 3339 UTC time (2026-11-27T06:00:00Z), a duration back (-15m, -2h or 2h-ago), shift:<±n> or offset:<n>")
+        throw ResetError(
+            "--to \(text): expected earliest, latest, an RFC 3339 UTC time (2026-11-27T06:00:00Z), a duration back (-15m, -2h or 2h-ago), shift:<±n> or offset:<n>"
+        )
     }
 }
 

@@ -58,14 +58,23 @@ public struct SampleData: Sendable {
         func at(_ minutesBeforeNow: Double) -> Timestamp { Timestamp(milliseconds: now - Int64(minutesBeforeNow * 60_000)) }
         func completed(_ wo: String, _ op: Int, _ good: Double, _ minutes: Double, final: Bool) {
             n += 1
-            let event = OperationCompleted(workOrderId: wo, operationSeq: op, workCenter: "WC-\(op)", plant: "P100", goodQty: good, uom: "EA", completedAt: at(minutes), final: final)
-            records.append(Envelope(eventId: "sample-mes-\(n)", correlationId: "mes-\(wo)", occurredAt: at(minutes), source: EventSource(system: "MES", plant: "P100"), data: event)
+            let event = OperationCompleted(
+                workOrderId: wo, operationSeq: op, workCenter: "WC-\(op)", plant: "P100", goodQty: good, uom: "EA", completedAt: at(minutes), final: final)
+            records.append(
+                Envelope(
+                    eventId: "sample-mes-\(n)", correlationId: "mes-\(wo)", occurredAt: at(minutes), source: EventSource(system: "MES", plant: "P100"),
+                    data: event
+                )
                 .outputRecord(topic: Topics.operationCompleted, key: wo, causationId: "sample", timestamp: at(minutes).milliseconds))
         }
         func scrap(_ wo: String, _ op: Int, _ qty: Double, _ minutes: Double) {
             n += 1
             let event = ScrapReported(workOrderId: wo, operationSeq: op, plant: "P100", scrapQty: qty, uom: "EA", reasonCode: "DAMAGE", reportedAt: at(minutes))
-            records.append(Envelope(eventId: "sample-mes-\(n)", correlationId: "mes-\(wo)", occurredAt: at(minutes), source: EventSource(system: "MES", plant: "P100"), data: event)
+            records.append(
+                Envelope(
+                    eventId: "sample-mes-\(n)", correlationId: "mes-\(wo)", occurredAt: at(minutes), source: EventSource(system: "MES", plant: "P100"),
+                    data: event
+                )
                 .outputRecord(topic: Topics.scrapReported, key: wo, causationId: "sample", timestamp: at(minutes).milliseconds))
         }
         let gearboxes = "WO-4500012345-10"  // 120 EA

@@ -73,4 +73,3 @@ public struct GlobalTableError: Error, Sendable, CustomStringConvertible {
         return "GlobalTableError.\(code): \(reason)\(cause) (at \(file):\(line))"
     }
 }
-

@@ -126,7 +126,9 @@ extension GlobalTableRunner {
                 if advanced[partition] == nil, let previous = progress.positions[partition], message.offset < previous {
                     logger.warning(
                         "partition went back to an earlier offset (log reset?); re-applying from there",
-                        metadata: [LogMetadataKey.partition: "\(partition)", LogMetadataKey.offset: "\(message.offset)", LogMetadataKey.previousOffset: "\(previous)"])
+                        metadata: [
+                            LogMetadataKey.partition: "\(partition)", LogMetadataKey.offset: "\(message.offset)", LogMetadataKey.previousOffset: "\(previous)",
+                        ])
                 }
                 records.append(record)
                 advanced[partition] = message.offset + 1
@@ -141,7 +143,8 @@ extension GlobalTableRunner {
                 let ranges = Self.describe(records)
                 return GlobalTableError(
                     code: .sink,
-                    reason: "the sink failed to apply \(records.count) records (\(ranges)); nothing of this batch is stored and the positions stay where they were",
+                    reason:
+                        "the sink failed to apply \(records.count) records (\(ranges)); nothing of this batch is stored and the positions stay where they were",
                     underlying: error)
             }
             applied.add(records.count, ordering: .relaxed)
@@ -184,9 +187,10 @@ extension GlobalTableRunner {
 
     private func assign(_ partitions: [TopicPartition], positions: [TopicPartition: Int64]) throws(GlobalTableError) {
         do {
-            try consumer.assign(partitions.map {
-                KafkaTopicPartitionOffset($0.kafka, offset: positions[$0] ?? KafkaOffset.beginning)
-            })
+            try consumer.assign(
+                partitions.map {
+                    KafkaTopicPartitionOffset($0.kafka, offset: positions[$0] ?? KafkaOffset.beginning)
+                })
         } catch {
             throw GlobalTableError(code: .kafka, reason: "assigning \(partitions.count) partitions failed", underlying: error)
         }

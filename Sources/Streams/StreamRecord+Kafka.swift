@@ -3,7 +3,9 @@ import Kafka
 extension StreamRecord {
     /// The record of a consumed Kafka message (its key and headers are read from it when asked for).
     public init(_ message: KafkaConsumerMessage) {
-        self.init(topic: message.topic, partition: message.partition, offset: message.offset, key: nil, value: message.value, timestamp: message.timestamp?.milliseconds)
+        self.init(
+            topic: message.topic, partition: message.partition, offset: message.offset, key: nil, value: message.value,
+            timestamp: message.timestamp?.milliseconds)
         consumed = message
     }
 }

@@ -26,7 +26,10 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Option(help: "The worker's loop threads per processor (streamThreads; default: the worker's own, the machine's cores up to 4).")
     var streamThreads: Int = StreamsConfiguration.defaultStreamThreads
     @Option(help: "The worker's log level (its log goes to this process's standard error).") var workerLogLevel: String = "error"
-    @Flag(help: "Print the committed input count every 20 ms of the throughput run (its shape: steady rate, tail), and the window's CLOCK_MONOTONIC ends (for `perf record -k CLOCK_MONOTONIC`, `perf report --time`).") var timeline = false
+    @Flag(
+        help:
+            "Print the committed input count every 20 ms of the throughput run (its shape: steady rate, tail), and the window's CLOCK_MONOTONIC ends (for `perf record -k CLOCK_MONOTONIC`, `perf report --time`)."
+    ) var timeline = false
 
     @Option(help: "The worker's HTTP server and Prometheus metrics: on (a free port) or off (--no-http), to measure their cost.")
     var metrics: String = "on"
@@ -40,7 +43,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
         let cluster = try InProcessKafkaCluster(brokers: 3, logger: logger)
         let bootstrap = cluster.bootstrapServers
         for spec in try TopicCatalog.load(from: URL(fileURLWithPath: catalog)).topics {
-            try cluster.createTopic(spec.template ? spec.name(forPlant: "P100") : spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+            try cluster.createTopic(
+                spec.template ? spec.name(forPlant: "P100") : spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
         }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
         let probes = rate * seconds
@@ -53,18 +57,24 @@ struct StreamsBenchmark: AsyncParsableCommand {
         try await send(table, producer)
         let input = Self.shopFloor(events: events, workOrders: workOrders)
         try await send(input, producer)
-        print("pre-loaded \(table.count) work orders and \(input.count) MES events (\(input.reduce(0) { $0 + ($1.value?.count ?? 0) } / input.count) B each) on \(bootstrap)")
+        print(
+            "pre-loaded \(table.count) work orders and \(input.count) MES events (\(input.reduce(0) { $0 + ($1.value?.count ?? 0) } / input.count) B each) on \(bootstrap)"
+        )
 
         let raw = try rawConsumeRate(bootstrap, count: input.count, logger: logger)
-        print(String(format: "Kafka layer raw consume (batch poll, 24 partitions): %.0f events/s; CPU %.1f µs/event (cluster + consumer)", raw.rate, raw.cpuMicroseconds))
+        print(
+            String(
+                format: "Kafka layer raw consume (batch poll, 24 partitions): %.0f events/s; CPU %.1f µs/event (cluster + consumer)", raw.rate,
+                raw.cpuMicroseconds))
 
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("mw-bench-\(UUID().uuidString.prefix(8))").path
         let worker = Process()
         worker.executableURL = URL(fileURLWithPath: millwright)
         guard ["on", "off"].contains(metrics) else { throw BenchmarkError("--metrics: on or off (got '\(metrics)')") }
-        worker.arguments = [
-            "run", "--bootstrap-servers", bootstrap, "--group", "bench", "--state-dir", state, "--log-level", workerLogLevel,
-        ] + (metrics == "on" ? ["--http-port", "0"] : ["--no-http"])
+        worker.arguments =
+            [
+                "run", "--bootstrap-servers", bootstrap, "--group", "bench", "--state-dir", state, "--log-level", workerLogLevel,
+            ] + (metrics == "on" ? ["--http-port", "0"] : ["--no-http"])
         print("worker's metrics: \(metrics)")
         var environment = ProcessInfo.processInfo.environment
         environment["MILLWRIGHT_IDLE_TIMEOUT"] = "600s"
@@ -108,7 +118,9 @@ struct StreamsBenchmark: AsyncParsableCommand {
             let committed = progress.committed(of: events)
             let tableCommitted = progress.committed(of: [Topics.workOrders])
             if timeline, committed > 0 {
-                print("timeline: \(Int((first.map { ContinuousClock.now - $0.0 } ?? .zero).seconds * 1000)) ms \(committed) (monotonic \(Self.monotonicSeconds()))")
+                print(
+                    "timeline: \(Int((first.map { ContinuousClock.now - $0.0 } ?? .zero).seconds * 1000)) ms \(committed) (monotonic \(Self.monotonicSeconds()))"
+                )
             }
             if committed > 0 && first == nil {
                 first = (.now, committed, CPU(worker: worker.processIdentifier))
@@ -117,15 +129,26 @@ struct StreamsBenchmark: AsyncParsableCommand {
             if tableCommitted >= Int64(table.count) && tableLoaded == nil && committed < Int64(input.count) {
                 tableLoaded = (.now, committed, CPU(worker: worker.processIdentifier))
             }
-            if committed >= Int64(input.count) { last = (.now, CPU(worker: worker.processIdentifier)); break }
-            guard worker.isRunning else { throw BenchmarkError("the worker exited (status \(worker.terminationStatus)) after committing \(committed) of \(input.count) events; its log is above") }
+            if committed >= Int64(input.count) {
+                last = (.now, CPU(worker: worker.processIdentifier))
+                break
+            }
+            guard worker.isRunning else {
+                throw BenchmarkError(
+                    "the worker exited (status \(worker.terminationStatus)) after committing \(committed) of \(input.count) events; its log is above")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard let (start, already, startCPU) = first, let (end, endCPU) = last else { throw BenchmarkError("the worker did not commit all \(input.count) events within 300 s") }
+        guard let (start, already, startCPU) = first, let (end, endCPU) = last else {
+            throw BenchmarkError("the worker did not commit all \(input.count) events within 300 s")
+        }
         let throughputPeak = BenchmarkSupport.peakRSSMegabytes(pid: worker.processIdentifier)
         let counted = Double(Int64(input.count) - already)
         let throughput = counted / (end - start).seconds
-        print(String(format: "worker, exactly-once, committed input: %.0f events/s (%.1f%% of the raw consume rate), %d loop thread(s) per processor", throughput, throughput / raw.rate * 100, streamThreads))
+        print(
+            String(
+                format: "worker, exactly-once, committed input: %.0f events/s (%.1f%% of the raw consume rate), %d loop thread(s) per processor", throughput,
+                throughput / raw.rate * 100, streamThreads))
         print(endCPU.report(since: startCPU, events: counted, seconds: (end - start).seconds, cluster: "cluster + benchmark"))
         print("  at the first committed event \(tableAtFirst) of \(table.count) work orders were committed: the rest of the table load is in this window")
         if let (loaded, before, loadedCPU) = tableLoaded, Int64(input.count) - before >= Int64(input.count / 4) {
@@ -169,7 +192,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
         }
         try await producer.flush(timeout: .seconds(30))
         let arrivals = try await reader.waitFor(keys: Set(sentAt.keys), timeout: .seconds(60))
-        var committed: [Int64] = [], processed: [Int64] = []
+        var committed: [Int64] = []
+        var processed: [Int64] = []
         for (key, arrival) in arrivals {
             guard let sent = sentAt[key] else { continue }
             committed.append(arrival.received - sent)
@@ -179,12 +203,16 @@ struct StreamsBenchmark: AsyncParsableCommand {
             let sorted = values.sorted()
             return sorted.isEmpty ? -1 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
         }
-        print("latency at \(rate) events/s for \(seconds) s: \(committed.count) of \(probes) probes posted; to a read_committed reader p50 \(percentile(committed, 0.5)) ms, p99 \(percentile(committed, 0.99)) ms, max \(committed.max() ?? -1) ms; to processing (the posting's timestamp) p50 \(percentile(processed, 0.5)) ms, p99 \(percentile(processed, 0.99)) ms")
+        print(
+            "latency at \(rate) events/s for \(seconds) s: \(committed.count) of \(probes) probes posted; to a read_committed reader p50 \(percentile(committed, 0.5)) ms, p99 \(percentile(committed, 0.99)) ms, max \(committed.max() ?? -1) ms; to processing (the posting's timestamp) p50 \(percentile(processed, 0.5)) ms, p99 \(percentile(processed, 0.99)) ms"
+        )
 
         let rss = BenchmarkSupport.peakRSSMegabytes(pid: worker.processIdentifier).map(String.init) ?? "n/a"
         // The latency run adds one work order per probe to the worker's state: the whole run's
         // peak includes them, the throughput run's does not.
-        print("worker peak RSS: \(rss) MB over the whole run (\(table.count + probeTable.count) work orders in its state); \(throughputPeak.map(String.init) ?? "n/a") MB by the end of the throughput run (\(table.count) work orders)")
+        print(
+            "worker peak RSS: \(rss) MB over the whole run (\(table.count + probeTable.count) work orders in its state); \(throughputPeak.map(String.init) ?? "n/a") MB by the end of the throughput run (\(table.count) work orders)"
+        )
         worker.terminate()
         worker.waitUntilExit()
         print("worker exit status on SIGTERM: \(worker.terminationStatus)")
@@ -201,10 +229,13 @@ struct StreamsBenchmark: AsyncParsableCommand {
             var next: [String: Int64] = [:]
             return outputs.map { o in
                 defer { next[o.topic, default: 0] += 1 }
-                return StreamRecord(topic: o.topic, partition: 0, offset: next[o.topic, default: 0], key: o.key, value: o.value, headers: o.headers, timestamp: o.timestamp ?? 0)
+                return StreamRecord(
+                    topic: o.topic, partition: 0, offset: next[o.topic, default: 0], key: o.key, value: o.value, headers: o.headers, timestamp: o.timestamp ?? 0
+                )
             }
         }
-        let tableRecords = records(table), inputRecords = records(input)
+        let tableRecords = records(table)
+        let inputRecords = records(input)
         var rates: [Double] = []
         var outputs = 0
         for round in 1...5 {
@@ -222,7 +253,10 @@ struct StreamsBenchmark: AsyncParsableCommand {
             rates.append(Double(inputRecords.count) / seconds)
             print(String(format: "round %d: %.0f events/s (%d outputs)", round, rates.last!, outputs))
         }
-        print(String(format: "confirmation processor alone, median of 5: %.0f events/s; peak RSS %@ MB", rates.sorted()[2], BenchmarkSupport.peakRSSMegabytes(pid: getpid()).map(String.init) ?? "n/a"))
+        print(
+            String(
+                format: "confirmation processor alone, median of 5: %.0f events/s; peak RSS %@ MB", rates.sorted()[2],
+                BenchmarkSupport.peakRSSMegabytes(pid: getpid()).map(String.init) ?? "n/a"))
     }
 
     func send(_ records: [OutputRecord], _ producer: KafkaProducer) async throws {
@@ -250,7 +284,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let busy = (machine - start.machine) / seconds
             return String(
-                format: "  CPU per event: worker %.1f µs, %@ %.1f µs, together %.1f µs; machine busy %.2f of %d cores; at this cost %d cores carry at most %.0f events/s",
+                format:
+                    "  CPU per event: worker %.1f µs, %@ %.1f µs, together %.1f µs; machine busy %.2f of %d cores; at this cost %d cores carry at most %.0f events/s",
                 worker, label, cluster, worker + cluster, busy, cores, cores, Double(cores) * 1e6 / (worker + cluster))
         }
     }
@@ -259,15 +294,18 @@ struct StreamsBenchmark: AsyncParsableCommand {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
         configuration.maxPrefetchedMessages = 1_000_000
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        try consumer.assign([Topics.operationCompleted, Topics.scrapReported].flatMap { t in
-            (0..<12).map { KafkaTopicPartitionOffset(topic: t, partition: Int32($0), offset: KafkaOffset.beginning) }
-        })
+        try consumer.assign(
+            [Topics.operationCompleted, Topics.scrapReported].flatMap { t in
+                (0..<12).map { KafkaTopicPartitionOffset(topic: t, partition: Int32($0), offset: KafkaOffset.beginning) }
+            })
         var seen = 0
         var start: (ContinuousClock.Instant, CPU)?
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while seen < count {
             guard ContinuousClock.now < deadline else {
-                throw BenchmarkError("raw consume read \(seen) of \(count) events within 60 s: the cluster kept less than was pre-loaded (about 5 MB per partition); use fewer --events")
+                throw BenchmarkError(
+                    "raw consume read \(seen) of \(count) events within 60 s: the cluster kept less than was pre-loaded (about 5 MB per partition); use fewer --events"
+                )
             }
             for event in try consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(100)) {
                 if case .message = event {
@@ -282,16 +320,24 @@ struct StreamsBenchmark: AsyncParsableCommand {
     }
 
     static func workOrder(_ id: String, ordered: Double) -> OutputRecord {
-        let json = #"{"workOrderId":"\#(id)","orderId":"\#(id)","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"2030-01-01T00:00:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.75,"uom":"L"}],"finalOperationSeq":30}"#
+        let json =
+            #"{"workOrderId":"\#(id)","orderId":"\#(id)","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"2030-01-01T00:00:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.75,"uom":"L"}],"finalOperationSeq":30}"#
         guard let workOrder = WorkOrder(json: Array(json.utf8)) else { fatalError("fixture") }
-        return Envelope(eventId: "wo-\(id)", correlationId: "bench", occurredAt: Timestamp(milliseconds: 0), source: EventSource(system: "Millwright"), data: workOrder)
-            .outputRecord(topic: Topics.workOrders, key: id, causationId: "bench")
+        return Envelope(
+            eventId: "wo-\(id)", correlationId: "bench", occurredAt: Timestamp(milliseconds: 0), source: EventSource(system: "Millwright"), data: workOrder
+        )
+        .outputRecord(topic: Topics.workOrders, key: id, causationId: "bench")
     }
 
     static func completion(_ id: String, good: Double, at: Int64, eventId: String, timestamp: Int64, final: Bool = true) -> OutputRecord {
-        let data = OperationCompleted(workOrderId: id, operationSeq: final ? 30 : 10, workCenter: "WC-ASSY-02", plant: "P100", goodQty: good, uom: "EA", completedAt: Timestamp(milliseconds: at), final: final)
-        return Envelope(eventId: eventId, correlationId: "crm-req-\(id)", occurredAt: Timestamp(milliseconds: at), source: EventSource(system: "MES", plant: "P100"), data: data)
-            .outputRecord(topic: Topics.operationCompleted, key: id, causationId: "bench", timestamp: timestamp)
+        let data = OperationCompleted(
+            workOrderId: id, operationSeq: final ? 30 : 10, workCenter: "WC-ASSY-02", plant: "P100", goodQty: good, uom: "EA",
+            completedAt: Timestamp(milliseconds: at), final: final)
+        return Envelope(
+            eventId: eventId, correlationId: "crm-req-\(id)", occurredAt: Timestamp(milliseconds: at), source: EventSource(system: "MES", plant: "P100"),
+            data: data
+        )
+        .outputRecord(topic: Topics.operationCompleted, key: id, causationId: "bench", timestamp: timestamp)
     }
 
     /// CLOCK_MONOTONIC in seconds, as `perf report --time` takes it.
@@ -308,9 +354,13 @@ struct StreamsBenchmark: AsyncParsableCommand {
             let id = "WO-T\(i % workOrders)-1"
             let at = base + Int64(i) * 3_600_000 / Int64(events)
             if i % 7 == 3 {
-                let data = ScrapReported(workOrderId: id, operationSeq: 20, plant: "P100", scrapQty: 1, uom: "EA", reasonCode: "DAMAGE", reportedAt: Timestamp(milliseconds: at))
-                return Envelope(eventId: "t-\(i)", correlationId: "crm-req-\(id)", occurredAt: Timestamp(milliseconds: at), source: EventSource(system: "MES", plant: "P100"), data: data)
-                    .outputRecord(topic: Topics.scrapReported, key: id, causationId: "bench", timestamp: at)
+                let data = ScrapReported(
+                    workOrderId: id, operationSeq: 20, plant: "P100", scrapQty: 1, uom: "EA", reasonCode: "DAMAGE", reportedAt: Timestamp(milliseconds: at))
+                return Envelope(
+                    eventId: "t-\(i)", correlationId: "crm-req-\(id)", occurredAt: Timestamp(milliseconds: at),
+                    source: EventSource(system: "MES", plant: "P100"), data: data
+                )
+                .outputRecord(topic: Topics.scrapReported, key: id, causationId: "bench", timestamp: at)
             }
             return completion(id, good: 1, at: at, eventId: "t-\(i)", timestamp: at, final: i % 2 == 0)
         }

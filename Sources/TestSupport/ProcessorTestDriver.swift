@@ -61,7 +61,10 @@ public final class ProcessorTestDriver {
 
     /// Pipes a value with a key to a topic.
     public func pipe(topic: String, key: String?, value: [UInt8]?, headers: [StreamRecord.Header] = []) throws {
-        try pipe(StreamRecord(topic: topic, partition: task.partition, offset: -1, key: key.map { Array($0.utf8) }, value: value, headers: headers, timestamp: task.wallClock))
+        try pipe(
+            StreamRecord(
+                topic: topic, partition: task.partition, offset: -1, key: key.map { Array($0.utf8) }, value: value, headers: headers, timestamp: task.wallClock)
+        )
     }
 
     /// Moves the manual wall clock forward; runs the wall-clock tick and the idle advance.

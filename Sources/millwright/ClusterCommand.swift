@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import UnixSignals
 import Kafka
 import Logging
 import Manufacturing
+import UnixSignals
 
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,7 +40,8 @@ struct ClusterCommand: AsyncParsableCommand {
         let cluster = try InProcessKafkaCluster(brokers: brokers, logger: logger)
         var created: [String] = []
         for spec in topics.topics {
-            let names = spec.template
+            let names =
+                spec.template
                 ? plants.split(separator: ",").map { spec.name(forPlant: $0.trimmingCharacters(in: .whitespaces)) }
                 : [spec.name]
             for name in names {
@@ -50,14 +51,16 @@ struct ClusterCommand: AsyncParsableCommand {
         }
         // Written unbuffered so that a pipe sees the line at once.
         FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
-        FileHandle.standardError.write(Data("""
-            millwright cluster: \(brokers) broker(s) on \(cluster.bootstrapServers)
-            created \(created.count) topics:
-            \(created.map { "  " + $0 }.joined(separator: "\n"))
-            (the mock cluster does not compact; mdm.* topics keep every version)
-            Ctrl-C to stop.
+        FileHandle.standardError.write(
+            Data(
+                """
+                millwright cluster: \(brokers) broker(s) on \(cluster.bootstrapServers)
+                created \(created.count) topics:
+                \(created.map { "  " + $0 }.joined(separator: "\n"))
+                (the mock cluster does not compact; mdm.* topics keep every version)
+                Ctrl-C to stop.
 
-            """.utf8))
+                """.utf8))
         var signal: UnixSignal?
         for await caught in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
             signal = caught

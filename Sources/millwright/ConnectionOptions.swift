@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Kafka
 
 /// How to reach a Kafka cluster: the options shared by every command that talks to one.
@@ -49,8 +50,6 @@ struct ConnectionOptions: ParsableArguments {
         return configuration
     }
 }
-
-import Foundation
 
 enum Environment {
     static func value(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }

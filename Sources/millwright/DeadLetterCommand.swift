@@ -44,7 +44,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             print("\(entries.count) dead letter\(entries.count == 1 ? "" : "s")")
             for entry in entries {
-                print("\(entry.id)  \(entry.reason)  from \(entry.originalTopic)[\(entry.originalPartition)]@\(entry.originalOffset)  age=\(entry.deadLetteredAt.map { age(now - $0) } ?? "-")  \(entry.state)")
+                print(
+                    "\(entry.id)  \(entry.reason)  from \(entry.originalTopic)[\(entry.originalPartition)]@\(entry.originalOffset)  age=\(entry.deadLetteredAt.map { age(now - $0) } ?? "-")  \(entry.state)"
+                )
                 print("    \(entry.error)")
             }
         }

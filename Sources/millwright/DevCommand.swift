@@ -55,7 +55,8 @@ struct DevCommand: AsyncParsableCommand {
         configuration.streams.sessionTimeout = .seconds(10)
         // The console's admin token: MILLWRIGHT_ADMIN_TOKEN, or one made for this run (printed
         // below as part of the console's address; never logged).
-        let adminToken = ProcessInfo.processInfo.environment["MILLWRIGHT_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let adminToken =
+            ProcessInfo.processInfo.environment["MILLWRIGHT_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
             ?? UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         configuration.http.adminToken = adminToken
         configuration.registerSecrets()
@@ -183,7 +184,8 @@ struct DevCommand: AsyncParsableCommand {
         case Topics.workOrders:
             return "\(key): \(field("orderedQty")) \(field("uom")) of \(field("itemId"))"
         default:
-            return "\(key): \(field("workOrderId")) \(field("quantity")) \(field("uom")) of \(field("itemId")), \(data["operations"].map { if case .array(let a) = $0 { a.count } else { 0 } } ?? 0) operations"
+            return
+                "\(key): \(field("workOrderId")) \(field("quantity")) \(field("uom")) of \(field("itemId")), \(data["operations"].map { if case .array(let a) = $0 { a.count } else { 0 } } ?? 0) operations"
         }
     }
 }

@@ -92,7 +92,9 @@ struct OffsetsCommand: AsyncParsableCommand {
             }
             let numbers = try partitions.map { text in
                 try text.split(separator: ",").map { part -> Int32 in
-                    guard let n = Int32(part.trimmingCharacters(in: .whitespaces)), n >= 0 else { throw ValidationError("--partitions: '\(part)' is not a partition number") }
+                    guard let n = Int32(part.trimmingCharacters(in: .whitespaces)), n >= 0 else {
+                        throw ValidationError("--partitions: '\(part)' is not a partition number")
+                    }
                     return n
                 }
             }
@@ -126,7 +128,8 @@ struct OffsetsCommand: AsyncParsableCommand {
                 let lag = try await reset.lag(group: group, topics: topics).reduce(0) { $0 + $1.lag }
                 let done = first == 0 ? 1.0 : Double(max(0, first - lag)) / Double(first)
                 let filled = Int(done * 30)
-                let line = "\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 30 - filled))] \(Int(done * 100))%  lag \(lag)  \(Int((ContinuousClock.now - started).wholeMilliseconds / 1000)) s "
+                let line =
+                    "\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 30 - filled))] \(Int(done * 100))%  lag \(lag)  \(Int((ContinuousClock.now - started).wholeMilliseconds / 1000)) s "
                 FileHandle.standardOutput.write(Data(line.utf8))
                 if lag == 0 {
                     print("\ncaught up: the group has committed every partition's end")

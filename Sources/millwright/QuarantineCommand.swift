@@ -65,19 +65,24 @@ struct QuarantineCommand: AsyncParsableCommand {
             let entries = try selection.select(try await selection.tool().list()).filter { all || $0.state == "open" }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             if format == "json" {
-                print(JSONWriter.string(.array(entries.map { entry in
-                    [
-                        "id": .string(entry.id), "reason": .string(entry.reason.rawValue), "plant": entry.plant.map(JSONValue.string) ?? .null,
-                        "key": entry.key.map(JSONValue.string) ?? .null, "quarantinedAt": .string(entry.quarantinedAt.rfc3339),
-                        "ageSeconds": .number(Double((now - entry.quarantinedAt.milliseconds) / 1000), isInteger: true),
-                        "state": .string(entry.state), "correlationId": .string(entry.correlationId), "detail": .string(entry.detail),
-                    ]
-                })))
+                print(
+                    JSONWriter.string(
+                        .array(
+                            entries.map { entry in
+                                [
+                                    "id": .string(entry.id), "reason": .string(entry.reason.rawValue), "plant": entry.plant.map(JSONValue.string) ?? .null,
+                                    "key": entry.key.map(JSONValue.string) ?? .null, "quarantinedAt": .string(entry.quarantinedAt.rfc3339),
+                                    "ageSeconds": .number(Double((now - entry.quarantinedAt.milliseconds) / 1000), isInteger: true),
+                                    "state": .string(entry.state), "correlationId": .string(entry.correlationId), "detail": .string(entry.detail),
+                                ]
+                            })))
                 return
             }
             print("\(entries.count) entr\(entries.count == 1 ? "y" : "ies")")
             for entry in entries {
-                print("\(entry.id)  \(entry.reason.rawValue)  plant=\(entry.plant ?? "-")  key=\(entry.key ?? "-")  age=\(age(now - entry.quarantinedAt.milliseconds))  \(entry.state)")
+                print(
+                    "\(entry.id)  \(entry.reason.rawValue)  plant=\(entry.plant ?? "-")  key=\(entry.key ?? "-")  age=\(age(now - entry.quarantinedAt.milliseconds))  \(entry.state)"
+                )
                 print("    \(entry.detail)")
             }
         }

@@ -49,11 +49,13 @@ struct RunCommand: AsyncParsableCommand {
         configuration.registerSecrets()
         let metrics = configuration.http.enabled ? MillwrightMetrics.bootstrap() : nil
         let worker = try MillwrightWorker(configuration: configuration, logger: logger)
-        logger.notice("starting", metadata: [
-            "group": "\(configuration.streams.group)", "stateDirectory": "\(configuration.streams.stateDirectory)",
-            "allocator": "\(Allocator.description)",
-            "http": "\(configuration.http.enabled ? "\(configuration.http.host):\(configuration.http.port)" : "off")",
-        ])
+        logger.notice(
+            "starting",
+            metadata: [
+                "group": "\(configuration.streams.group)", "stateDirectory": "\(configuration.streams.stateDirectory)",
+                "allocator": "\(Allocator.description)",
+                "http": "\(configuration.http.enabled ? "\(configuration.http.host):\(configuration.http.port)" : "off")",
+            ])
         let outcome: WorkerRunner.Outcome
         do {
             outcome = try await WorkerRunner(configuration: configuration, logger: logger, metrics: metrics).run(worker)
@@ -86,7 +88,10 @@ struct HTTPOptions: ParsableArguments {
 
 /// Logging options: format and levels, bootstrapped once.
 struct LoggingOptions: ParsableArguments {
-    @Option(help: "Log level, or levels per module: info, or info,kafka=debug,streams=trace (modules: kafka, streams, manufacturing, ops, millwright). Default info; MILLWRIGHT_LOG_LEVEL.")
+    @Option(
+        help:
+            "Log level, or levels per module: info, or info,kafka=debug,streams=trace (modules: kafka, streams, manufacturing, ops, millwright). Default info; MILLWRIGHT_LOG_LEVEL."
+    )
     var logLevel: String?
     @Option(help: "text or json (JSON lines for log shippers). Default text; MILLWRIGHT_LOG_FORMAT.")
     var logFormat: String?

@@ -44,13 +44,15 @@ struct TopicsCommand: AsyncParsableCommand {
             var missing: [KafkaNewTopic] = []
             for (spec, name) in wanted {
                 if let found = existing.first(where: { $0.name == name }) {
-                    let note = found.partitions.count == spec.partitions
+                    let note =
+                        found.partitions.count == spec.partitions
                         ? "" : " — catalog says \(spec.partitions) partitions; change it by hand if needed"
                     print("exists   \(name) (\(found.partitions.count) partitions)\(note)")
                 } else {
-                    missing.append(KafkaNewTopic(
-                        name: name, partitions: spec.partitions,
-                        replicationFactor: min(spec.replicationFactor, brokers), config: spec.config))
+                    missing.append(
+                        KafkaNewTopic(
+                            name: name, partitions: spec.partitions,
+                            replicationFactor: min(spec.replicationFactor, brokers), config: spec.config))
                 }
             }
             guard !missing.isEmpty else {
@@ -62,7 +64,8 @@ struct TopicsCommand: AsyncParsableCommand {
                 results = try await admin.createTopics(missing, timeout: .seconds(timeout))
             } catch {
                 guard error.code == .timedOut else { throw error }
-                throw CommandError("""
+                throw CommandError(
+                    """
                     the cluster did not answer CreateTopics within \(timeout) s (\(error.reason)). \
                     librdkafka's mock cluster never does: with `millwright cluster` the topics exist already.
                     """)
@@ -99,11 +102,13 @@ struct TopicsCommand: AsyncParsableCommand {
             let template = topics?.topics.first(where: \.template)
             print("TOPIC".padding(toLength: 44, withPad: " ", startingAt: 0) + " PARTITIONS  CATALOG")
             for topic in existing where all || !topic.name.hasPrefix("__") {
-                let inCatalog = known.contains(topic.name)
+                let inCatalog =
+                    known.contains(topic.name)
                     || (template.map { Self.matches(topic.name, template: $0.name) } ?? false)
-                print(topic.name.padding(toLength: 44, withPad: " ", startingAt: 0)
-                    + " " + String(topic.partitions.count).padding(toLength: 11, withPad: " ", startingAt: 0)
-                    + " " + (inCatalog ? "yes" : "-"))
+                print(
+                    topic.name.padding(toLength: 44, withPad: " ", startingAt: 0)
+                        + " " + String(topic.partitions.count).padding(toLength: 11, withPad: " ", startingAt: 0)
+                        + " " + (inCatalog ? "yes" : "-"))
             }
             let missing = known.subtracting(existing.map(\.name)).sorted()
             if !missing.isEmpty {

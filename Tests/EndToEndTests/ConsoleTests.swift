@@ -13,8 +13,10 @@ func browseConsole(url: String, plant: String, token: String, screenshot: String
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("console_browser.py").path
     // A bound on the whole browser run: a browser that hangs fails the test instead of stalling CI.
-    process.arguments = ["timeout", "--kill-after=10", "300", "python3", script, "--url", url, "--plant", plant, "--token", token, "--screenshot", screenshot] + extra
-    let output = Pipe(), errors = Pipe()
+    process.arguments =
+        ["timeout", "--kill-after=10", "300", "python3", script, "--url", url, "--plant", plant, "--token", token, "--screenshot", screenshot] + extra
+    let output = Pipe()
+    let errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
     try process.run()
@@ -40,7 +42,9 @@ struct ConsoleTests {
     static let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(".build/console")
 
-    @Test("the page shows the run's numbers (quarantines by reason and age, dead letters, lag, postings, lag p50/p95, on-time share, at-risk orders); a redrive clicked in it takes effect; a replay from it is refused while the worker runs and executed from `millwright console` once it is stopped")
+    @Test(
+        "the page shows the run's numbers (quarantines by reason and age, dead letters, lag, postings, lag p50/p95, on-time share, at-risk orders); a redrive clicked in it takes effect; a replay from it is refused while the worker runs and executed from `millwright console` once it is stopped"
+    )
     func consoleShowsTheRunAndActs() async throws {
         let e2e = try EndToEnd()
         let sample = SampleData(catalog: EndToEnd.catalog)
@@ -82,11 +86,15 @@ struct ConsoleTests {
         for record in e2e.committed(try await e2e.read([Topics.quarantine]), batches: batches) {
             let data = try JSONParser.parse(record.value ?? [])["data"]
             guard let reason = data?["reason"]?.text else { continue }
-            let id = data?["original"]?["data"]?["postingId"]?.text ?? "\(data?["originalTopic"]?.text ?? "")/\(data?["originalPartition"]?.int ?? -1)/\(data?["originalOffset"]?.int ?? -1)"
+            let id =
+                data?["original"]?["data"]?["postingId"]?.text
+                ?? "\(data?["originalTopic"]?.text ?? "")/\(data?["originalPartition"]?.int ?? -1)/\(data?["originalOffset"]?.int ?? -1)"
             heldByReason[reason, default: []].insert(id)
         }
         var latestStatus: [String: JSONValue] = [:]
-        for record in e2e.committed(try await e2e.read([Topics.erpOrderStatus]), batches: batches).sorted(by: { ($0.partition, $0.offset) < ($1.partition, $1.offset) }) {
+        for record in e2e.committed(try await e2e.read([Topics.erpOrderStatus]), batches: batches).sorted(by: {
+            ($0.partition, $0.offset) < ($1.partition, $1.offset)
+        }) {
             if let data = try JSONParser.parse(record.value ?? [])["data"], let order = data["orderId"]?.text { latestStatus[order] = data }
         }
         let atRisk = latestStatus.filter { $0.value["atRisk"] == .bool(true) && $0.value["plant"] == "P100" }
@@ -114,7 +122,8 @@ struct ConsoleTests {
         #expect(page["postingBars"]?.list.count == 60, "one bar a minute over the hour")
         #expect(metrics["releases-last-hour"]?.int == releases.count && releases.count == 3)
         #expect(page["releaseBars"]?.list.compactMap(\.int).reduce(0, +) == releases.count)
-        let p50 = try #require(ConsoleFeedState.percentile(lags, 0.5)), p95 = try #require(ConsoleFeedState.percentile(lags, 0.95))
+        let p50 = try #require(ConsoleFeedState.percentile(lags, 0.5))
+        let p95 = try #require(ConsoleFeedState.percentile(lags, 0.95))
         #expect(metrics["lag-p50"]?.double.map { Int64(($0 * 1000).rounded()) } == p50, "p50: page \(metrics), topic \(p50) ms")
         #expect(metrics["lag-p95"]?.double.map { Int64(($0 * 1000).rounded()) } == p95, "p95: page \(metrics), topic \(p95) ms")
         let onTime = Double(lags.filter { $0 <= 30 * 60_000 }.count) / Double(lags.count)

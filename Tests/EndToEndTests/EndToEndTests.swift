@@ -78,22 +78,30 @@ struct EndToEndTests {
                 if e % 5 == 4 {
                     let data = ScrapReported(workOrderId: id, operationSeq: 20, plant: "P100", scrapQty: 1, uom: "EA", reasonCode: "X", reportedAt: at)
                     scrap += 1
-                    mine.append(Envelope(eventId: eventId, correlationId: "c-\(id)", occurredAt: at, source: source, data: data)
-                        .outputRecord(topic: Topics.scrapReported, key: id, causationId: "e2e", timestamp: at.milliseconds))
+                    mine.append(
+                        Envelope(eventId: eventId, correlationId: "c-\(id)", occurredAt: at, source: source, data: data)
+                            .outputRecord(topic: Topics.scrapReported, key: id, causationId: "e2e", timestamp: at.milliseconds))
                 } else {
                     let final = e % 2 == 0
-                    let data = OperationCompleted(workOrderId: id, operationSeq: final ? 30 : 10, workCenter: "WC", plant: "P100", goodQty: 2, uom: "EA", completedAt: at, final: final)
+                    let data = OperationCompleted(
+                        workOrderId: id, operationSeq: final ? 30 : 10, workCenter: "WC", plant: "P100", goodQty: 2, uom: "EA", completedAt: at, final: final)
                     if final { finalTotal += 2 }
-                    mine.append(Envelope(eventId: eventId, correlationId: "c-\(id)", occurredAt: at, source: source, data: data)
-                        .outputRecord(topic: Topics.operationCompleted, key: id, causationId: "e2e", timestamp: at.milliseconds))
+                    mine.append(
+                        Envelope(eventId: eventId, correlationId: "c-\(id)", occurredAt: at, source: source, data: data)
+                            .outputRecord(topic: Topics.operationCompleted, key: id, causationId: "e2e", timestamp: at.milliseconds))
                 }
             }
             goodsReceipt += finalTotal
             // Half the work orders complete exactly (a milestone), half stay open.
             let ordered = w % 2 == 0 ? finalTotal : finalTotal * 10
-            let json = #"{"workOrderId":"\#(id)","orderId":"E2E\#(w)","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"2030-01-01T00:00:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"}],"finalOperationSeq":30}"#
+            let json =
+                #"{"workOrderId":"\#(id)","orderId":"E2E\#(w)","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"2030-01-01T00:00:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"}],"finalOperationSeq":30}"#
             guard let workOrder = WorkOrder(json: Array(json.utf8)) else { fatalError("fixture") }
-            table.append(Envelope(eventId: "wo-\(id)", correlationId: "c-\(id)", occurredAt: Timestamp(milliseconds: base), source: EventSource(system: "Millwright"), data: workOrder)
+            table.append(
+                Envelope(
+                    eventId: "wo-\(id)", correlationId: "c-\(id)", occurredAt: Timestamp(milliseconds: base), source: EventSource(system: "Millwright"),
+                    data: workOrder
+                )
                 .outputRecord(topic: Topics.workOrders, key: id, causationId: "e2e"))
             events += mine
         }
@@ -143,7 +151,9 @@ struct EndToEndTests {
 
     /// The in-process cluster with master data and 24 work orders, workers a and b, and a feed
     /// of 1,440 MES events in small chunks that keeps running while a test kills or adds workers.
-    static func twoWorkersUnderLoad() async throws -> (EndToEnd, (table: [OutputRecord], events: [OutputRecord], goodsReceipt: Double, scrap: Double), WorkerProcess, WorkerProcess, Task<Void, any Error>) {
+    static func twoWorkersUnderLoad() async throws -> (
+        EndToEnd, (table: [OutputRecord], events: [OutputRecord], goodsReceipt: Double, scrap: Double), WorkerProcess, WorkerProcess, Task<Void, any Error>
+    ) {
         let e2e = try EndToEnd()
         try await e2e.send(try SampleData(catalog: EndToEnd.catalog).masterData())
         let work = Self.workload(workOrders: 24, eventsPerWorkOrder: 60)
@@ -162,7 +172,10 @@ struct EndToEndTests {
     @Test("a worker killed with SIGKILL mid-stream and restarted: every postingId once, sums exact")
     func killAndRestart() async throws {
         let (e2e, work, a, b, feed) = try await Self.twoWorkersUnderLoad()
-        defer { a.kill(); b.kill() }
+        defer {
+            a.kill()
+            b.kill()
+        }
         try await Task.sleep(for: .seconds(4))
         #expect(a.output.contains("task restored"), "a was working when it was killed")
         a.kill()  // mid-stream
@@ -177,7 +190,10 @@ struct EndToEndTests {
     @Test("a third worker joining mid-stream: state moves with the partitions, nothing lost or doubled")
     func thirdWorkerJoins() async throws {
         let (e2e, work, a, b, feed) = try await Self.twoWorkersUnderLoad()
-        defer { a.kill(); b.kill() }
+        defer {
+            a.kill()
+            b.kill()
+        }
         try await Task.sleep(for: .seconds(4))
         let c = try e2e.worker("c")  // joins mid-stream
         defer { c.kill() }

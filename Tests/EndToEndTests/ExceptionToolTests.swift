@@ -8,7 +8,9 @@ import Testing
 
 @Suite("Clearing exceptions as an operator: quarantine release and dead-letter redrive against a worker process", .serialized)
 struct ExceptionToolTests {
-    @Test("a quarantined order still failing stays; after its BOM revision is fixed one release goes to MES, once; a redriven dead letter arrives with identical bytes, once")
+    @Test(
+        "a quarantined order still failing stays; after its BOM revision is fixed one release goes to MES, once; a redriven dead letter arrives with identical bytes, once"
+    )
     func releaseAndRedrive() async throws {
         let e2e = try EndToEnd()
         let sample = SampleData(catalog: EndToEnd.catalog)
@@ -35,10 +37,16 @@ struct ExceptionToolTests {
         let listed = try millwright(["quarantine", "list", "--format", "json"] + connection)
         #expect(listed.status == 0, "\(listed.output)")
         let entries = try JSONParser.parse(Array(listed.output.utf8))
-        guard case .array(let open) = entries else { Issue.record("not a JSON list: \(listed.output)"); return }
+        guard case .array(let open) = entries else {
+            Issue.record("not a JSON list: \(listed.output)")
+            return
+        }
         #expect(open.count == 2, "two orders are quarantined: \(listed.output)")
         let bomEntry = open.first { $0["reason"] == "UNKNOWN_BOM_REVISION" }
-        guard case .string(let id)? = bomEntry?["id"] else { Issue.record("no UNKNOWN_BOM_REVISION entry: \(listed.output)"); return }
+        guard case .string(let id)? = bomEntry?["id"] else {
+            Issue.record("no UNKNOWN_BOM_REVISION entry: \(listed.output)")
+            return
+        }
         #expect(id.hasPrefix("\(Topics.orderApproved)/"))
 
         // Master data not fixed yet: re-checked, still failing, nothing re-injected.
@@ -59,7 +67,8 @@ struct ExceptionToolTests {
         #expect(released.status == 0 && released.output.contains("\(id)  released"), "\(released.output)")
         let reinjected = try await e2e.read([Topics.orderApproved])
         #expect(reinjected.count == ordersBefore + 1, "one record re-injected into the original topic")
-        #expect(reinjected.last { $0.headers.last(QuarantineTool.releasedFromHeader) != nil }?.headers.last(QuarantineTool.releasedFromHeader)?.stringValue == id)
+        #expect(
+            reinjected.last { $0.headers.last(QuarantineTool.releasedFromHeader) != nil }?.headers.last(QuarantineTool.releasedFromHeader)?.stringValue == id)
 
         let workOrder = "WO-4500012399-10"
         let arrived = try await e2e.eventually { try await e2e.read(["mes.P100.production-release.v1"]).contains { $0.keyString == workOrder } }

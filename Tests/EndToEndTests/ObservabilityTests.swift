@@ -16,7 +16,8 @@ struct ObservabilityTests {
         parser.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("parse_metrics.py").path
         parser.arguments = ["python3", script]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         parser.standardInput = input
         parser.standardOutput = output
         try parser.run()
@@ -105,7 +106,9 @@ struct ObservabilityTests {
                 && sum(samples, "millwright_releases_total", by: "plant") == ["P100": releases]
                 && sum(samples, "millwright_postings_total", by: "kind") == postingsByKind
         }
-        #expect(counted, """
+        #expect(
+            counted,
+            """
             metrics equal the topics: dead letters \(sum(samples, "millwright_dead_letters_total", by: "reason")) vs \(lettersByReason), \
             quarantines \(sum(samples, "millwright_quarantined_total", by: "reason")) vs \(heldByReason), \
             releases \(sum(samples, "millwright_releases_total", by: "plant")) vs \(releases), \
@@ -136,11 +139,18 @@ struct ObservabilityTests {
         var records: [(record: OutputRecord, partition: Int32)] = []
         for partition in Int32(0)..<4 {
             for n in 0..<60_000 {
-                records.append((OutputRecord(
-                    topic: "millwright.release.changelog.v1", key: Array("\(ReleaseProcessor.storeName)\u{1F}seed-\(partition)-\(n)".utf8),
-                    value: Array("x".utf8), headers: [batch]), partition))
+                records.append(
+                    (
+                        OutputRecord(
+                            topic: "millwright.release.changelog.v1", key: Array("\(ReleaseProcessor.storeName)\u{1F}seed-\(partition)-\(n)".utf8),
+                            value: Array("x".utf8), headers: [batch]), partition
+                    ))
             }
-            records.append((OutputRecord(topic: "millwright.release.changelog.v1", key: Array("\u{1F}commit".utf8), value: Array("seed:1".utf8), headers: [batch]), partition))
+            records.append(
+                (
+                    OutputRecord(topic: "millwright.release.changelog.v1", key: Array("\u{1F}commit".utf8), value: Array("seed:1".utf8), headers: [batch]),
+                    partition
+                ))
         }
         try await e2e.sendPartitioned(records)
         let worker = try e2e.worker("restoring")
@@ -152,7 +162,10 @@ struct ObservabilityTests {
         let deadline = ContinuousClock.now.advanced(by: .seconds(120))
         while ContinuousClock.now < deadline {
             let (status, body) = try await worker.get("/readyz")
-            if status == 200 { ready = true; break }
+            if status == 200 {
+                ready = true
+                break
+            }
             #expect(status == 503)
             if body.contains("restoring tasks") {
                 sawRestoring = true

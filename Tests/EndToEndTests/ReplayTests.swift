@@ -60,7 +60,8 @@ struct ReplayTests {
         try await e2e.send(work.events)
         let first = try e2e.worker("first")
         defer { first.kill() }
-        let releaseTopics = OffsetReset.inputs["release"]!, confirmationTopics = OffsetReset.inputs["confirmation"]!
+        let releaseTopics = OffsetReset.inputs["release"]!
+        let confirmationTopics = OffsetReset.inputs["confirmation"]!
         let caughtUp = try await e2e.eventually(timeout: .seconds(90)) {
             let release = try await lag(e2e, group: "\(e2e.group).release", topics: releaseTopics)
             let confirmation = try await lag(e2e, group: "\(e2e.group).confirmation", topics: confirmationTopics)
@@ -82,11 +83,14 @@ struct ReplayTests {
             let dry = try millwright(["offsets", "reset", "--bootstrap-servers", e2e.bootstrap, "--group", e2e.group, "--processor", processor, "--to", "-2h"])
             #expect(dry.status == 0, "a duration back with a leading dash parses: \(dry.output)")
             #expect(dry.output.contains("dry run: nothing changed"))
-            let reset = try millwright(["offsets", "reset", "--bootstrap-servers", e2e.bootstrap, "--group", e2e.group, "--processor", processor, "--to", "earliest", "--execute"])
+            let reset = try millwright([
+                "offsets", "reset", "--bootstrap-servers", e2e.bootstrap, "--group", e2e.group, "--processor", processor, "--to", "earliest", "--execute",
+            ])
             #expect(reset.status == 0, "the reset of a cleanly stopped group is applied:\n\(reset.output)")
             #expect(reset.output.contains("audit record"))
         }
-        #expect(try await committedOffsets(e2e, group: "\(e2e.group).release", topics: releaseTopics).allSatisfy { $0 == 0 }, "release offsets back at the start")
+        #expect(
+            try await committedOffsets(e2e, group: "\(e2e.group).release", topics: releaseTopics).allSatisfy { $0 == 0 }, "release offsets back at the start")
         #expect(try await committedOffsets(e2e, group: "\(e2e.group).confirmation", topics: confirmationTopics).allSatisfy { $0 == 0 })
         #expect(try await lag(e2e, group: "\(e2e.group).release", topics: releaseTopics) == Int64(try sample.orders().count))
 
@@ -139,7 +143,9 @@ struct ReplayTests {
         }
         #expect(ready, "the worker is up:\n\(worker.output.suffix(2000))")
         let before = try await committedOffsets(e2e, group: "\(e2e.group).release", topics: OffsetReset.inputs["release"]!)
-        let reset = try millwright(["offsets", "reset", "--bootstrap-servers", e2e.bootstrap, "--group", e2e.group, "--processor", "release", "--to=-1h", "--execute"])
+        let reset = try millwright([
+            "offsets", "reset", "--bootstrap-servers", e2e.bootstrap, "--group", e2e.group, "--processor", "release", "--to=-1h", "--execute",
+        ])
         #expect(reset.status != 0, "\(reset.output)")
         #expect(reset.output.contains("has live members"), "\(reset.output)")
         #expect(try await committedOffsets(e2e, group: "\(e2e.group).release", topics: OffsetReset.inputs["release"]!) == before)

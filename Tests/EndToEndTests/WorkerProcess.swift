@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Kafka
 import Manufacturing
 import Ops
 import Streams
 import TestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A `millwright run` child process.
 final class WorkerProcess {
@@ -18,7 +19,9 @@ final class WorkerProcess {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("millwright")
     }
 
-    convenience init(bootstrap: String, group: String, stateDirectory: String, name: String, extraArguments: [String] = [], environment extra: [String: String] = [:]) throws {
+    convenience init(
+        bootstrap: String, group: String, stateDirectory: String, name: String, extraArguments: [String] = [], environment extra: [String: String] = [:]
+    ) throws {
         // Port 0: each worker gets a free port (several run at once); `httpPort` reads it from the log.
         try self.init(
             arguments: ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", stateDirectory, "--http-port", "0"]
@@ -105,13 +108,15 @@ struct EndToEnd {
     let cluster: InProcessKafkaCluster
     let group = TestKafka.uniqueName("e2e")
     let root = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("e2e")).path
-    static let catalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("topics")
+    static let catalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("topics")
 
     init() throws {
         cluster = try TestKafka.cluster()
         let topics = try TopicCatalog.load(from: Self.catalog)
         for spec in topics.topics {
-            try cluster.createTopic(spec.template ? spec.name(forPlant: "P100") : spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+            try cluster.createTopic(
+                spec.template ? spec.name(forPlant: "P100") : spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
         }
     }
 
@@ -133,11 +138,12 @@ struct EndToEnd {
     func sendPartitioned(_ records: [(record: OutputRecord, partition: Int32)]) async throws {
         let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("feed"))
         for chunk in stride(from: 0, to: records.count, by: 5_000) {
-            _ = try await producer.send(batch: records[chunk..<min(chunk + 5_000, records.count)].map { entry in
-                var message = KafkaProducerMessage(entry.record)
-                message.partition = entry.partition
-                return message
-            })
+            _ = try await producer.send(
+                batch: records[chunk..<min(chunk + 5_000, records.count)].map { entry in
+                    var message = KafkaProducerMessage(entry.record)
+                    message.partition = entry.partition
+                    return message
+                })
         }
         await producer.close()
     }

@@ -25,9 +25,11 @@ struct AdminTests {
             KafkaTopicPartitionOffset(topic: topic, partition: 0, offset: 5),
             KafkaTopicPartitionOffset(topic: topic, partition: 1, offset: 5),
         ])
-        let listed = try await admin.listConsumerGroupOffsets(group: group, partitions: [
-            KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1),
-        ])
+        let listed = try await admin.listConsumerGroupOffsets(
+            group: group,
+            partitions: [
+                KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1),
+            ])
         #expect(Set(listed.map(\.offset)) == [5])
 
         let refused = await #expect(throws: KafkaError.self) {
@@ -41,14 +43,18 @@ struct AdminTests {
         // ever had a member, even after it left: Docs/operations.md. A group that never joined
         // stands in for a stopped one here.)
         let stopped = TestKafka.uniqueName("stopped-group")
-        let altered = try await admin.alterConsumerGroupOffsets(group: stopped, offsets: [
-            KafkaTopicPartitionOffset(topic: topic, partition: 0, offset: 1),
-            KafkaTopicPartitionOffset(topic: topic, partition: 1, offset: 2),
-        ])
+        let altered = try await admin.alterConsumerGroupOffsets(
+            group: stopped,
+            offsets: [
+                KafkaTopicPartitionOffset(topic: topic, partition: 0, offset: 1),
+                KafkaTopicPartitionOffset(topic: topic, partition: 1, offset: 2),
+            ])
         #expect(altered.map(\.offset).sorted() == [1, 2])
-        let after = try await admin.listConsumerGroupOffsets(group: stopped, partitions: [
-            KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1),
-        ])
+        let after = try await admin.listConsumerGroupOffsets(
+            group: stopped,
+            partitions: [
+                KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1),
+            ])
         #expect(after.sorted { $0.partition < $1.partition }.map(\.offset) == [1, 2])
         await producer.close()
     }
@@ -60,9 +66,10 @@ struct AdminTests {
         try cluster.createTopic(topic, partitions: 1)
         let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
         let base: Int64 = 1_750_000_000_000
-        _ = try await producer.send(batch: (0..<200).map {
-            KafkaProducerMessage(topic: topic, partition: 0, key: nil, value: String($0), timestamp: base + Int64($0) * 1000)
-        })
+        _ = try await producer.send(
+            batch: (0..<200).map {
+                KafkaProducerMessage(topic: topic, partition: 0, key: nil, value: String($0), timestamp: base + Int64($0) * 1000)
+            })
         let tp = KafkaTopicPartition(topic: topic, partition: 0)
         let locator = KafkaTimestampLocator(
             client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: TestKafka.logger("l"))

@@ -42,7 +42,8 @@ struct ConsumerGroupTests {
         weak var weakConsumer: KafkaConsumer?
         do {
             let listener = OwningListener()
-            let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: TestKafka.uniqueName("group")), logger: TestKafka.logger("o"))
+            let consumer = try KafkaConsumer(
+                configuration: TestKafka.consumerConfiguration(cluster, group: TestKafka.uniqueName("group")), logger: TestKafka.logger("o"))
             listener.consumer = consumer
             try consumer.subscribe(topics: [topic], listener: listener)
             let deadline = ContinuousClock.now.advanced(by: .seconds(30))

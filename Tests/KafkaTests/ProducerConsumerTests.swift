@@ -11,7 +11,8 @@ struct ProducerConsumerTests {
             topic: "t", partition: 1, offset: 7, key: Array("k".utf8), value: [],
             headers: [KafkaHeader(key: "a", value: "1"), KafkaHeader(key: "null", value: nil as [UInt8]?), KafkaHeader(key: "", value: [UInt8]())])
         #expect(message.key == Array("k".utf8) && message.value == [])
-        #expect(message.headers == [KafkaHeader(key: "a", value: "1"), KafkaHeader(key: "null", value: nil as [UInt8]?), KafkaHeader(key: "", value: [UInt8]())])
+        #expect(
+            message.headers == [KafkaHeader(key: "a", value: "1"), KafkaHeader(key: "null", value: nil as [UInt8]?), KafkaHeader(key: "", value: [UInt8]())])
         message.value = Array("payload".utf8)
         message.key = nil
         #expect(message.valueString == "payload" && message.key == nil && message.headers.count == 3)
@@ -23,7 +24,8 @@ struct ProducerConsumerTests {
 
     @Test("a header made from text equals and hashes like one made from its UTF-8 bytes, and differs from no value")
     func headerValueForms() {
-        let text = KafkaHeader(key: "k", value: "é-1"), bytes = KafkaHeader(key: "k", value: Array("é-1".utf8))
+        let text = KafkaHeader(key: "k", value: "é-1")
+        let bytes = KafkaHeader(key: "k", value: Array("é-1".utf8))
         #expect(text == bytes && text.hashValue == bytes.hashValue && Set([text, bytes]).count == 1)
         #expect(text.value == Array("é-1".utf8) && bytes.stringValue == "é-1")
         #expect(KafkaHeader(key: "k", value: "") == KafkaHeader(key: "k", value: [UInt8]()))

@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Resuming a partition")
 struct ResumeWakeTests {
-    @Test("resume sends a fetcher wake-up round (librdkafka 2.0.2 otherwise fetches a resumed partition only when its broker thread next wakes), and the partition's records all arrive")
+    @Test(
+        "resume sends a fetcher wake-up round (librdkafka 2.0.2 otherwise fetches a resumed partition only when its broker thread next wakes), and the partition's records all arrive"
+    )
     func resumeWakes() async throws {
         let cluster = try TestKafka.cluster()
         let topic = TestKafka.uniqueName("resume")

@@ -27,9 +27,9 @@ struct ConfirmationProcessorTests {
         let driver = try Shop.driver()
         try driver.pipe(Shop.completed(op: 10, good: 5, at: Shop.minutes(14), final: false))
         try driver.pipe(Shop.completed(op: 10, good: 1, at: Shop.minutes(19.99), final: false))  // 08:15 window, stream 08:19.99
-        try driver.pipe(Shop.completed(op: 10, good: 2, at: Shop.minutes(10), final: false))     // late but within grace
+        try driver.pipe(Shop.completed(op: 10, good: 2, at: Shop.minutes(10), final: false))  // late but within grace
         #expect(try Shop.postings(driver).isEmpty)
-        try driver.pipe(Shop.completed(op: 10, good: 1, at: Shop.minutes(20), final: false))     // stream time 08:20: 08:00 closes
+        try driver.pipe(Shop.completed(op: 10, good: 1, at: Shop.minutes(20), final: false))  // stream time 08:20: 08:00 closes
         let postings = try Shop.postings(driver)
         #expect(postings.count == 1)
         #expect(postings.first?.operations.first?.goodQty == 7)
@@ -212,8 +212,11 @@ struct ConfirmationProcessorTests {
             minute += Double.random(in: 0...3, using: &generator)
             let jitter = Double.random(in: -30...0, using: &generator)  // some later than the grace
             let at = Shop.minutes(max(0, minute + jitter))
-            let event = Bool.random(using: &generator)
-                ? Shop.completed(op: [10, 20, 30].randomElement(using: &generator)!, good: Double(Int.random(in: 1...9, using: &generator)), at: at, final: Bool.random(using: &generator))
+            let event =
+                Bool.random(using: &generator)
+                ? Shop.completed(
+                    op: [10, 20, 30].randomElement(using: &generator)!, good: Double(Int.random(in: 1...9, using: &generator)), at: at,
+                    final: Bool.random(using: &generator))
                 : Shop.scrap(qty: Double(Int.random(in: 1...3, using: &generator)), at: at)
             sent.append(event)
             let offset = offsets[event.topic, default: 0]
@@ -221,16 +224,23 @@ struct ConfirmationProcessorTests {
             let record = StreamRecord(topic: event.topic, partition: 0, offset: offset, key: Array(event.key.utf8), value: event.value)
             records.append(record)
             try driver.pipe(record)
-            if records.count % 50 == 0 { try driver.pipe(StreamRecord(topic: event.topic, partition: 0, offset: offsets[event.topic, default: 0], key: record.key, value: event.value)); offsets[event.topic, default: 0] += 1 }  // MES sends it twice
+            if records.count % 50 == 0 {
+                try driver.pipe(StreamRecord(topic: event.topic, partition: 0, offset: offsets[event.topic, default: 0], key: record.key, value: event.value))
+                offsets[event.topic, default: 0] += 1
+            }  // MES sends it twice
         }
         for record in records.prefix(100) { try driver.pipe(record) }  // a replay (offset reset) of the first 100
         try driver.advanceWallClock(by: 24 * 3_600_000)  // idle: everything closes
         let postings = try Shop.postings(driver)
         #expect(postings.reduce(0) { $0 + $1.eventCount } == sent.count, "each event in exactly one posting")
         #expect(Set(postings.map(\.postingId)).count == postings.count, "no posting id twice")
-        let expectedScrap = try sent.filter { $0.topic == Topics.scrapReported }.map { try EventDecoder.decode($0.value, as: ScrapReported.self).get().data.scrapQty }.reduce(0, +)
+        let expectedScrap = try sent.filter { $0.topic == Topics.scrapReported }.map {
+            try EventDecoder.decode($0.value, as: ScrapReported.self).get().data.scrapQty
+        }.reduce(0, +)
         #expect(postings.reduce(0) { $0 + $1.scrapQty } == expectedScrap)
-        let expectedReceipt = try sent.filter { $0.topic == Topics.operationCompleted }.map { try EventDecoder.decode($0.value, as: OperationCompleted.self).get().data }.filter(\.final).map(\.goodQty).reduce(0, +)
+        let expectedReceipt = try sent.filter { $0.topic == Topics.operationCompleted }.map {
+            try EventDecoder.decode($0.value, as: OperationCompleted.self).get().data
+        }.filter(\.final).map(\.goodQty).reduce(0, +)
         #expect(postings.reduce(0) { $0 + $1.goodsReceiptQty } == expectedReceipt)
     }
 

@@ -1,5 +1,6 @@
-@testable import Manufacturing
 import Testing
+
+@testable import Manufacturing
 
 /// The confirmation state's stored form (written to the task store and changelog on every commit).
 @Suite("Confirmation state bytes")
@@ -14,10 +15,16 @@ struct ConfirmationStateTests {
         state.milestoneReached = true
         var window = WindowTotals()
         window.add(
-            .completed(OperationCompleted(workOrderId: "WO-1", operationSeq: 30, workCenter: "WC-1", plant: "P100", goodQty: 20.5, uom: "EA", completedAt: Timestamp(milliseconds: 1_000), final: true)),
+            .completed(
+                OperationCompleted(
+                    workOrderId: "WO-1", operationSeq: 30, workCenter: "WC-1", plant: "P100", goodQty: 20.5, uom: "EA",
+                    completedAt: Timestamp(milliseconds: 1_000), final: true)),
             cause: EventCause(eventId: "mes-1", correlationId: "crm-req-ü", topic: "mes.operation-completed.v1", partition: 7, offset: 1 << 40))
         window.add(
-            .scrap(ScrapReported(workOrderId: "WO-1", operationSeq: -1, plant: "P100", scrapQty: 0.25, uom: "EA", reasonCode: "DAMAGE", reportedAt: Timestamp(milliseconds: 2_000))),
+            .scrap(
+                ScrapReported(
+                    workOrderId: "WO-1", operationSeq: -1, plant: "P100", scrapQty: 0.25, uom: "EA", reasonCode: "DAMAGE",
+                    reportedAt: Timestamp(milliseconds: 2_000))),
             cause: EventCause(eventId: "mes-2", correlationId: "c", topic: "mes.scrap-reported.v1", partition: 0, offset: 0))
         state.windows = [-900_000: WindowTotals(), 1_800_000: window]
         state.adjustments = [0: 3, 900_000: 1]
@@ -56,7 +63,8 @@ struct ConfirmationStateTests {
 
     @Test("state written as JSON by earlier versions is still read; event ids become their hashes")
     func legacyJSON() {
-        let json = #"{"ids":["mes-1"],"seenGR":10,"postedGR":5,"postedScrap":1,"started":true,"milestone":false,"windows":{"900000":{"ops":{"10":{"g":5,"s":1}},"gr":5,"scrap":1,"n":2,"cause":{"e":"mes-1","c":"corr","t":"mes.operation-completed.v1","p":3,"o":42}}},"adjustments":{"0":2},"postings":["p1"],"postingCount":1,"status":"IN_PRODUCTION","risks":["LATE"]}"#
+        let json =
+            #"{"ids":["mes-1"],"seenGR":10,"postedGR":5,"postedScrap":1,"started":true,"milestone":false,"windows":{"900000":{"ops":{"10":{"g":5,"s":1}},"gr":5,"scrap":1,"n":2,"cause":{"e":"mes-1","c":"corr","t":"mes.operation-completed.v1","p":3,"o":42}}},"adjustments":{"0":2},"postings":["p1"],"postingCount":1,"status":"IN_PRODUCTION","risks":["LATE"]}"#
         let state = WorkOrderProgress(bytes: Array(json.utf8))
         #expect(state?.recentEvents == [stableHash("mes-1")])
         #expect(state?.postedGoodsReceipt == 5)
@@ -83,7 +91,10 @@ struct ConfirmationStateTests {
         #expect(stableHash("a") == 0xaf63_dc4c_8601_ec8c)
     }
 
-    static let storedWorkOrder = WorkOrder(json: Array(#"{"workOrderId":"WO-4711-10","orderId":"4711","plant":"P100","itemId":"GB-200","orderedQty":12.5,"uom":"EA","dueDate":"2026-12-01T06:30:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.75,"uom":"L"}],"finalOperationSeq":30}"#.utf8))!
+    static let storedWorkOrder = WorkOrder(
+        json: Array(
+            #"{"workOrderId":"WO-4711-10","orderId":"4711","plant":"P100","itemId":"GB-200","orderedQty":12.5,"uom":"EA","dueDate":"2026-12-01T06:30:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.75,"uom":"L"}],"finalOperationSeq":30}"#
+                .utf8))!
 
     @Test("a stored work order survives the binary form field by field, and a row written as JSON by earlier versions is still read")
     func workOrderStoredForm() {
@@ -120,9 +131,13 @@ struct ConfirmationStateTests {
         }
     }
 
-    @Test("parked events and applied offsets are stored with the project's JSON writer and read back; the form JSONEncoder (sorted keys) wrote before reads the same, so a store written by the previous version restores")
+    @Test(
+        "parked events and applied offsets are stored with the project's JSON writer and read back; the form JSONEncoder (sorted keys) wrote before reads the same, so a store written by the previous version restores"
+    )
     func parkedAndAppliedJSON() throws {
-        let event = ParkedEvent(topic: "mes.operation-completed.v1", partition: 7, offset: 42, key: "WO-1", value: "{\"a\": \"é\\n\"}", correlationHeader: nil, parkedAt: 1_796_385_600_000)
+        let event = ParkedEvent(
+            topic: "mes.operation-completed.v1", partition: 7, offset: 42, key: "WO-1", value: "{\"a\": \"é\\n\"}", correlationHeader: nil,
+            parkedAt: 1_796_385_600_000)
         let bytes = ParkedEvent.bytes([event])
         #expect(String(decoding: bytes, as: UTF8.self).hasPrefix(#"[{"key":"WO-1","offset":42,"parkedAt":1796385600000,"partition":7,"topic""#))
         let back = try #require(ParkedEvent.list(bytes))
@@ -138,4 +153,3 @@ struct ConfirmationStateTests {
         #expect(ConfirmationProcessor.applied(Array(#"{"a":1.5}"#.utf8)) == nil)
     }
 }
-

@@ -20,10 +20,11 @@ struct DeadLetterTests {
         var sent: [(file: String, expected: String, bytes: [UInt8], offset: Int64)] = []
         for (index, example) in examples.enumerated() {
             let bytes = try Examples.bytes(input, example.file)
-            let report = try await producer.sendAndAwait(KafkaProducerMessage(
-                topic: input, partition: 0, key: Array("key-\(index)".utf8), value: bytes,
-                headers: [KafkaHeader(key: "traceparent", value: "00-\(index)"), KafkaHeader(key: "correlation-id", value: "hdr-\(index)")],
-                timestamp: 1_790_000_000_000 + Int64(index)))
+            let report = try await producer.sendAndAwait(
+                KafkaProducerMessage(
+                    topic: input, partition: 0, key: Array("key-\(index)".utf8), value: bytes,
+                    headers: [KafkaHeader(key: "traceparent", value: "00-\(index)"), KafkaHeader(key: "correlation-id", value: "hdr-\(index)")],
+                    timestamp: 1_790_000_000_000 + Int64(index)))
             sent.append((example.file, example.expected, bytes, report.offset))
         }
         let poison = sent.filter { $0.expected != "valid" }

@@ -41,7 +41,8 @@ struct DecoderPropertyTests {
 
     @Test("random byte changes never crash and always yield an event or a dead-letter reason")
     func byteFlips() async {
-        await propertyCheck(count: 500, input: Gen.int(in: 0...(Self.valid.count - 1)), Gen.int(in: 0...100_000).array(of: 1...6), Gen.uint8().array(of: 6)) { index, positions, values in
+        await propertyCheck(count: 500, input: Gen.int(in: 0...(Self.valid.count - 1)), Gen.int(in: 0...100_000).array(of: 1...6), Gen.uint8().array(of: 6)) {
+            index, positions, values in
             var event = Self.valid[index]
             for (position, value) in zip(positions, values) { event[position % event.count] = value }
             Self.decodesOrNamesAReason(event)

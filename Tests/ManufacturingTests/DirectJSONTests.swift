@@ -23,7 +23,8 @@ struct DirectJSONTests {
                 materialConsumption: (0..<picks[12] % 3).map { .init(itemId: text(13 + $0), qty: number(14), uom: text(15)) },
                 eventCount: picks[15])
             let source = EventSource(system: text(0), plant: picks[1] % 2 == 0 ? nil : text(3))
-            let envelope = Envelope(eventId: text(13), correlationId: text(14), occurredAt: Timestamp(milliseconds: Int64(picks[2])), source: source, data: posting)
+            let envelope = Envelope(
+                eventId: text(13), correlationId: text(14), occurredAt: Timestamp(milliseconds: Int64(picks[2])), source: source, data: posting)
             #expect(envelope.bytes == JSONWriter.bytes(envelope.json))
 
             let status = OrderStatus(
@@ -40,8 +41,10 @@ struct DirectJSONTests {
 
     @Test("other payloads go through their tree, so their bytes are the tree's too")
     func treeDefault() {
-        let quarantine = Quarantine(reason: .unknownWorkOrder, detail: "no release", originalTopic: "t", originalPartition: 1, originalOffset: 2, original: ["a": 1])
-        let envelope = Envelope(eventId: "e", correlationId: "c", occurredAt: Timestamp(milliseconds: 5), source: EventSource(system: "Millwright"), data: quarantine)
+        let quarantine = Quarantine(
+            reason: .unknownWorkOrder, detail: "no release", originalTopic: "t", originalPartition: 1, originalOffset: 2, original: ["a": 1])
+        let envelope = Envelope(
+            eventId: "e", correlationId: "c", occurredAt: Timestamp(milliseconds: 5), source: EventSource(system: "Millwright"), data: quarantine)
         #expect(envelope.bytes == JSONWriter.bytes(envelope.json))
     }
 }

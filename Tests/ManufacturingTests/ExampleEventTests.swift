@@ -44,13 +44,20 @@ struct ExampleEventTests {
             let schema: String
             switch ReleaseCheck.evaluate(order.data, against: masterData) {
             case .success(let release):
-                event = Envelope(eventId: "r-\(file)", correlationId: order.metadata.correlationId, occurredAt: order.metadata.occurredAt, source: source, data: release).bytes
+                event =
+                    Envelope(
+                        eventId: "r-\(file)", correlationId: order.metadata.correlationId, occurredAt: order.metadata.occurredAt, source: source, data: release
+                    ).bytes
                 schema = ProductionRelease.schema
             case .failure(let failure):
                 let quarantine = Quarantine(
                     reason: failure.reason, detail: failure.detail, originalTopic: "erp.order-approved.v1",
                     originalPartition: 3, originalOffset: 42, original: try JSONParser.parse(Examples.bytes("erp.order-approved.v1", file)))
-                event = Envelope(eventId: "q-\(file)", correlationId: order.metadata.correlationId, occurredAt: order.metadata.occurredAt, source: source, data: quarantine).bytes
+                event =
+                    Envelope(
+                        eventId: "q-\(file)", correlationId: order.metadata.correlationId, occurredAt: order.metadata.occurredAt, source: source,
+                        data: quarantine
+                    ).bytes
                 schema = Quarantine.schema
             }
             try Data(event).write(to: directory.appendingPathComponent("\(schema).v1.made-from-\(file)"))
@@ -69,15 +76,18 @@ struct ExampleEventTests {
         let string = EventDecoder.decode(try Examples.bytes("erp.order-approved.v1", "invalid-INVALID_FIELD-quantity-string.json"), as: OrderApproved.self)
         #expect(string.failure?.field == "data.quantity")
         #expect(string.failure?.rule.contains("must be a number, found a string") == true)
-        let version = EventDecoder.decode(try Examples.bytes("erp.order-approved.v1", "invalid-UNSUPPORTED_SCHEMA_VERSION-schema-version-2.json"), as: OrderApproved.self)
+        let version = EventDecoder.decode(
+            try Examples.bytes("erp.order-approved.v1", "invalid-UNSUPPORTED_SCHEMA_VERSION-schema-version-2.json"), as: OrderApproved.self)
         #expect(version.failure?.field == "schemaVersion")
-        let fraction = EventDecoder.decode(try Examples.bytes("erp.order-approved.v1", "invalid-INVALID_FIELD-order-line-fraction.json"), as: OrderApproved.self)
+        let fraction = EventDecoder.decode(
+            try Examples.bytes("erp.order-approved.v1", "invalid-INVALID_FIELD-order-line-fraction.json"), as: OrderApproved.self)
         #expect(fraction.failure?.field == "data.orderLine")
     }
 
     @Test("codes are normalised, timestamps kept in UTC, and the correlation-id header is the fallback")
     func normalisation() throws {
-        let raw = #"{"schema":"erp.order-approved","schemaVersion":1,"eventId":"e1","occurredAt":"2026-11-27T08:15:00.5Z","source":{"system":"ERP","plant":" p100 "},"data":{"orderId":"4711","orderLine":1,"customerId":"C1","customerName":"N","itemId":" GB-200 ","quantity":2.5,"uom":" box","plant":"p100 ","bomRevision":"B","dueDate":"2026-12-01T00:00:00Z"}}"#
+        let raw =
+            #"{"schema":"erp.order-approved","schemaVersion":1,"eventId":"e1","occurredAt":"2026-11-27T08:15:00.5Z","source":{"system":"ERP","plant":" p100 "},"data":{"orderId":"4711","orderLine":1,"customerId":"C1","customerName":"N","itemId":" GB-200 ","quantity":2.5,"uom":" box","plant":"p100 ","bomRevision":"B","dueDate":"2026-12-01T00:00:00Z"}}"#
         let order = try EventDecoder.decode(Array(raw.utf8), as: OrderApproved.self, headerCorrelationId: "from-header").get()
         #expect(order.metadata.correlationId == "from-header")
         #expect(order.metadata.source.plant == "P100")

@@ -2,11 +2,12 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
-@testable import Manufacturing
 import Streams
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import Manufacturing
 
 @Suite("Master-data cache on the in-process cluster")
 struct MasterDataCacheTests {
@@ -22,7 +23,10 @@ struct MasterDataCacheTests {
         let directory = F.stateDirectory()
         defer { F.cleanUp(directory) }
         let items = (0..<30).map { F.item($0) }
-        try await F.send(cluster, [F.message(F.plant), F.message(F.inactivePlant), F.message(F.item), F.message(F.component), F.message(F.bom), F.message(F.routing)] + items.map { F.message($0) })
+        try await F.send(
+            cluster,
+            [F.message(F.plant), F.message(F.inactivePlant), F.message(F.item), F.message(F.component), F.message(F.bom), F.message(F.routing)]
+                + items.map { F.message($0) })
         let cache = try Self.cache(directory)
         #expect(!cache.isCaughtUp, "not caught up before start")
         try await cache.start(configuration: F.configuration(cluster))
@@ -68,7 +72,12 @@ struct MasterDataCacheTests {
 
         var updated = F.plant
         updated.status = .inactive
-        try await F.send(cluster, [F.message(F.item(7)), F.message(Item(itemId: "ITEM-7", description: "new", baseUom: "EA", uomConversions: [:], status: .active)), F.message(updated)])
+        try await F.send(
+            cluster,
+            [
+                F.message(F.item(7)), F.message(Item(itemId: "ITEM-7", description: "new", baseUom: "EA", uomConversions: [:], status: .active)),
+                F.message(updated),
+            ])
         #expect(try await F.eventually { cache.item("ITEM-7")?.description == "new" }, "a key remembered as absent shows up once written")
         #expect(try await F.eventually { cache.plant("P100")?.status == .inactive }, "an update replaces the remembered row")
         await cache.stop()
@@ -150,13 +159,15 @@ struct MasterDataCacheTests {
         let directory = F.stateDirectory()
         defer { F.cleanUp(directory) }
         let poison = F.itemWithInvalidStatus(F.item(2))
-        try await F.send(cluster, [
-            F.message(F.item(1), partition: 0),
-            KafkaProducerMessage(topic: MasterDataTopic.item, partition: 0, key: Array(F.item(2).itemId.utf8), value: poison),
-            KafkaProducerMessage(topic: MasterDataTopic.item, partition: 0, key: Array("ITEM-X".utf8), value: Array("not json".utf8)),
-            F.message(F.item(3), key: "SOMETHING-ELSE", partition: 0),
-            F.message(F.item(4), partition: 0),
-        ])
+        try await F.send(
+            cluster,
+            [
+                F.message(F.item(1), partition: 0),
+                KafkaProducerMessage(topic: MasterDataTopic.item, partition: 0, key: Array(F.item(2).itemId.utf8), value: poison),
+                KafkaProducerMessage(topic: MasterDataTopic.item, partition: 0, key: Array("ITEM-X".utf8), value: Array("not json".utf8)),
+                F.message(F.item(3), key: "SOMETHING-ELSE", partition: 0),
+                F.message(F.item(4), partition: 0),
+            ])
         let cache = try Self.cache(directory)
         try await cache.start(configuration: F.configuration(cluster))
         try await cache.waitUntilCaughtUp(timeout: .seconds(15))
@@ -186,10 +197,11 @@ struct MasterDataCacheTests {
         let store = try MasterDataStore(stateDirectory: directory, logger: TestKafka.logger("store"))
         // Inject the failure in SQLite itself: inserting ITEM-1020 aborts the transaction.
         try await store.database.write { db in
-            try db.execute(sql: """
-                CREATE TRIGGER refuse_item BEFORE INSERT ON item WHEN NEW.key = 'ITEM-1020'
-                BEGIN SELECT RAISE(ABORT, 'injected failure for ITEM-1020'); END
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER refuse_item BEFORE INSERT ON item WHEN NEW.key = 'ITEM-1020'
+                    BEGIN SELECT RAISE(ABORT, 'injected failure for ITEM-1020'); END
+                    """)
         }
         let cache = MasterDataCache(store: store, logger: TestKafka.logger("cache"))
         try await cache.start(configuration: F.configuration(cluster))

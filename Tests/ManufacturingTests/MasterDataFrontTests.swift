@@ -1,6 +1,7 @@
-@testable import Manufacturing
 import PropertyBased
 import Testing
+
+@testable import Manufacturing
 
 @Suite("Master-data cache front: LRU and invalidation (no I/O)")
 struct MasterDataFrontTests {

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
 import Logging
-@testable import Manufacturing
 import Streams
 import TestSupport
 import Testing
+
+@testable import Manufacturing
 
 @Suite("Master-data store (SQLite, no Kafka)")
 struct MasterDataStoreTests {
@@ -29,9 +30,10 @@ struct MasterDataStoreTests {
         #expect(try store.bom(itemId: "ITEM-1", revision: "B") == F.bom)
         #expect(try store.routing(itemId: "ITEM-1", plant: "P100") == F.routing)
         #expect(try store.plant("P999") == nil)
-        #expect(try store.storedPositions() == [
-            TopicPartition(topic: MasterDataTopic.item, partition: 1): 1, TopicPartition(topic: MasterDataTopic.bom, partition: 0): 8,
-        ])
+        #expect(
+            try store.storedPositions() == [
+                TopicPartition(topic: MasterDataTopic.item, partition: 1): 1, TopicPartition(topic: MasterDataTopic.bom, partition: 0): 8,
+            ])
         #expect(try await store.counts() == MasterDataCounts(plants: 1, items: 1, boms: 1, routings: 1, rejected: 0))
 
         // A newer version replaces the row; reopening the file keeps rows and positions.
@@ -51,9 +53,11 @@ struct MasterDataStoreTests {
         let store = try Self.store(directory)
         try store.apply([F.record(F.item, offset: 0), F.record(F.component, offset: 1)], positions: [:])
         try store.apply(
-            [F.record(topic: MasterDataTopic.item, key: "ITEM-1", value: nil, offset: 2),
-             F.record(topic: MasterDataTopic.item, key: nil, value: nil, offset: 3),
-             F.record(topic: MasterDataTopic.item, key: "NEVER-SEEN", value: nil, offset: 4)],
+            [
+                F.record(topic: MasterDataTopic.item, key: "ITEM-1", value: nil, offset: 2),
+                F.record(topic: MasterDataTopic.item, key: nil, value: nil, offset: 3),
+                F.record(topic: MasterDataTopic.item, key: "NEVER-SEEN", value: nil, offset: 4),
+            ],
             positions: [TopicPartition(topic: MasterDataTopic.item, partition: 0): 5])
         #expect(try store.item("ITEM-1") == nil)
         #expect(try store.item("ITEM-2") == F.component)
@@ -72,8 +76,9 @@ struct MasterDataStoreTests {
         let invalidStatus = F.itemWithInvalidStatus(F.item)
         let records = [
             F.record(F.component, offset: 0),
-            F.record(topic: MasterDataTopic.item, key: "ITEM-1", value: Array("{not json".utf8), offset: 1,
-                     headers: [StreamRecord.Header(key: "correlation-id", value: "corr-header")]),
+            F.record(
+                topic: MasterDataTopic.item, key: "ITEM-1", value: Array("{not json".utf8), offset: 1,
+                headers: [StreamRecord.Header(key: "correlation-id", value: "corr-header")]),
             F.record(topic: MasterDataTopic.item, key: "ITEM-1", value: invalidStatus, offset: 2),
             F.record(topic: MasterDataTopic.plant, key: "ITEM-1", value: F.envelope(F.item), offset: 3),
             F.record(F.item, key: "ITEM-9", offset: 4),
@@ -133,10 +138,11 @@ struct MasterDataStoreTests {
         let partition = TopicPartition(topic: MasterDataTopic.item, partition: 0)
         try store.apply([F.record(F.item(0), offset: 0)], positions: [partition: 1])
         try await store.database.write { db in
-            try db.execute(sql: """
-                CREATE TRIGGER refuse_boom BEFORE INSERT ON item WHEN NEW.key = 'ITEM-1003'
-                BEGIN SELECT RAISE(ABORT, 'injected failure for ITEM-1003'); END
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER refuse_boom BEFORE INSERT ON item WHEN NEW.key = 'ITEM-1003'
+                    BEGIN SELECT RAISE(ABORT, 'injected failure for ITEM-1003'); END
+                    """)
         }
         let batch = [
             F.record(F.item(1), offset: 1), F.record(F.item(2), offset: 2),

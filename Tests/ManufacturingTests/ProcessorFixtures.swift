@@ -10,28 +10,38 @@ enum Shop {
     static func minutes(_ m: Double) -> Int64 { t0 + Int64(m * 60_000) }
 
     static func workOrder(_ id: String = "WO-4711-10", ordered: Double = 100, due: Int64 = minutes(24 * 60)) -> WorkOrder {
-        let release = #"{"workOrderId":"\#(id)","orderId":"4711","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"\#(Timestamp(milliseconds: due).rfc3339)","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.5,"uom":"L"}],"finalOperationSeq":30}"#
+        let release =
+            #"{"workOrderId":"\#(id)","orderId":"4711","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"\#(Timestamp(milliseconds: due).rfc3339)","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.5,"uom":"L"}],"finalOperationSeq":30}"#
         return WorkOrder(json: Array(release.utf8))!
     }
 
     static func envelope<P: EventPayload>(_ data: P, id: String, correlation: String = "crm-req-4711") -> [UInt8] {
-        Envelope(eventId: id, correlationId: correlation, occurredAt: Timestamp(milliseconds: t0), source: EventSource(system: "MES", plant: "P100"), data: data).bytes
+        Envelope(
+            eventId: id, correlationId: correlation, occurredAt: Timestamp(milliseconds: t0), source: EventSource(system: "MES", plant: "P100"), data: data
+        ).bytes
     }
 
     /// A fresh event id (UUIDs: tests run in parallel).
     static func nextId() -> String { "ev-\(UUID().uuidString)" }
 
-    static func completed(_ wo: String = "WO-4711-10", op: Int = 30, good: Double, at: Int64, final: Bool = true, id: String? = nil) -> (topic: String, key: String, value: [UInt8]) {
-        let event = OperationCompleted(workOrderId: wo, operationSeq: op, workCenter: "WC-\(op)", plant: "P100", goodQty: good, uom: "EA", completedAt: Timestamp(milliseconds: at), final: final)
+    static func completed(_ wo: String = "WO-4711-10", op: Int = 30, good: Double, at: Int64, final: Bool = true, id: String? = nil) -> (
+        topic: String, key: String, value: [UInt8]
+    ) {
+        let event = OperationCompleted(
+            workOrderId: wo, operationSeq: op, workCenter: "WC-\(op)", plant: "P100", goodQty: good, uom: "EA", completedAt: Timestamp(milliseconds: at),
+            final: final)
         return (Topics.operationCompleted, wo, envelope(event, id: id ?? nextId()))
     }
 
     static func scrap(_ wo: String = "WO-4711-10", op: Int = 20, qty: Double, at: Int64, id: String? = nil) -> (topic: String, key: String, value: [UInt8]) {
-        let event = ScrapReported(workOrderId: wo, operationSeq: op, plant: "P100", scrapQty: qty, uom: "EA", reasonCode: "DAMAGE", reportedAt: Timestamp(milliseconds: at))
+        let event = ScrapReported(
+            workOrderId: wo, operationSeq: op, plant: "P100", scrapQty: qty, uom: "EA", reasonCode: "DAMAGE", reportedAt: Timestamp(milliseconds: at))
         return (Topics.scrapReported, wo, envelope(event, id: id ?? nextId()))
     }
 
-    static func driver(settings: ProcessingSettings = ProcessingSettings(), workOrders: [WorkOrder] = [workOrder()], wallClock: Int64 = minutes(0)) throws -> ProcessorTestDriver {
+    static func driver(settings: ProcessingSettings = ProcessingSettings(), workOrders: [WorkOrder] = [workOrder()], wallClock: Int64 = minutes(0)) throws
+        -> ProcessorTestDriver
+    {
         let driver = ProcessorTestDriver(processor: ConfirmationProcessor(settings: settings), wallClock: wallClock, idleTimeout: settings.idleTimeout)
         for wo in workOrders {
             try driver.pipe(topic: Topics.workOrders, key: wo.workOrderId, value: envelope(wo, id: "work-order:\(wo.workOrderId)"))

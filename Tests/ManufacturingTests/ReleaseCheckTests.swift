@@ -29,7 +29,8 @@ struct ReleaseCheckTests {
         let masterData = try Examples.masterData()
         let order = try Examples.decode("erp.order-approved.v1", "valid-02-gb-200-5-box-rush.json", as: OrderApproved.self).data
         let release = try ReleaseCheck.evaluate(order, against: masterData).get()
-        let expected = try Examples.decode("mes.P100.production-release.v1", "valid-02-wo-4500012346-20-converted-from-box.json", as: ProductionRelease.self).data
+        let expected = try Examples.decode("mes.P100.production-release.v1", "valid-02-wo-4500012346-20-converted-from-box.json", as: ProductionRelease.self)
+            .data
         #expect(release == expected)
         #expect(release.uom == "EA")
         #expect(release.quantity == order.quantity * 4, "one BOX of GB-200 is 4 EA")
@@ -72,10 +73,11 @@ struct ReleaseCheckTests {
         noRouting.routings["GB-200:P100"] = nil
         #expect(ReleaseCheck.evaluate(Self.order(revision: "A", uom: "KG"), against: noRouting).failure?.reason == .obsoleteBomRevision)
         // Every reason the check can give is in the contract's order.
-        #expect(QuarantineReason.allCases.map(\.rawValue) == [
-            "UNKNOWN_PLANT", "INACTIVE_PLANT", "UNKNOWN_ITEM", "INACTIVE_ITEM", "UNKNOWN_BOM_REVISION",
-            "OBSOLETE_BOM_REVISION", "NO_ROUTING", "UOM_NOT_CONVERTIBLE", "UNKNOWN_WORK_ORDER", "OVER_CONFIRMATION",
-        ])
+        #expect(
+            QuarantineReason.allCases.map(\.rawValue) == [
+                "UNKNOWN_PLANT", "INACTIVE_PLANT", "UNKNOWN_ITEM", "INACTIVE_ITEM", "UNKNOWN_BOM_REVISION",
+                "OBSOLETE_BOM_REVISION", "NO_ROUTING", "UOM_NOT_CONVERTIBLE", "UNKNOWN_WORK_ORDER", "OVER_CONFIRMATION",
+            ])
     }
 
     @Test("a plant code that cannot be part of a topic name is never released to a topic")

@@ -11,7 +11,9 @@ struct ReleaseProcessorTests {
     }
 
     static func pipeExample(_ driver: ProcessorTestDriver, _ file: String) throws {
-        try driver.pipe(topic: Topics.orderApproved, key: "order", value: try Examples.bytes(Topics.orderApproved, file), headers: [.init(key: "traceparent", value: "t-1")])
+        try driver.pipe(
+            topic: Topics.orderApproved, key: "order", value: try Examples.bytes(Topics.orderApproved, file), headers: [.init(key: "traceparent", value: "t-1")]
+        )
     }
 
     @Test("a mixed batch: releases to the plant's topic, quarantines with the reason, dead letters for poison")
@@ -117,7 +119,7 @@ struct ReleaseProcessorTests {
         try confirmations.pipe(Shop.completed(good: 30, at: Shop.minutes(3)))
         try confirmations.pipe(Shop.completed(op: 10, good: 1, at: Shop.minutes(40), final: false))
         try confirmations.pipe(Shop.completed(good: 20, at: Shop.minutes(41)))  // over tolerance
-        try confirmations.pipe(Shop.scrap(qty: 1, at: Shop.minutes(4)))        // late: adjustment
+        try confirmations.pipe(Shop.scrap(qty: 1, at: Shop.minutes(4)))  // late: adjustment
         try confirmations.pipe(Shop.completed("WO-UNKNOWN-1", good: 1, at: Shop.minutes(42)))
         try confirmations.advanceWallClock(by: 3_600_000)
         outputs += confirmations.drainOutputs()

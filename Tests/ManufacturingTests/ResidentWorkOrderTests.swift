@@ -70,7 +70,9 @@ struct ResidentWorkOrderTests {
         #expect(milestone.first?.operations.map(\.goodQty) == [5, 50], "the second burst's events, not the first's again")
     }
 
-    @Test("a work order just released is one store row (with its release cause), not two; its first event writes its progress, and read back it goes on from RELEASED")
+    @Test(
+        "a work order just released is one store row (with its release cause), not two; its first event writes its progress, and read back it goes on from RELEASED"
+    )
     func releasedIsOneRow() throws {
         let driver = try Shop.driver(workOrders: [Shop.workOrder("WO-ROW-10", ordered: 10)])
         let store = driver.store(ConfirmationProcessor.storeName)

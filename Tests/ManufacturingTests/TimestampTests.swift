@@ -5,7 +5,9 @@ import Testing
 struct TimestampTests {
     @Test("parse and format round trip, to the millisecond, in UTC")
     func roundTrip() throws {
-        for text in ["1970-01-01T00:00:00.000Z", "2026-11-27T08:15:00.318Z", "2024-02-29T23:59:59.999Z", "2000-03-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z"] {
+        for text in [
+            "1970-01-01T00:00:00.000Z", "2026-11-27T08:15:00.318Z", "2024-02-29T23:59:59.999Z", "2000-03-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z",
+        ] {
             #expect(try Timestamp(rfc3339: text).rfc3339 == text)
         }
         #expect(try Timestamp(rfc3339: "1970-01-01T00:00:01Z").milliseconds == 1000)

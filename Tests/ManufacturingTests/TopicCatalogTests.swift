@@ -20,10 +20,11 @@ struct TopicCatalogTests {
         ] {
             #expect(names.contains(name), "\(name) missing from topics/")
         }
-        #expect(catalog.topics.filter(\.isCompacted).map(\.name).sorted() == [
-            "mdm.bom.v1", "mdm.item.v1", "mdm.plant.v1", "mdm.routing.v1",
-            "millwright.confirmation.changelog.v1", "millwright.release.changelog.v1", "millwright.work-orders.v1",
-        ])
+        #expect(
+            catalog.topics.filter(\.isCompacted).map(\.name).sorted() == [
+                "mdm.bom.v1", "mdm.item.v1", "mdm.plant.v1", "mdm.routing.v1",
+                "millwright.confirmation.changelog.v1", "millwright.release.changelog.v1", "millwright.work-orders.v1",
+            ])
         let mes = catalog.topics.filter { $0.name.hasPrefix("mes.") || $0.name.hasPrefix("millwright.") }.map(\.partitions)
         #expect(Set(mes) == [12], "MES topics, the work-order table and the changelogs are co-partitioned")
         #expect(catalog.topic(named: "mes.{plant}.production-release.v1")?.name(forPlant: "P100") == "mes.P100.production-release.v1")
@@ -35,8 +36,11 @@ struct TopicCatalogTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try Data(#"{"name": "a.v1", "template": false, "partitions": 0, "replicationFactor": 1, "config": {}, "key": "id", "owner": "ERP", "producers": [], "consumers": [], "description": "x"}"#.utf8)
-            .write(to: folder.appendingPathComponent("a.v1.topic.json"))
+        try Data(
+            #"{"name": "a.v1", "template": false, "partitions": 0, "replicationFactor": 1, "config": {}, "key": "id", "owner": "ERP", "producers": [], "consumers": [], "description": "x"}"#
+                .utf8
+        )
+        .write(to: folder.appendingPathComponent("a.v1.topic.json"))
         let zero = #expect(throws: TopicCatalog.LoadError.self) { try TopicCatalog.load(from: folder) }
         #expect(zero?.file == "a.v1.topic.json")
         #expect(zero?.reason.hasPrefix("partitions") == true)

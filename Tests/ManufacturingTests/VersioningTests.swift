@@ -28,7 +28,9 @@ private struct CountedV2: EventPayload, Equatable {
 @Suite("Schema versioning")
 struct VersioningTests {
     static func event(version: Int, data: String) -> [UInt8] {
-        Array(#"{"schema":"test.counted","schemaVersion":\#(version),"eventId":"e","correlationId":"c","occurredAt":"2026-11-27T08:00:00Z","source":{"system":"ERP"},"data":\#(data)}"#.utf8)
+        Array(
+            #"{"schema":"test.counted","schemaVersion":\#(version),"eventId":"e","correlationId":"c","occurredAt":"2026-11-27T08:00:00Z","source":{"system":"ERP"},"data":\#(data)}"#
+                .utf8)
     }
 
     @Test("an older version is upcast to the current model; an unknown one is UNSUPPORTED_SCHEMA_VERSION")

@@ -22,7 +22,9 @@ struct ConfigurationTests {
             """
         let configuration = try MillwrightConfiguration.load(
             yaml: yaml,
-            environment: ["MILLWRIGHT_GROUP": "from-env", "MILLWRIGHT_SCRAP_TOLERANCE": "0.08", "MILLWRIGHT_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "PATH": "/bin"],
+            environment: [
+                "MILLWRIGHT_GROUP": "from-env", "MILLWRIGHT_SCRAP_TOLERANCE": "0.08", "MILLWRIGHT_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "PATH": "/bin",
+            ],
             overrides: .init(bootstrapServers: "flag:9092"))
         #expect(configuration.streams.client.bootstrapServers == ["flag:9092"])
         #expect(configuration.streams.group == "from-env")
@@ -39,14 +41,23 @@ struct ConfigurationTests {
         #expect(defaults.processing.idleTimeout == 60_000)
         #expect(defaults.streams.commitInterval == .milliseconds(100))
         #expect(defaults.streams.idleCommitWait == .milliseconds(10))
-        #expect(try MillwrightConfiguration.load(yaml: "idleCommitWait: 100ms", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams.idleCommitWait == .milliseconds(100))
-        #expect(try MillwrightConfiguration.load(yaml: "idleCommitWait: 100ms", environment: ["MILLWRIGHT_IDLE_COMMIT_WAIT": "25ms"], overrides: .init(bootstrapServers: "h:1")).streams.idleCommitWait == .milliseconds(25))
+        #expect(
+            try MillwrightConfiguration.load(yaml: "idleCommitWait: 100ms", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams.idleCommitWait
+                == .milliseconds(100))
+        #expect(
+            try MillwrightConfiguration.load(
+                yaml: "idleCommitWait: 100ms", environment: ["MILLWRIGHT_IDLE_COMMIT_WAIT": "25ms"], overrides: .init(bootstrapServers: "h:1")
+            ).streams.idleCommitWait == .milliseconds(25))
         #expect(defaults.streams.group == "millwright")
         #expect(defaults.streams.maxRecordsPerTransaction == 10_000)
         #expect(defaults.streams.maxBufferedRecordsPerPartition == 5_000)
         #expect(defaults.streams.streamThreads == min(4, ProcessInfo.processInfo.activeProcessorCount), "the machine's cores, at most 4")
-        #expect(try MillwrightConfiguration.load(yaml: "streamThreads: 3", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams.streamThreads == 3)
-        #expect(try MillwrightConfiguration.load(yaml: "streamThreads: 3", environment: ["MILLWRIGHT_STREAM_THREADS": "2"], overrides: .init(bootstrapServers: "h:1")).streams.streamThreads == 2)
+        #expect(
+            try MillwrightConfiguration.load(yaml: "streamThreads: 3", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams.streamThreads == 3)
+        #expect(
+            try MillwrightConfiguration.load(
+                yaml: "streamThreads: 3", environment: ["MILLWRIGHT_STREAM_THREADS": "2"], overrides: .init(bootstrapServers: "h:1")
+            ).streams.streamThreads == 2)
 
         let bounded = try MillwrightConfiguration.load(
             yaml: "maxRecordsPerTransaction: 2000", environment: ["MILLWRIGHT_MAX_BUFFERED_RECORDS_PER_PARTITION": "1000"],
@@ -55,8 +66,12 @@ struct ConfigurationTests {
         #expect(bounded.streams.maxBufferedRecordsPerPartition == 1_000)
 
         #expect(defaults.streams.stateFileInterval == .seconds(1))
-        #expect(try MillwrightConfiguration.load(yaml: "stateFileInterval: 5s", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams.stateFileInterval == .seconds(5))
-        #expect(try MillwrightConfiguration.load(yaml: nil, environment: ["MILLWRIGHT_STATE_FILE_INTERVAL": "0"], overrides: .init(bootstrapServers: "h:1")).streams.stateFileInterval == .zero, "0: every commit")
+        #expect(
+            try MillwrightConfiguration.load(yaml: "stateFileInterval: 5s", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams
+                .stateFileInterval == .seconds(5))
+        #expect(
+            try MillwrightConfiguration.load(yaml: nil, environment: ["MILLWRIGHT_STATE_FILE_INTERVAL": "0"], overrides: .init(bootstrapServers: "h:1")).streams
+                .stateFileInterval == .zero, "0: every commit")
     }
 
     @Test("bad input is refused naming the source, the setting and the rule")
@@ -71,7 +86,9 @@ struct ConfigurationTests {
         #expect(failure("maxRecordsPerTransaction: 0")?.contains("maxRecordsPerTransaction: a whole number of at least 1 (got '0')") == true)
         #expect(failure(nil, ["MILLWRIGHT_STREAM_THREADS": "0"])?.contains("streamThreads: a whole number of at least 1 (got '0')") == true)
         #expect(failure("streamThreads: 65")?.contains("streamThreads: from 1 to 64") == true)
-        #expect(failure(nil, ["MILLWRIGHT_MAX_BUFFERED_RECORDS_PER_PARTITION": "lots"])?.contains("maxBufferedRecordsPerPartition: a whole number of at least 5 (got 'lots')") == true)
+        #expect(
+            failure(nil, ["MILLWRIGHT_MAX_BUFFERED_RECORDS_PER_PARTITION": "lots"])?.contains(
+                "maxBufferedRecordsPerPartition: a whole number of at least 5 (got 'lots')") == true)
         #expect(failure(nil, ["MILLWRIGHT_IDLE_COMMIT_WAIT": "0"])?.contains("idleCommitWait: at least 1 ms") == true)
         #expect(failure("stateFileInterval: often")?.contains("stateFileInterval: 'often' is not a duration") == true)
         #expect(failure("processing:\n  grace: soon")?.contains("processing.grace: 'soon' is not a duration") == true)

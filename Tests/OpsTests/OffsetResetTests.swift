@@ -13,9 +13,10 @@ struct OffsetResetTests {
         try cluster.createTopic(Topics.orderApproved, partitions: 2)
         let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
         let base: Int64 = 1_790_000_000_000
-        _ = try await producer.send(batch: (0..<20).map {
-            KafkaProducerMessage(topic: Topics.orderApproved, partition: Int32($0 % 2), key: nil, value: String($0), timestamp: base + Int64($0) * 60_000)
-        })
+        _ = try await producer.send(
+            batch: (0..<20).map {
+                KafkaProducerMessage(topic: Topics.orderApproved, partition: Int32($0 % 2), key: nil, value: String($0), timestamp: base + Int64($0) * 60_000)
+            })
         let reset = OffsetReset(client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: TestKafka.logger("r"))
         let group = TestKafka.uniqueName("replay") + ".release"
         func targets(_ to: OffsetReset.Target) async throws -> [Int64] {
@@ -27,7 +28,10 @@ struct OffsetResetTests {
         #expect(try await targets(.time(base + 9 * 60_000)) == [5, 4])
         #expect(try await targets(.offset(99)) == [10, 10], "kept within the log")
 
-        #expect(try await reset.apply(group: group, subscribe: [Topics.orderApproved], try await reset.plan(group: group, topics: [Topics.orderApproved], to: .offset(7))) == .altered)
+        #expect(
+            try await reset.apply(
+                group: group, subscribe: [Topics.orderApproved], try await reset.plan(group: group, topics: [Topics.orderApproved], to: .offset(7))) == .altered
+        )
         let plan = try await reset.plan(group: group, topics: [Topics.orderApproved], to: .shift(-3))
         #expect(plan.map(\.current) == [7, 7])
         #expect(plan.map(\.target) == [4, 4])
@@ -46,7 +50,8 @@ struct OffsetResetTests {
         let cluster = try TestKafka.cluster()
         try cluster.createTopic(Topics.orderApproved, partitions: 2)
         let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
-        _ = try await producer.send(batch: (0..<10).map { KafkaProducerMessage(topic: Topics.orderApproved, partition: Int32($0 % 2), key: nil, value: String($0)) })
+        _ = try await producer.send(
+            batch: (0..<10).map { KafkaProducerMessage(topic: Topics.orderApproved, partition: Int32($0 % 2), key: nil, value: String($0)) })
         await producer.close()
         let group = TestKafka.uniqueName("stopped") + ".release"
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: group), logger: TestKafka.logger("c"))

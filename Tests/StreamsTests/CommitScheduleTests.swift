@@ -1,5 +1,6 @@
-@testable import Streams
 import Testing
+
+@testable import Streams
 
 @Suite("The loop's commit state machine (no I/O): when a transaction is handed over, how long a poll waits, aborted batches and their notes")
 struct CommitScheduleTests {
@@ -62,7 +63,9 @@ struct CommitScheduleTests {
         #expect(turn.pollTimeout == .milliseconds(50))
     }
 
-    @Test("batch ids count up per instance; an aborted batch is noted for each partition it wrote, and a committed transaction clears the notes it wrote, oldest first")
+    @Test(
+        "batch ids count up per instance; an aborted batch is noted for each partition it wrote, and a committed transaction clears the notes it wrote, oldest first"
+    )
     func ledger() {
         var ledger = TransactionLedger(instance: "i")
         #expect(ledger.nextBatch() == "i:1")

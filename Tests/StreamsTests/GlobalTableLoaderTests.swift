@@ -1,10 +1,11 @@
 import Foundation
 import Kafka
 import Logging
-@testable import Streams
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import Streams
 
 @Suite("Global table loader on the in-process cluster")
 struct GlobalTableLoaderTests {
@@ -20,9 +21,10 @@ struct GlobalTableLoaderTests {
         _ cluster: InProcessKafkaCluster, _ topic: String, count: Int, partitions: Int32 = 3, from first: Int = 0, suffix: String = ""
     ) async throws {
         let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
-        _ = try await producer.send(batch: (first..<first + count).map { i in
-            KafkaProducerMessage(topic: topic, partition: Int32(i) % partitions, key: "key-\(i)", value: "value-\(i)\(suffix)")
-        })
+        _ = try await producer.send(
+            batch: (first..<first + count).map { i in
+                KafkaProducerMessage(topic: topic, partition: Int32(i) % partitions, key: "key-\(i)", value: "value-\(i)\(suffix)")
+            })
         await producer.close()
     }
 
@@ -163,7 +165,8 @@ struct GlobalTableLoaderTests {
         var configuration = Self.configuration(cluster)
         configuration.partitionRefreshInterval = .milliseconds(200)
         let sink = GlobalTableTestSink()
-        let loader = try GlobalTableLoader(configuration: configuration, topics: [topic], sink: sink, logger: TestKafka.logger("gt")) { timeout throws(KafkaError) in
+        let loader = try GlobalTableLoader(configuration: configuration, topics: [topic], sink: sink, logger: TestKafka.logger("gt")) {
+            timeout throws(KafkaError) in
             try await admin.listTopics(timeout: timeout).map { metadata in
                 var metadata = metadata
                 metadata.partitions = metadata.partitions.filter { $0.id < visible.load(ordering: .acquiring) }
@@ -191,7 +194,8 @@ struct GlobalTableLoaderTests {
         try cluster.createTopic(present, partitions: 1)
         var configuration = Self.configuration(cluster)
         configuration.startTimeout = .milliseconds(600)
-        let loader = try GlobalTableLoader(configuration: configuration, topics: [present, missing], sink: GlobalTableTestSink(), logger: TestKafka.logger("gt"))
+        let loader = try GlobalTableLoader(
+            configuration: configuration, topics: [present, missing], sink: GlobalTableTestSink(), logger: TestKafka.logger("gt"))
         let error = await #expect(throws: GlobalTableError.self) { try await loader.start() }
         #expect(error?.code == .unknownTopic)
         #expect(error?.reason.contains(missing) == true)
@@ -205,7 +209,8 @@ struct GlobalTableLoaderTests {
     @Test("stop before start ends waits with stopped; settings are checked when the loader is created")
     func stopBeforeStartAndValidation() async throws {
         let cluster = try TestKafka.cluster(brokers: 1)
-        let loader = try GlobalTableLoader(configuration: Self.configuration(cluster), topics: ["t"], sink: GlobalTableTestSink(), logger: TestKafka.logger("gt"))
+        let loader = try GlobalTableLoader(
+            configuration: Self.configuration(cluster), topics: ["t"], sink: GlobalTableTestSink(), logger: TestKafka.logger("gt"))
         let wait = Task { try await loader.waitUntilCaughtUp(timeout: .seconds(10)) }
         try await Task.sleep(for: .milliseconds(50))
         await loader.stop()

@@ -1,5 +1,6 @@
-@testable import Streams
 import Testing
+
+@testable import Streams
 
 @Suite("Global table state machine and catch-up (no I/O)")
 struct GlobalTableStateMachineTests {

@@ -41,10 +41,11 @@ struct StreamRecordTests {
         #expect(StreamRecord.Header(key: "k", value: "\u{E9}") != StreamRecord.Header(key: "k", value: "e\u{301}"), "bytes, not canonical equivalence")
         let output = OutputRecord(topic: "out", key: "k", value: [1], headers: [text, .init(key: "none", value: nil)])
         let message = KafkaProducerMessage(output, extra: KafkaHeader(key: "mw-batch", value: "b:1"))
-        #expect(message.headers == [
-            KafkaHeader(key: "schema", value: Array("erp.production-confirmation".utf8)), KafkaHeader(key: "none", value: nil as [UInt8]?),
-            KafkaHeader(key: "mw-batch", value: "b:1"),
-        ])
+        #expect(
+            message.headers == [
+                KafkaHeader(key: "schema", value: Array("erp.production-confirmation".utf8)), KafkaHeader(key: "none", value: nil as [UInt8]?),
+                KafkaHeader(key: "mw-batch", value: "b:1"),
+            ])
         #expect(message.headers.first?.stringValue == "erp.production-confirmation")
     }
 }

@@ -77,7 +77,9 @@ struct StreamWorkerTests {
         #expect(first.statistics.processedRecords == 200)
         #expect(first.statistics.committedTransactions >= 1)
         for k in 0..<10 {
-            #expect(out.filter { $0.hasPrefix("k\(k)=") }.sorted { Int($0.split(separator: "=")[1])! < Int($1.split(separator: "=")[1])! } == (1...20).map { "k\(k)=\($0)" })
+            #expect(
+                out.filter { $0.hasPrefix("k\(k)=") }.sorted { Int($0.split(separator: "=")[1])! < Int($1.split(separator: "=")[1])! }
+                    == (1...20).map { "k\(k)=\($0)" })
         }
 
         try await Self.produce(cluster, keys: 10, perKey: 5)
@@ -131,7 +133,8 @@ struct StreamWorkerTests {
         #expect(out.count == 3_200)
         // The transactions (batch sequence numbers) that carried each partition's first and last
         // outputs.
-        var first: [Int32: Int] = [:], last: [Int32: Int] = [:]
+        var first: [Int32: Int] = [:]
+        var last: [Int32: Int] = [:]
         for message in out {
             guard let batch = message.headers.last("mw-batch")?.stringValue, let sequence = batch.split(separator: ":").last.flatMap({ Int($0) }) else {
                 Issue.record("output without a batch header")
@@ -163,9 +166,10 @@ struct StreamWorkerTests {
         try await Self.produce(cluster, keys: 10, perKey: 20)
         let out = try await Self.outputs(cluster, count: 200)
         // Named for `top -H`: the names fit Linux's 15 bytes, so the kernel took them.
-        let names = Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).compactMap {
-            try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        })
+        let names = Set(
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).compactMap {
+                try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            })
         #expect(threads.map(\.threadName) == ["mw-counter", "mw-counter-1"])
         #expect(names.isSuperset(of: ["mw-counter", "mw-counter-1"]), "thread names: \(names.sorted())")
         for thread in threads { await thread.stop() }
@@ -181,7 +185,9 @@ struct StreamWorkerTests {
         #expect(ids[0] != ids[1], "two transactional ids: neither thread fences the other")
     }
 
-    @Test("a worker joining a two-thread worker's group takes partitions from both threads: they commit before they let go, so counts go on and nothing is lost or doubled")
+    @Test(
+        "a worker joining a two-thread worker's group takes partitions from both threads: they commit before they let go, so counts go on and nothing is lost or doubled"
+    )
     func loopThreadsGiveBackPartitions() async throws {
         let (cluster, configuration, definition) = try Self.setUp()
         let threads = try Self.startLoopThreads(2, definition: definition, configuration: configuration)
@@ -195,7 +201,8 @@ struct StreamWorkerTests {
         try joiner.start()
         // The group settles in steps (the joiner's assignment can arrive before the member has
         // handed a partition on to its second thread), so wait for every partition to be held.
-        var held: [Set<Int32>] = [], joined: Set<Int32> = []
+        var held: [Set<Int32>] = []
+        var joined: Set<Int32> = []
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         repeat {
             try await Task.sleep(for: .milliseconds(50))
@@ -310,9 +317,10 @@ struct StreamWorkerTests {
     /// readers too).
     static func committedOutputs(_ cluster: InProcessKafkaCluster) async throws -> [String] {
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
-        try consumer.assign((0..<4).flatMap { p in
-            ["out", "millwright.counter.changelog.v1"].map { KafkaTopicPartitionOffset(topic: $0, partition: p, offset: KafkaOffset.beginning) }
-        })
+        try consumer.assign(
+            (0..<4).flatMap { p in
+                ["out", "millwright.counter.changelog.v1"].map { KafkaTopicPartitionOffset(topic: $0, partition: p, offset: KafkaOffset.beginning) }
+            })
         var messages: [KafkaConsumerMessage] = []
         var quiet = 0
         while quiet < 10 {

@@ -20,7 +20,10 @@ struct TaskInputBufferTests {
     @Test("table records leave first whatever their timestamps, then events by earliest timestamp across topics")
     func order() {
         var buffer = TaskInputBuffer()
-        for m in [Self.message("a", 0, at: 10), Self.message("a", 1, at: 30), Self.message("b", 0, at: 20), Self.message("table", 0, at: 99), Self.message("b", 1, at: 40)] {
+        for m in [
+            Self.message("a", 0, at: 10), Self.message("a", 1, at: 30), Self.message("b", 0, at: 20), Self.message("table", 0, at: 99),
+            Self.message("b", 1, at: 40),
+        ] {
             buffer.append(m)
         }
         #expect(buffer.count("a") == 2 && buffer.count("b") == 2 && buffer.count("table") == 1)

@@ -9,7 +9,9 @@ struct TaskStateFileTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("taskstate-\(UUID().uuidString.prefix(8))").path
     }
 
-    @Test("committed batches are staged and written together at the interval, last value per key; the file always holds exactly the state as of its changelog offset")
+    @Test(
+        "committed batches are staged and written together at the interval, last value per key; the file always holds exactly the state as of its changelog offset"
+    )
     func stagedUntilInterval() throws {
         let directory = Self.directory()
         let file = try TaskStateFile(directory: directory, processor: "p", partition: 3, interval: .seconds(3600))

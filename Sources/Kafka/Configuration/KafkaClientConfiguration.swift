@@ -29,9 +29,10 @@ public struct KafkaClientConfiguration: Sendable {
 
     /// Parses a comma-separated `host:port[,host:port…]` list.
     public init(bootstrapServers: String) {
-        self.init(bootstrapServers: bootstrapServers.split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }.filter { !$0.isEmpty })
+        self.init(
+            bootstrapServers: bootstrapServers.split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty })
     }
 
     var properties: [(String, String)] {

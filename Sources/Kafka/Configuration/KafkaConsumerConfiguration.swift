@@ -90,8 +90,10 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("fetch.wait.max.ms", String(fetchWaitMax.milliseconds)),
             ("fetch.error.backoff.ms", String(fetchBackoff.milliseconds)),
             ("queued.min.messages", String(maxPrefetchedMessages)),
-            ("partition.assignment.strategy",
-             rebalanceProtocol == .eager ? "range,roundrobin" : "cooperative-sticky"),
+            (
+                "partition.assignment.strategy",
+                rebalanceProtocol == .eager ? "range,roundrobin" : "cooperative-sticky"
+            ),
         ]
         result += client.additionalProperties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return result

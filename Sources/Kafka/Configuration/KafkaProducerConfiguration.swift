@@ -62,8 +62,11 @@ public struct KafkaProducerConfiguration: Sendable {
             ("enable.idempotence", enableIdempotence ? "true" : "false"),
             ("linger.ms", String(linger.milliseconds)),
             // librdkafka requires message.timeout.ms <= transaction.timeout.ms for transactions.
-            ("message.timeout.ms", String(
-                (transactionalID == nil ? messageTimeout : min(messageTimeout, transactionTimeout)).milliseconds)),
+            (
+                "message.timeout.ms",
+                String(
+                    (transactionalID == nil ? messageTimeout : min(messageTimeout, transactionTimeout)).milliseconds)
+            ),
             ("compression.type", compression.rawValue),
             ("partitioner", partitioner.rawValue),
             ("queue.buffering.max.messages", String(maxQueuedMessages)),

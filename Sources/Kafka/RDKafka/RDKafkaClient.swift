@@ -136,7 +136,11 @@ final class RDKafkaClient: @unchecked Sendable {
                     error: t.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : RDKafkaResult.name(of: t.err.rawValue)))
         }
         let brokers = Int(md.pointee.broker_cnt)
-        return topics.map { var t = $0; t.brokerCount = brokers; return t }
+        return topics.map {
+            var t = $0
+            t.brokerCount = brokers
+            return t
+        }
     }
 
     /// Looks up each topic's partitions now, so that the first record sent to it is not held

@@ -79,9 +79,13 @@ public struct TopicCatalog: Sendable {
         {
             throw LoadError(
                 file: "internal/\(changelog.name).topic.json",
-                reason: "partitions: \(changelog.partitions) differs from erp.order-approved.v1 (\(orders.partitions)); a task's changelog partition is its input partition")
+                reason:
+                    "partitions: \(changelog.partitions) differs from erp.order-approved.v1 (\(orders.partitions)); a task's changelog partition is its input partition"
+            )
         }
-        let mes = topics.filter { ($0.name.hasPrefix("mes.") && !$0.template) || $0.name == "millwright.work-orders.v1" || $0.name == "millwright.confirmation.changelog.v1" }
+        let mes = topics.filter {
+            ($0.name.hasPrefix("mes.") && !$0.template) || $0.name == "millwright.work-orders.v1" || $0.name == "millwright.confirmation.changelog.v1"
+        }
         if let first = mes.first, let other = mes.first(where: { $0.partitions != first.partitions }) {
             throw LoadError(
                 file: "\(other.name).topic.json",

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One topic of the catalog in `topics/`: the machine-readable form of the contract.
 public struct TopicSpec: Sendable, Hashable {
     /// Topic name; a template contains `{plant}` and is created per plant on first use.
@@ -31,8 +33,6 @@ public struct TopicSpec: Sendable, Hashable {
     /// `true` when the topic is log-compacted (master data).
     public var isCompacted: Bool { config["cleanup.policy"]?.contains("compact") == true }
 }
-
-import Foundation
 
 extension TopicSpec {
     /// Reads a `*.topic.json` document; a failure names the field and the rule.

@@ -22,7 +22,9 @@ public enum EventDecoder {
             guard Payload.readableVersions.contains(metadata.schemaVersion) else {
                 throw DecodingFailure(
                     .unsupportedSchemaVersion, field: "schemaVersion",
-                    rule: "\(Payload.schema) is read in version \(Payload.readableVersions.sorted().map(String.init).joined(separator: ", ")), found \(metadata.schemaVersion)")
+                    rule:
+                        "\(Payload.schema) is read in version \(Payload.readableVersions.sorted().map(String.init).joined(separator: ", ")), found \(metadata.schemaVersion)"
+                )
             }
             let payload = try Payload(data: data, version: metadata.schemaVersion)
             var current = metadata

@@ -99,7 +99,9 @@ public struct FieldReader: Sendable {
         guard case .array(let elements) = value else { throw fail(name, "must be an array of strings, found \(value.kind)") }
         var strings: [String] = []
         for (i, element) in elements.enumerated() {
-            guard case .string(let text) = element, !text.trimmed.isEmpty else { throw fail("\(name)[\(i)]", "must be a non-empty string, found \(element.kind)") }
+            guard case .string(let text) = element, !text.trimmed.isEmpty else {
+                throw fail("\(name)[\(i)]", "must be a non-empty string, found \(element.kind)")
+            }
             strings.append(text.trimmed)
         }
         return strings

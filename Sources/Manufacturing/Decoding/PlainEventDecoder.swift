@@ -267,8 +267,14 @@ extension OperationCompleted: PlainDecodable {
     public static func plainEnvelope(_ bytes: [UInt8]) -> Envelope<OperationCompleted>? { PlainEventDecoder.decode(bytes, as: Self.self) }
 
     static func plainData(_ scanner: inout PlainScanner) -> OperationCompleted? {
-        var workOrderId: String?, operationSeq: Int?, workCenter: String?, plant: String?
-        var goodQty: Double?, uom: String?, completedAt: Timestamp?, final: Bool?
+        var workOrderId: String?
+        var operationSeq: Int?
+        var workCenter: String?
+        var plant: String?
+        var goodQty: Double?
+        var uom: String?
+        var completedAt: Timestamp?
+        var final: Bool?
         let read = scanner.object { key, s in
             switch key {
             case "workOrderId": return once(&workOrderId, s.text())
@@ -293,8 +299,13 @@ extension ScrapReported: PlainDecodable {
     public static func plainEnvelope(_ bytes: [UInt8]) -> Envelope<ScrapReported>? { PlainEventDecoder.decode(bytes, as: Self.self) }
 
     static func plainData(_ scanner: inout PlainScanner) -> ScrapReported? {
-        var workOrderId: String?, operationSeq: Int?, plant: String?, scrapQty: Double?
-        var uom: String?, reasonCode: String?, reportedAt: Timestamp?
+        var workOrderId: String?
+        var operationSeq: Int?
+        var plant: String?
+        var scrapQty: Double?
+        var uom: String?
+        var reasonCode: String?
+        var reportedAt: Timestamp?
         let read = scanner.object { key, s in
             switch key {
             case "workOrderId": return once(&workOrderId, s.text())

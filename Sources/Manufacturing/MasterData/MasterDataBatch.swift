@@ -48,13 +48,17 @@ struct MasterDataBatch {
 
     static func operation(for record: StreamRecord) -> Result<Operation, Cause> {
         guard let kind = MasterDataKind(topic: record.topic) else {
-            return .failure(Cause(
-                reason: .unknownTopic,
-                error: "\(record.topic) is not a master-data topic (\(MasterDataTopic.all.joined(separator: ", ")))"))
+            return .failure(
+                Cause(
+                    reason: .unknownTopic,
+                    error: "\(record.topic) is not a master-data topic (\(MasterDataTopic.all.joined(separator: ", ")))"))
         }
         guard record.value != nil else {
             guard let key = record.keyString else {
-                return .failure(Cause(reason: .missingKey, error: "a tombstone needs the natural key as its Kafka key; this one has \(record.key == nil ? "none" : "one that is not UTF-8")"))
+                return .failure(
+                    Cause(
+                        reason: .missingKey,
+                        error: "a tombstone needs the natural key as its Kafka key; this one has \(record.key == nil ? "none" : "one that is not UTF-8")"))
             }
             return .success(.delete(kind, key: key))
         }
@@ -75,13 +79,15 @@ struct MasterDataBatch {
             let key = envelope.data.key
             guard record.keyString == key else {
                 let recordKey = record.keyString.map { "'\($0)'" } ?? (record.key == nil ? "missing" : "not UTF-8")
-                return .failure(Cause(
-                    reason: .keyMismatch,
-                    error: "the Kafka key (\(recordKey)) is not the \(P.kind)'s natural key '\(key)'",
-                    correlationId: envelope.metadata.correlationId))
+                return .failure(
+                    Cause(
+                        reason: .keyMismatch,
+                        error: "the Kafka key (\(recordKey)) is not the \(P.kind)'s natural key '\(key)'",
+                        correlationId: envelope.metadata.correlationId))
             }
-            return .success(.upsert(
-                P.kind, key: key, json: JSONWriter.string(envelope.data.json), partition: record.partition, offset: record.offset))
+            return .success(
+                .upsert(
+                    P.kind, key: key, json: JSONWriter.string(envelope.data.json), partition: record.partition, offset: record.offset))
         }
     }
 

@@ -7,40 +7,43 @@ extension MasterDataStore {
         migrator.registerMigration("v1: master data, positions, rejected") { db in
             for kind in MasterDataKind.allCases {
                 // The natural key, the data as the model writes it, and the record that wrote it.
-                try db.execute(sql: """
-                    CREATE TABLE \(kind.table) (
-                        key TEXT NOT NULL PRIMARY KEY,
-                        data TEXT NOT NULL,
-                        "partition" INTEGER NOT NULL,
-                        updated_offset INTEGER NOT NULL
-                    ) WITHOUT ROWID
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE \(kind.table) (
+                            key TEXT NOT NULL PRIMARY KEY,
+                            data TEXT NOT NULL,
+                            "partition" INTEGER NOT NULL,
+                            updated_offset INTEGER NOT NULL
+                        ) WITHOUT ROWID
+                        """)
             }
             // The next offset to read per partition, written in the same transaction as the rows.
-            try db.execute(sql: """
-                CREATE TABLE positions (
-                    topic TEXT NOT NULL,
-                    "partition" INTEGER NOT NULL,
-                    next_offset INTEGER NOT NULL,
-                    PRIMARY KEY (topic, "partition")
-                ) WITHOUT ROWID
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE positions (
+                        topic TEXT NOT NULL,
+                        "partition" INTEGER NOT NULL,
+                        next_offset INTEGER NOT NULL,
+                        PRIMARY KEY (topic, "partition")
+                    ) WITHOUT ROWID
+                    """)
             // Records not applied, with their original bytes.
-            try db.execute(sql: """
-                CREATE TABLE rejected (
-                    topic TEXT NOT NULL,
-                    "partition" INTEGER NOT NULL,
-                    "offset" INTEGER NOT NULL,
-                    key TEXT,
-                    value BLOB,
-                    reason TEXT NOT NULL,
-                    error TEXT NOT NULL,
-                    correlation_id TEXT,
-                    received_at TEXT NOT NULL,
-                    received_at_ms INTEGER NOT NULL,
-                    PRIMARY KEY (topic, "partition", "offset")
-                )
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE rejected (
+                        topic TEXT NOT NULL,
+                        "partition" INTEGER NOT NULL,
+                        "offset" INTEGER NOT NULL,
+                        key TEXT,
+                        value BLOB,
+                        reason TEXT NOT NULL,
+                        error TEXT NOT NULL,
+                        correlation_id TEXT,
+                        received_at TEXT NOT NULL,
+                        received_at_ms INTEGER NOT NULL,
+                        PRIMARY KEY (topic, "partition", "offset")
+                    )
+                    """)
         }
         return migrator
     }

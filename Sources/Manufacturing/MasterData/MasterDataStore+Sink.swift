@@ -59,11 +59,12 @@ extension MasterDataStore: GlobalTableSink {
             switch operation {
             case .upsert(let kind, let key, let json, let partition, let offset):
                 if upserts[kind] == nil {
-                    upserts[kind] = try db.cachedStatement(sql: """
-                        INSERT INTO \(kind.table) (key, data, "partition", updated_offset) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (key) DO UPDATE SET
-                            data = excluded.data, "partition" = excluded."partition", updated_offset = excluded.updated_offset
-                        """)
+                    upserts[kind] = try db.cachedStatement(
+                        sql: """
+                            INSERT INTO \(kind.table) (key, data, "partition", updated_offset) VALUES (?, ?, ?, ?)
+                            ON CONFLICT (key) DO UPDATE SET
+                                data = excluded.data, "partition" = excluded."partition", updated_offset = excluded.updated_offset
+                            """)
                 }
                 try upserts[kind]!.execute(arguments: [key, json, partition, offset])
             case .delete(let kind, let key):
@@ -74,11 +75,12 @@ extension MasterDataStore: GlobalTableSink {
             }
         }
         if !batch.rejections.isEmpty {
-            let insert = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO rejected
-                    (topic, "partition", "offset", key, value, reason, error, correlation_id, received_at, received_at_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO rejected
+                        (topic, "partition", "offset", key, value, reason, error, correlation_id, received_at, received_at_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             for rejection in batch.rejections {
                 try insert.execute(arguments: [
                     rejection.topic, rejection.partition, rejection.offset, rejection.key, rejection.value.map { Data($0) },
@@ -87,10 +89,11 @@ extension MasterDataStore: GlobalTableSink {
                 ])
             }
         }
-        let position = try db.cachedStatement(sql: """
-            INSERT INTO positions (topic, "partition", next_offset) VALUES (?, ?, ?)
-            ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = excluded.next_offset
-            """)
+        let position = try db.cachedStatement(
+            sql: """
+                INSERT INTO positions (topic, "partition", next_offset) VALUES (?, ?, ?)
+                ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = excluded.next_offset
+                """)
         for (partition, next) in positions {
             try position.execute(arguments: [partition.topic, partition.partition, next])
         }

@@ -1,6 +1,9 @@
 /// An approved ERP order line (`erp.order-approved.v1`, key orderId).
 public struct OrderApproved: EventPayload, Hashable {
-    public enum Priority: String, Sendable, CaseIterable { case normal = "NORMAL", rush = "RUSH" }
+    public enum Priority: String, Sendable, CaseIterable {
+        case normal = "NORMAL"
+        case rush = "RUSH"
+    }
     public static let schema = "erp.order-approved"
 
     public var orderId: String

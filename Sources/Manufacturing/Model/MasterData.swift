@@ -1,6 +1,9 @@
 /// A plant (`mdm.plant.v1`, key plantCode).
 public struct Plant: EventPayload, Hashable {
-    public enum Status: String, Sendable, CaseIterable { case active = "ACTIVE", inactive = "INACTIVE" }
+    public enum Status: String, Sendable, CaseIterable {
+        case active = "ACTIVE"
+        case inactive = "INACTIVE"
+    }
     public static let schema = "mdm.plant"
 
     public var plantCode: String
@@ -33,7 +36,9 @@ public struct Plant: EventPayload, Hashable {
 /// An item (`mdm.item.v1`, key itemId).
 public struct Item: EventPayload, Hashable {
     public enum Status: String, Sendable, CaseIterable {
-        case active = "ACTIVE", inactive = "INACTIVE", obsolete = "OBSOLETE"
+        case active = "ACTIVE"
+        case inactive = "INACTIVE"
+        case obsolete = "OBSOLETE"
     }
     public static let schema = "mdm.item"
 
@@ -86,7 +91,10 @@ public struct Item: EventPayload, Hashable {
 
 /// A bill of materials revision (`mdm.bom.v1`, key `itemId:revision`).
 public struct BillOfMaterials: EventPayload, Hashable {
-    public enum Status: String, Sendable, CaseIterable { case released = "RELEASED", obsolete = "OBSOLETE" }
+    public enum Status: String, Sendable, CaseIterable {
+        case released = "RELEASED"
+        case obsolete = "OBSOLETE"
+    }
     public struct Component: Sendable, Hashable {
         public var itemId: String
         /// Per one baseUom of the parent.
@@ -185,14 +193,15 @@ public struct Routing: EventPayload, Hashable {
     public var json: JSONValue {
         [
             "itemId": .string(itemId), "plant": .string(plant),
-            "operations": .array(operations.map { operation in
-                var object = JSONObject([
-                    ("operationSeq", .number(Double(operation.operationSeq), isInteger: true)), ("workCenter", .string(operation.workCenter)),
-                ])
-                // The description is optional: an empty one is left out, so the routing reads back.
-                if !operation.description.isEmpty { object.set("description", .string(operation.description)) }
-                return .object(object)
-            }),
+            "operations": .array(
+                operations.map { operation in
+                    var object = JSONObject([
+                        ("operationSeq", .number(Double(operation.operationSeq), isInteger: true)), ("workCenter", .string(operation.workCenter)),
+                    ])
+                    // The description is optional: an empty one is left out, so the routing reads back.
+                    if !operation.description.isEmpty { object.set("description", .string(operation.description)) }
+                    return .object(object)
+                }),
         ]
     }
 }

@@ -1,6 +1,10 @@
 /// A buffered production posting for ERP (`erp.production-confirmation.v1`, key workOrderId).
 public struct ProductionConfirmation: EventPayload, Hashable {
-    public enum Kind: String, Sendable, CaseIterable { case window = "WINDOW", milestone = "MILESTONE", adjustment = "ADJUSTMENT" }
+    public enum Kind: String, Sendable, CaseIterable {
+        case window = "WINDOW"
+        case milestone = "MILESTONE"
+        case adjustment = "ADJUSTMENT"
+    }
     public struct OperationTotal: Sendable, Hashable {
         public var operationSeq: Int
         public var goodQty: Double
@@ -65,7 +69,8 @@ public struct ProductionConfirmation: EventPayload, Hashable {
         uom = try data.code("uom")
         var operations: [OperationTotal] = []
         for o in try data.objects("operations") {
-            operations.append(OperationTotal(operationSeq: try o.int("operationSeq", minimum: 1), goodQty: try o.quantity("goodQty"), scrapQty: try o.quantity("scrapQty")))
+            operations.append(
+                OperationTotal(operationSeq: try o.int("operationSeq", minimum: 1), goodQty: try o.quantity("goodQty"), scrapQty: try o.quantity("scrapQty")))
         }
         self.operations = operations
         var materials: [Material] = []
@@ -82,9 +87,10 @@ public struct ProductionConfirmation: EventPayload, Hashable {
             "plant": .string(plant), "windowStart": .string(windowStart.rfc3339), "windowEnd": .string(windowEnd.rfc3339),
             "kind": .string(kind.rawValue), "goodsReceiptQty": .quantity(goodsReceiptQty), "scrapQty": .quantity(scrapQty),
             "uom": .string(uom),
-            "operations": .array(operations.map {
-                ["operationSeq": .number(Double($0.operationSeq), isInteger: true), "goodQty": .quantity($0.goodQty), "scrapQty": .quantity($0.scrapQty)]
-            }),
+            "operations": .array(
+                operations.map {
+                    ["operationSeq": .number(Double($0.operationSeq), isInteger: true), "goodQty": .quantity($0.goodQty), "scrapQty": .quantity($0.scrapQty)]
+                }),
             "materialConsumption": .array(materialConsumption.map { ["itemId": .string($0.itemId), "qty": .quantity($0.qty), "uom": .string($0.uom)] }),
             "eventCount": .number(Double(eventCount), isInteger: true),
         ]

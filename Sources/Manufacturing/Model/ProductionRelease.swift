@@ -60,9 +60,11 @@ public struct ProductionRelease: EventPayload, Hashable {
     /// The topic of a plant's releases. Plant codes become part of a topic name, so only
     /// `A-Z a-z 0-9 _ -` are allowed; other codes get nil.
     public static func topic(forPlant plant: String) -> String? {
-        guard !plant.isEmpty, plant.utf8.allSatisfy({ b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
-        }) else { return nil }
+        guard !plant.isEmpty,
+            plant.utf8.allSatisfy({ b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
+            })
+        else { return nil }
         return "mes.\(plant).production-release.v1"
     }
 

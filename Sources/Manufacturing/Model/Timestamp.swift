@@ -43,8 +43,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
             b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
         else { throw .notRFC3339 }
-        let year = try digits(0, 4), month = try digits(5, 2), day = try digits(8, 2)
-        let hour = try digits(11, 2), minute = try digits(14, 2), second = try digits(17, 2)
+        let year = try digits(0, 4)
+        let month = try digits(5, 2)
+        let day = try digits(8, 2)
+        let hour = try digits(11, 2)
+        let minute = try digits(14, 2)
+        let second = try digits(17, 2)
         var i = 19
         var millis = 0
         if i < b.count, b[i] == UInt8(ascii: ".") {
@@ -73,7 +77,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let ms = ((milliseconds % 86_400_000) + 86_400_000) % 86_400_000
         let days = (milliseconds - ms) / 86_400_000
         let (y, m, d) = Self.civilFromDays(Int(days))
-        let h = Int(ms / 3_600_000), mi = Int(ms / 60_000 % 60), s = Int(ms / 1000 % 60), f = Int(ms % 1000)
+        let h = Int(ms / 3_600_000)
+        let mi = Int(ms / 60_000 % 60)
+        let s = Int(ms / 1000 % 60)
+        let f = Int(ms % 1000)
         guard (0...9999).contains(y) else {
             return "\(y)-\(Self.pad(m, 2))-\(Self.pad(d, 2))T\(Self.pad(h, 2)):\(Self.pad(mi, 2)):\(Self.pad(s, 2)).\(Self.pad(f, 3))Z"
         }
@@ -86,13 +93,20 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
                     v /= 10
                 }
             }
-            put(y, 4, at: 0); buffer[4] = UInt8(ascii: "-")
-            put(m, 2, at: 5); buffer[7] = UInt8(ascii: "-")
-            put(d, 2, at: 8); buffer[10] = UInt8(ascii: "T")
-            put(h, 2, at: 11); buffer[13] = UInt8(ascii: ":")
-            put(mi, 2, at: 14); buffer[16] = UInt8(ascii: ":")
-            put(s, 2, at: 17); buffer[19] = UInt8(ascii: ".")
-            put(f, 3, at: 20); buffer[23] = UInt8(ascii: "Z")
+            put(y, 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            put(m, 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            put(d, 2, at: 8)
+            buffer[10] = UInt8(ascii: "T")
+            put(h, 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            put(mi, 2, at: 14)
+            buffer[16] = UInt8(ascii: ":")
+            put(s, 2, at: 17)
+            buffer[19] = UInt8(ascii: ".")
+            put(f, 3, at: 20)
+            buffer[23] = UInt8(ascii: "Z")
             return 24
         }
     }

@@ -88,9 +88,10 @@ public final class ConfirmationProcessor: StreamProcessor {
         if resident(workOrder.workOrderId)?.workOrder != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
         workOrders[workOrder.workOrderId] = Resident(workOrder)
         if progress[workOrder.workOrderId] == nil {
-            progress[workOrder.workOrderId] = .released(by: EventCause(
-                eventId: envelope.metadata.eventId, correlationId: envelope.metadata.correlationId, topic: record.topic,
-                partition: Int(record.partition), offset: record.offset))
+            progress[workOrder.workOrderId] = .released(
+                by: EventCause(
+                    eventId: envelope.metadata.eventId, correlationId: envelope.metadata.correlationId, topic: record.topic,
+                    partition: Int(record.partition), offset: record.offset))
         }
         dirty.insert(workOrder.workOrderId)
         due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
@@ -203,7 +204,9 @@ public final class ConfirmationProcessor: StreamProcessor {
     public func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws {
         load(context)
         for (id, events) in parked {
-            let (expired, waiting) = (events.filter { $0.parkedAt + settings.parkingTimeout <= milliseconds }, events.filter { $0.parkedAt + settings.parkingTimeout > milliseconds })
+            let (expired, waiting) = (
+                events.filter { $0.parkedAt + settings.parkingTimeout <= milliseconds }, events.filter { $0.parkedAt + settings.parkingTimeout > milliseconds }
+            )
             guard !expired.isEmpty else { continue }
             parked[id] = waiting.isEmpty ? nil : waiting
             dirtyParking.insert(id)
@@ -237,7 +240,9 @@ public final class ConfirmationProcessor: StreamProcessor {
             postingId: postingId, workOrderId: id, orderId: workOrder.orderId, plant: workOrder.plant,
             windowStart: Timestamp(milliseconds: windowStart), windowEnd: Timestamp(milliseconds: windowStart + settings.windowSize),
             kind: kind, goodsReceiptQty: totals.goodsReceipt, scrapQty: totals.scrap, uom: workOrder.uom,
-            operations: totals.operations.sorted { $0.key < $1.key }.map { .init(operationSeq: $0.key, goodQty: $0.value.goodQty, scrapQty: $0.value.scrapQty) },
+            operations: totals.operations.sorted { $0.key < $1.key }.map {
+                .init(operationSeq: $0.key, goodQty: $0.value.goodQty, scrapQty: $0.value.scrapQty)
+            },
             materialConsumption: workOrder.components.map { .init(itemId: $0.itemId, qty: $0.qtyPer * consumed, uom: $0.uom) },
             eventCount: totals.eventCount)
         let factory = OutputFactory(now: context.wallClock, correlationId: cause.correlationId, causationId: cause.eventId, plant: workOrder.plant)
@@ -246,10 +251,13 @@ public final class ConfirmationProcessor: StreamProcessor {
             let envelope = factory.envelope(posting, eventId: "posting:\(postingId)")
             let quarantine = Quarantine(
                 reason: .overConfirmation,
-                detail: "cumulative goods receipt \((state.postedGoodsReceipt + totals.goodsReceipt).plain) \(workOrder.uom) would exceed ordered \(workOrder.orderedQty.plain) \(workOrder.uom) × \(1 + settings.overDeliveryTolerance) = \(limit.plain) \(workOrder.uom) for \(id); posting held back",
+                detail:
+                    "cumulative goods receipt \((state.postedGoodsReceipt + totals.goodsReceipt).plain) \(workOrder.uom) would exceed ordered \(workOrder.orderedQty.plain) \(workOrder.uom) × \(1 + settings.overDeliveryTolerance) = \(limit.plain) \(workOrder.uom) for \(id); posting held back",
                 originalTopic: cause.topic, originalPartition: cause.partition, originalOffset: cause.offset, original: envelope.json)
             dirty.insert(id)
-            context.forward(factory.record(quarantine, topic: Topics.quarantine, key: id, eventId: "quarantine:\(postingId)").tallied(.quarantine(.overConfirmation, plant: workOrder.plant)))
+            context.forward(
+                factory.record(quarantine, topic: Topics.quarantine, key: id, eventId: "quarantine:\(postingId)").tallied(
+                    .quarantine(.overConfirmation, plant: workOrder.plant)))
             return
         }
         state.postedGoodsReceipt += totals.goodsReceipt
@@ -277,7 +285,9 @@ public final class ConfirmationProcessor: StreamProcessor {
             && state.lastRisks.count == (scrapRisk ? 1 : 0) + (late ? 1 : 0)
             && (!late || state.lastRisks.contains(RiskReason.late.rawValue))
             && (!scrapRisk || state.lastRisks.contains(RiskReason.scrapOverTolerance.rawValue))
-        { return }
+        {
+            return
+        }
         var risks: [RiskReason] = []
         if scrapRisk { risks.append(.scrapOverTolerance) }
         if late { risks.append(.late) }
@@ -301,7 +311,10 @@ public final class ConfirmationProcessor: StreamProcessor {
         guard let value = record.value.flatMap({ String(validating: $0, as: UTF8.self) }) else { return }
         var list = parked[workOrderId] ?? []
         guard !list.contains(where: { $0.topic == record.topic && $0.partition == record.partition && $0.offset == record.offset }) else { return }
-        list.append(ParkedEvent(topic: record.topic, partition: record.partition, offset: record.offset, key: record.keyString, value: value, correlationHeader: correlation, parkedAt: now))
+        list.append(
+            ParkedEvent(
+                topic: record.topic, partition: record.partition, offset: record.offset, key: record.keyString, value: value, correlationHeader: correlation,
+                parkedAt: now))
         parked[workOrderId] = list
         dirtyParking.insert(workOrderId)
     }
@@ -316,11 +329,13 @@ public final class ConfirmationProcessor: StreamProcessor {
         let record = record(of: event)
         let decoded: (ShopFloorEvent, EventMetadata)?
         switch event.topic {
-        case Topics.operationCompleted: decoded = (try? EventDecoder.decode(record, as: OperationCompleted.self).get()).map { (.completed($0.data), $0.metadata) }
+        case Topics.operationCompleted:
+            decoded = (try? EventDecoder.decode(record, as: OperationCompleted.self).get()).map { (.completed($0.data), $0.metadata) }
         default: decoded = (try? EventDecoder.decode(record, as: ScrapReported.self).get()).map { (.scrap($0.data), $0.metadata) }
         }
         guard let (shopFloorEvent, metadata) = decoded, let resident = resident(shopFloorEvent.workOrderId) else { return }
-        let cause = EventCause(eventId: metadata.eventId, correlationId: metadata.correlationId, topic: event.topic, partition: Int(event.partition), offset: event.offset)
+        let cause = EventCause(
+            eventId: metadata.eventId, correlationId: metadata.correlationId, topic: event.topic, partition: Int(event.partition), offset: event.offset)
         apply(shopFloorEvent, cause: cause, workOrder: resident.workOrder, context: context)
     }
 
@@ -332,7 +347,9 @@ public final class ConfirmationProcessor: StreamProcessor {
         if case .object(let object) = original, case .string(let eventId)? = object["eventId"] {
             let correlation: String
             if case .string(let c)? = object["correlationId"] { correlation = c } else { correlation = event.correlationHeader ?? eventId }
-            metadata = EventMetadata(schema: "", schemaVersion: 1, eventId: eventId, correlationId: correlation, occurredAt: Timestamp(milliseconds: 0), source: EventSource(system: "MES"))
+            metadata = EventMetadata(
+                schema: "", schemaVersion: 1, eventId: eventId, correlationId: correlation, occurredAt: Timestamp(milliseconds: 0),
+                source: EventSource(system: "MES"))
         }
         let eventId = metadata?.eventId ?? "\(event.topic):\(event.partition):\(event.offset)"
         let factory = OutputFactory(now: context.wallClock, correlationId: metadata?.correlationId ?? eventId, causationId: eventId, plant: nil)
@@ -340,6 +357,8 @@ public final class ConfirmationProcessor: StreamProcessor {
             reason: .unknownWorkOrder,
             detail: "no release seen for work order \(workOrderId) within \(settings.parkingTimeout / 1000) s of processing time",
             originalTopic: event.topic, originalPartition: Int(event.partition), originalOffset: event.offset, original: original)
-        context.forward(factory.record(quarantine, topic: Topics.quarantine, key: event.key ?? workOrderId, eventId: "quarantine:\(eventId)").tallied(.quarantine(.unknownWorkOrder, plant: nil)))
+        context.forward(
+            factory.record(quarantine, topic: Topics.quarantine, key: event.key ?? workOrderId, eventId: "quarantine:\(eventId)").tallied(
+                .quarantine(.unknownWorkOrder, plant: nil)))
     }
 }

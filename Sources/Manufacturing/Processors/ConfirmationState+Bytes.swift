@@ -175,7 +175,8 @@ extension WorkOrder {
     var storedBytes: [UInt8] { storedBytes(releaseCause: nil) }
 
     func storedBytes(releaseCause: EventCause?) -> [UInt8] {
-        var w = StateWriter(capacity: 96 + workOrderId.utf8.count + orderId.utf8.count + plant.utf8.count + itemId.utf8.count + uom.utf8.count + components.count * 24)
+        var w = StateWriter(
+            capacity: 96 + workOrderId.utf8.count + orderId.utf8.count + plant.utf8.count + itemId.utf8.count + uom.utf8.count + components.count * 24)
         w.byte(Self.storedFormatVersion)
         w.string(workOrderId)
         w.string(orderId)
@@ -210,7 +211,10 @@ extension WorkOrder {
         guard first == 1 || first == Self.storedFormatVersion else { return nil }
         var r = StateReader(bytes, from: 1)
         do throws(StateReader.Truncated) {
-            let workOrderId = try r.string(), orderId = try r.string(), plant = try r.string(), itemId = try r.string()
+            let workOrderId = try r.string()
+            let orderId = try r.string()
+            let plant = try r.string()
+            let itemId = try r.string()
             let orderedQty = try r.double()
             let uom = try r.string()
             let dueDate = Timestamp(milliseconds: try r.int64())
@@ -246,7 +250,8 @@ extension EventCause {
     static func read(_ r: inout StateReader) throws(StateReader.Truncated) -> EventCause? {
         switch try r.byte() {
         case 0: return nil
-        case 1: return EventCause(eventId: try r.string(), correlationId: try r.string(), topic: try r.string(), partition: try r.count(), offset: try r.int64())
+        case 1:
+            return EventCause(eventId: try r.string(), correlationId: try r.string(), topic: try r.string(), partition: try r.count(), offset: try r.int64())
         default: throw StateReader.Truncated()
         }
     }

@@ -59,8 +59,10 @@ public final class ReleaseProcessor: StreamProcessor {
                 reason: failure.reason, detail: failure.detail, originalTopic: record.topic,
                 originalPartition: Int(record.partition), originalOffset: record.offset, original: original)
             context.forward(
-                factory.record(quarantine, topic: Topics.quarantine, key: record.keyString ?? order.data.orderId, eventId: "quarantine:\(order.metadata.eventId)")
-                    .tallied(.quarantine(failure.reason, plant: order.data.plant)))
+                factory.record(
+                    quarantine, topic: Topics.quarantine, key: record.keyString ?? order.data.orderId, eventId: "quarantine:\(order.metadata.eventId)"
+                )
+                .tallied(.quarantine(failure.reason, plant: order.data.plant)))
             let status = OrderStatus(
                 orderId: order.data.orderId, workOrderId: nil, plant: nil, status: .quarantined,
                 orderedQty: order.data.quantity, goodsReceiptQty: 0, scrapQty: 0, riskReasons: [],

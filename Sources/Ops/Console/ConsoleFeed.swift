@@ -141,7 +141,8 @@ public final class ConsoleFeed: Service, Sendable {
 
     /// `P100` of `mes.P100.production-release.v1`.
     static func releasePlant(_ topic: String) -> String? {
-        let prefix = "mes.", suffix = ".production-release.v1"
+        let prefix = "mes."
+        let suffix = ".production-release.v1"
         guard topic.hasPrefix(prefix), topic.hasSuffix(suffix), topic.count > prefix.count + suffix.count else { return nil }
         return String(topic.dropFirst(prefix.count).dropLast(suffix.count))
     }

@@ -148,7 +148,9 @@ public struct ConsoleFeedState: Sendable {
         let plant = plants[code] ?? Plant()
         var minutes: [MinuteCount] = []
         var lags: [Int64] = []
-        var postings = 0, releases = 0, onTime = 0
+        var postings = 0
+        var releases = 0
+        var onTime = 0
         var estimated = false
         for minute in first...last {
             let bucket = plant.minutes[minute] ?? Minute()

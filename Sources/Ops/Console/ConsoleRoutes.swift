@@ -32,10 +32,12 @@ extension OperatorAPI {
             let entries = try await quarantine().list().filter { $0.state == "open" }
             var plants = Set(feed?.plants ?? [])
             plants.formUnion(entries.compactMap(\.plant))
-            return Self.json(.ok, [
-                "plants": .array(plants.sorted().map(JSONValue.string)),
-                "quarantinedWithoutPlant": .number(Double(entries.filter { $0.plant == nil }.count), isInteger: true),
-            ])
+            return Self.json(
+                .ok,
+                [
+                    "plants": .array(plants.sorted().map(JSONValue.string)),
+                    "quarantinedWithoutPlant": .number(Double(entries.filter { $0.plant == nil }.count), isInteger: true),
+                ])
         }
         api.get("console/{plant}") { request, context -> Response in
             if let refusal = refusal(request, .read) { return refusal }
@@ -80,30 +82,37 @@ extension OperatorAPI {
         let status = feed?.status
         return [
             "plant": .string(plant), "generatedAt": .string(Timestamp(milliseconds: now).rfc3339),
-            "feed": feed == nil ? .null : [
-                "caughtUp": .bool(status?.caughtUp ?? false), "behind": Self.int(status?.behind ?? 0),
-                "failure": status?.failure.map(JSONValue.string) ?? .null,
-            ],
+            "feed": feed == nil
+                ? .null
+                : [
+                    "caughtUp": .bool(status?.caughtUp ?? false), "behind": Self.int(status?.behind ?? 0),
+                    "failure": status?.failure.map(JSONValue.string) ?? .null,
+                ],
             "quarantine": [
                 "open": Self.int(open.count), "ageBuckets": .array(Self.ageBuckets.map { .string($0.label) }),
-                "byReason": .array(byReason.keys.sorted().map { reason in
-                    ["reason": .string(reason), "counts": .array(byReason[reason]!.map(Self.int)), "total": Self.int(byReason[reason]!.reduce(0, +))]
-                }),
-                "entries": .array(open.prefix(200).map { entry in
-                    var json = Self.json(entry)
-                    if case .object(var object) = json {
-                        object.set("ageSeconds", Self.int(Int(max(0, now - entry.quarantinedAt.milliseconds) / 1000)))
-                        json = .object(object)
-                    }
-                    return json
-                }),
+                "byReason": .array(
+                    byReason.keys.sorted().map { reason in
+                        ["reason": .string(reason), "counts": .array(byReason[reason]!.map(Self.int)), "total": Self.int(byReason[reason]!.reduce(0, +))]
+                    }),
+                "entries": .array(
+                    open.prefix(200).map { entry in
+                        var json = Self.json(entry)
+                        if case .object(var object) = json {
+                            object.set("ageSeconds", Self.int(Int(max(0, now - entry.quarantinedAt.milliseconds) / 1000)))
+                            json = .object(object)
+                        }
+                        return json
+                    }),
             ],
             "deadLetters": [
                 "open": Self.int(letters.count),
-                "byReason": .array(lettersByReason.keys.sorted().map { key in
-                    let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-                    return ["reason": .string(parts[0]), "originalTopic": .string(parts.count > 1 ? parts[1] : ""), "count": Self.int(lettersByReason[key]!)]
-                }),
+                "byReason": .array(
+                    lettersByReason.keys.sorted().map { key in
+                        let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+                        return [
+                            "reason": .string(parts[0]), "originalTopic": .string(parts.count > 1 ? parts[1] : ""), "count": Self.int(lettersByReason[key]!),
+                        ]
+                    }),
                 "entries": .array(letters.prefix(200).map(Self.json)),
             ],
             "lag": .array(lag),
@@ -123,13 +132,14 @@ extension OperatorAPI {
                     "lagEstimated": .bool(summary.lagEstimated),
                 ]
             } ?? .null,
-            "atRisk": .array((summary?.atRisk ?? []).map { order in
-                [
-                    "orderId": .string(order.orderId), "workOrderId": order.workOrderId.map(JSONValue.string) ?? .null,
-                    "status": .string(order.status), "riskReasons": .array(order.riskReasons.map(JSONValue.string)),
-                    "dueDate": order.dueDate.map(JSONValue.string) ?? .null, "updatedAt": order.updatedAt.map(JSONValue.string) ?? .null,
-                ]
-            }),
+            "atRisk": .array(
+                (summary?.atRisk ?? []).map { order in
+                    [
+                        "orderId": .string(order.orderId), "workOrderId": order.workOrderId.map(JSONValue.string) ?? .null,
+                        "status": .string(order.status), "riskReasons": .array(order.riskReasons.map(JSONValue.string)),
+                        "dueDate": order.dueDate.map(JSONValue.string) ?? .null, "updatedAt": order.updatedAt.map(JSONValue.string) ?? .null,
+                    ]
+                }),
         ]
     }
 
@@ -145,7 +155,9 @@ extension OperatorAPI {
         }
         var only = topics
         if case .string(let topic)? = body["topic"] {
-            guard topics.contains(topic) else { return Self.problem(.unprocessableContent, "topic: \(processor) reads \(topics.joined(separator: ", ")), not \(topic)") }
+            guard topics.contains(topic) else {
+                return Self.problem(.unprocessableContent, "topic: \(processor) reads \(topics.joined(separator: ", ")), not \(topic)")
+            }
             only = [topic]
         }
         let target: OffsetReset.Target
@@ -161,18 +173,23 @@ extension OperatorAPI {
         let execute = body["execute"] == .bool(true)
         var result = JSONObject([
             ("group", .string(group)), ("to", .string(to)), ("executed", .bool(false)),
-            ("plan", .array(plan.map { change in
-                [
-                    "topic": .string(change.partition.topic), "partition": Self.int(Int(change.partition.partition)),
-                    "from": change.current.map { Self.int(Int($0)) } ?? .null, "to": Self.int(Int(change.target)),
-                ]
-            })),
+            (
+                "plan",
+                .array(
+                    plan.map { change in
+                        [
+                            "topic": .string(change.partition.topic), "partition": Self.int(Int(change.partition.partition)),
+                            "from": change.current.map { Self.int(Int($0)) } ?? .null, "to": Self.int(Int(change.target)),
+                        ]
+                    })
+            ),
         ])
         guard execute else { return Self.json(.ok, .object(result)) }
         if localProcessors.contains(processor) {
             return Self.problem(
                 .conflict,
-                "this worker runs \(processor): group \(group) has a live member (this one). Stop every worker of the group, then execute from `millwright console` (a server without processors) or `millwright offsets reset --execute`")
+                "this worker runs \(processor): group \(group) has a live member (this one). Stop every worker of the group, then execute from `millwright console` (a server without processors) or `millwright offsets reset --execute`"
+            )
         }
         let applied: OffsetReset.Applied
         do { applied = try await reset.apply(group: group, subscribe: topics, plan) } catch let error as ResetError {

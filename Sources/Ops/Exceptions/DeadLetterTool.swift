@@ -57,16 +57,18 @@ public struct DeadLetterTool: Sendable {
         for record in try await TopicReader(client: client, logger: logger).readAll([DeadLetter.topic]) {
             func header(_ name: String) -> String { record.headers.last(name)?.stringValue ?? "" }
             // A record written again by a transaction that was redone is the same dead letter.
-            let origin = "\(header(DeadLetter.HeaderName.originalTopic))/\(header(DeadLetter.HeaderName.originalPartition))/\(header(DeadLetter.HeaderName.originalOffset))"
+            let origin =
+                "\(header(DeadLetter.HeaderName.originalTopic))/\(header(DeadLetter.HeaderName.originalPartition))/\(header(DeadLetter.HeaderName.originalOffset))"
             guard seen.insert(origin).inserted else { continue }
             let id = "\(DeadLetter.topic)/\(record.partition)/\(record.offset)"
             // The dead letter's own headers come first, then the original's in their order.
             let original = Array(record.headers.drop { Self.added.contains($0.key) })
-            entries.append(DeadLetterEntry(
-                id: id, reason: header(DeadLetter.HeaderName.reason), error: header(DeadLetter.HeaderName.error),
-                originalTopic: header(DeadLetter.HeaderName.originalTopic), originalPartition: header(DeadLetter.HeaderName.originalPartition),
-                originalOffset: header(DeadLetter.HeaderName.originalOffset), key: record.key, value: record.value, originalHeaders: original,
-                deadLetteredAt: record.timestamp?.milliseconds, state: handled[id] ?? "open"))
+            entries.append(
+                DeadLetterEntry(
+                    id: id, reason: header(DeadLetter.HeaderName.reason), error: header(DeadLetter.HeaderName.error),
+                    originalTopic: header(DeadLetter.HeaderName.originalTopic), originalPartition: header(DeadLetter.HeaderName.originalPartition),
+                    originalOffset: header(DeadLetter.HeaderName.originalOffset), key: record.key, value: record.value, originalHeaders: original,
+                    deadLetteredAt: record.timestamp?.milliseconds, state: handled[id] ?? "open"))
         }
         return entries
     }
@@ -78,11 +80,12 @@ public struct DeadLetterTool: Sendable {
         let skipped = entries.filter { !open.contains($0) }.map(\.id)
         guard execute, !open.isEmpty else { return (open.map(\.id), skipped) }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
-        _ = try await producer.send(batch: open.map { entry in
-            KafkaProducerMessage(
-                topic: entry.originalTopic, key: entry.key, value: entry.value,
-                headers: entry.originalHeaders + [KafkaHeader(key: Self.redrivenFromHeader, value: entry.id)])
-        })
+        _ = try await producer.send(
+            batch: open.map { entry in
+                KafkaProducerMessage(
+                    topic: entry.originalTopic, key: entry.key, value: entry.value,
+                    headers: entry.originalHeaders + [KafkaHeader(key: Self.redrivenFromHeader, value: entry.id)])
+            })
         await producer.close()
         try await OperatorAudit(client: client, logger: logger, user: actor).record(
             action: "DEAD_LETTER_REDRIVE", group: group,

@@ -61,10 +61,11 @@ public struct QuarantineTool: Sendable {
             guard seen.insert(id).inserted else { continue }
             var plant: String?
             if case .string(let p)? = held.original["data"]?["plant"] { plant = p }
-            entries.append(QuarantineEntry(
-                id: id, reason: held.reason, plant: plant ?? event.metadata.source.plant, key: record.keyString, detail: held.detail,
-                quarantinedAt: event.metadata.occurredAt, originalTopic: held.originalTopic, original: held.original,
-                correlationId: event.metadata.correlationId, state: handled[id] ?? "open"))
+            entries.append(
+                QuarantineEntry(
+                    id: id, reason: held.reason, plant: plant ?? event.metadata.source.plant, key: record.keyString, detail: held.detail,
+                    quarantinedAt: event.metadata.occurredAt, originalTopic: held.originalTopic, original: held.original,
+                    correlationId: event.metadata.correlationId, state: handled[id] ?? "open"))
         }
         return entries.sorted { $0.quarantinedAt.milliseconds < $1.quarantinedAt.milliseconds }
     }
@@ -146,8 +147,10 @@ public struct QuarantineTool: Sendable {
             KafkaHeader(key: "schema", value: ProductionConfirmation.schema), KafkaHeader(key: "schema-version", value: "1"),
             KafkaHeader(key: "causation-id", value: eventId), KafkaHeader(key: Self.releasedFromHeader, value: entry.id),
         ]
-        try await send([KafkaProducerMessage(
-            topic: Topics.productionConfirmation, key: entry.key.map { Array($0.utf8) }, value: JSONWriter.bytes(entry.original), headers: headers)])
+        try await send([
+            KafkaProducerMessage(
+                topic: Topics.productionConfirmation, key: entry.key.map { Array($0.utf8) }, value: JSONWriter.bytes(entry.original), headers: headers)
+        ])
         try await OperatorAudit(client: client, logger: logger, user: actor).record(
             action: "QUARANTINE_APPROVE", group: group, details: [("ids", .array([.string(entry.id)])), ("count", 1)])
         return "posted \(postingId) to \(Topics.productionConfirmation)"

@@ -59,7 +59,10 @@ public struct OperatorAPI: Sendable {
         guard allowed.contains(where: { $0 != nil && $0 == token }) else {
             let configured = allowed.contains { $0 != nil }
             return Self.problem(
-                .forbidden, configured ? "this token may not \(access == .admin ? "act" : "read")" : "no \(access == .admin ? "admin" : "read") token is configured (http.\(access == .admin ? "adminToken" : "readToken"))")
+                .forbidden,
+                configured
+                    ? "this token may not \(access == .admin ? "act" : "read")"
+                    : "no \(access == .admin ? "admin" : "read") token is configured (http.\(access == .admin ? "adminToken" : "readToken"))")
         }
         return nil
     }
@@ -113,10 +116,12 @@ public struct OperatorAPI: Sendable {
             }
             guard !entries.isEmpty else { return Self.problem(.notFound, "no dead letter matches") }
             let (redriven, skipped) = try await tool.redrive(entries, execute: body["execute"] == .bool(true))
-            return Self.json(.ok, [
-                "executed": .bool(body["execute"] == .bool(true)), "redriven": .array(redriven.map(JSONValue.string)),
-                "alreadyRedriven": .array(skipped.map(JSONValue.string)),
-            ])
+            return Self.json(
+                .ok,
+                [
+                    "executed": .bool(body["execute"] == .bool(true)), "redriven": .array(redriven.map(JSONValue.string)),
+                    "alreadyRedriven": .array(skipped.map(JSONValue.string)),
+                ])
         }
         api.get("offsets") { request, _ -> Response in
             if let refusal = refusal(request, .read) { return refusal }
@@ -126,13 +131,14 @@ public struct OperatorAPI: Sendable {
                 let lags = try await reset.lag(group: "\(group).\(processor)", topics: OffsetReset.inputs[processor]!)
                 groups.append([
                     "group": .string("\(group).\(processor)"), "lag": .number(Double(lags.reduce(0) { $0 + $1.lag }), isInteger: true),
-                    "partitions": .array(lags.map { lag in
-                        [
-                            "topic": .string(lag.partition.topic), "partition": .number(Double(lag.partition.partition), isInteger: true),
-                            "committed": lag.committed.map { .number(Double($0), isInteger: true) } ?? .null,
-                            "end": .number(Double(lag.end), isInteger: true), "lag": .number(Double(lag.lag), isInteger: true),
-                        ]
-                    }),
+                    "partitions": .array(
+                        lags.map { lag in
+                            [
+                                "topic": .string(lag.partition.topic), "partition": .number(Double(lag.partition.partition), isInteger: true),
+                                "committed": lag.committed.map { .number(Double($0), isInteger: true) } ?? .null,
+                                "end": .number(Double(lag.end), isInteger: true), "lag": .number(Double(lag.lag), isInteger: true),
+                            ]
+                        }),
                 ])
             }
             return Self.json(.ok, ["groups": .array(groups)])
@@ -163,7 +169,9 @@ public struct OperatorAPI: Sendable {
 
     /// RFC 9457 problem details.
     static func problem(_ status: HTTPResponse.Status, _ detail: String, headers: HTTPFields = [:]) -> Response {
-        var response = json(status, ["type": "about:blank", "title": .string(status.reasonPhrase), "status": .number(Double(status.code), isInteger: true), "detail": .string(detail)])
+        var response = json(
+            status,
+            ["type": "about:blank", "title": .string(status.reasonPhrase), "status": .number(Double(status.code), isInteger: true), "detail": .string(detail)])
         response.headers[.contentType] = "application/problem+json"
         for field in headers { response.headers.append(field) }
         return response
@@ -188,7 +196,8 @@ public struct OperatorAPI: Sendable {
     static func json(_ outcome: QuarantineTool.Outcome) -> JSONValue {
         switch outcome {
         case .released(let id): return ["id": .string(id), "outcome": "released"]
-        case .stillFails(let id, let reason, let detail): return ["id": .string(id), "outcome": "stillFails", "reason": .string(reason.rawValue), "detail": .string(detail)]
+        case .stillFails(let id, let reason, let detail):
+            return ["id": .string(id), "outcome": "stillFails", "reason": .string(reason.rawValue), "detail": .string(detail)]
         case .alreadyHandled(let id, let state): return ["id": .string(id), "outcome": "alreadyHandled", "state": .string(state)]
         case .notReleasable(let id, let why): return ["id": .string(id), "outcome": "notReleasable", "detail": .string(why)]
         }

@@ -43,7 +43,9 @@ public final class OpsHTTPServer: Service, Sendable {
         do {
             try await app.run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
-            throw OpsHTTPServerError("http.port \(port) on \(host) is already in use (another worker or program listens there): pass another --http-port, 0 for any free one, or --no-http")
+            throw OpsHTTPServerError(
+                "http.port \(port) on \(host) is already in use (another worker or program listens there): pass another --http-port, 0 for any free one, or --no-http"
+            )
         } catch let error as IOError {
             throw OpsHTTPServerError("the HTTP server cannot listen on \(host):\(port): \(error)")
         }

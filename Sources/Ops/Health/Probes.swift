@@ -61,9 +61,12 @@ public enum Probes {
                 entry.set("pending", "restoring tasks")
             }
             entry.set("tasksToOpen", .number(Double(worker.openingTasks), isInteger: true))
-            entry.set("restoring", .array(worker.restoring.map {
-                ["partition": .number(Double($0.partition), isInteger: true), "restored": number($0.restored), "toRestore": number($0.toRestore)]
-            }))
+            entry.set(
+                "restoring",
+                .array(
+                    worker.restoring.map {
+                        ["partition": .number(Double($0.partition), isInteger: true), "restored": number($0.restored), "toRestore": number($0.toRestore)]
+                    }))
             pending.append(.object(entry))
         }
         if snapshot.shuttingDown { pending.append(["part": "worker", "pending": "shutting down"]) }
@@ -72,10 +75,13 @@ public enum Probes {
             healthy: ready,
             body: [
                 "status": ready ? "ready" : "not ready", "pending": .array(pending),
-                "processors": .array(snapshot.workers.map {
-                    ["processor": .string($0.processor), "thread": .number(Double($0.thread), isInteger: true),
-                     "partitions": .array($0.assignedPartitions.map { .number(Double($0), isInteger: true) })]
-                }),
+                "processors": .array(
+                    snapshot.workers.map {
+                        [
+                            "processor": .string($0.processor), "thread": .number(Double($0.thread), isInteger: true),
+                            "partitions": .array($0.assignedPartitions.map { .number(Double($0), isInteger: true) }),
+                        ]
+                    }),
             ])
     }
 

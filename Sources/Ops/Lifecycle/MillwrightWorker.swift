@@ -172,7 +172,8 @@ public final class MillwrightWorker: HealthSource, Sendable {
                 for thread in threads { await thread.waitUntilFinished() }
             } onGracefulShutdown: {
                 worker.shuttingDown.store(true, ordering: .relaxed)
-                worker.logger.notice("stopping: finishing the open transaction and leaving the group", metadata: ["processor": "\(threads.first?.definition.name ?? "")"])
+                worker.logger.notice(
+                    "stopping: finishing the open transaction and leaving the group", metadata: ["processor": "\(threads.first?.definition.name ?? "")"])
                 for thread in threads { thread.requestStop() }
             }
             if let failure = threads.lazy.compactMap(\.failure).first {

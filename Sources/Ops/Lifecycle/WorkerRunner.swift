@@ -50,8 +50,9 @@ public struct WorkerRunner: Sendable {
                     client: configuration.streams.client, group: configuration.streams.group, readToken: configuration.http.readToken,
                     adminToken: configuration.http.adminToken, logger: logger, feed: feed,
                     localProcessors: Set(worker.workers.map(\.definition.name))))
-            services.append(OpsHTTPServer(
-                host: configuration.http.host, port: configuration.http.port, endpoints: endpoints, logger: logger, onBound: onHTTPBound))
+            services.append(
+                OpsHTTPServer(
+                    host: configuration.http.host, port: configuration.http.port, endpoints: endpoints, logger: logger, onBound: onHTTPBound))
         }
         services += worker.services()
         var groupConfiguration = ServiceGroupConfiguration(
@@ -65,9 +66,11 @@ public struct WorkerRunner: Sendable {
         defer { escalation.cancel() }
         try await ServiceGroup(configuration: groupConfiguration).run()
         if worker.isRunning {
-            logger.error("the shutdown deadline passed with transactions still open; stopping at once", metadata: [
-                "shutdownTimeout": "\(configuration.shutdownTimeout)",
-            ])
+            logger.error(
+                "the shutdown deadline passed with transactions still open; stopping at once",
+                metadata: [
+                    "shutdownTimeout": "\(configuration.shutdownTimeout)"
+                ])
             return .deadlinePassed
         }
         return .drained

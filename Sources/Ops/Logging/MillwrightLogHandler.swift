@@ -45,7 +45,8 @@ public struct MillwrightLogHandler: LogHandler {
             let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(Secrets.redact(key: $0.key, $0.value.description))" }.joined(separator: " ")
             line = "\(Self.timestamp()) \(event.level) \(event.source.lowercased()) : \(message)\(fields.isEmpty ? "" : " " + fields)\n"
         case .json:
-            var object = "{\"ts\":\(Self.quoted(Self.timestamp())),\"level\":\(Self.quoted(event.level.rawValue)),\"logger\":\(Self.quoted(label)),\"module\":\(Self.quoted(event.source.lowercased())),\"msg\":\(Self.quoted(message))"
+            var object =
+                "{\"ts\":\(Self.quoted(Self.timestamp())),\"level\":\(Self.quoted(event.level.rawValue)),\"logger\":\(Self.quoted(label)),\"module\":\(Self.quoted(event.source.lowercased())),\"msg\":\(Self.quoted(message))"
             for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !["ts", "level", "logger", "module", "msg"].contains(key) {
                 object += ",\(Self.quoted(key)):\(Self.quoted(Secrets.redact(key: key, value.description)))"
             }

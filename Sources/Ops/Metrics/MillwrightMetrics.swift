@@ -37,12 +37,18 @@ public final class MillwrightMetrics: Sendable {
         var rows: [MasterDataKind: Prometheus.Gauge] = [:]
         for kind in MasterDataKind.allCases {
             rows[kind] = registry.makeGauge(
-                descriptor: .init(metricName: "millwright_master_data_records", unitName: "", helpText: "Rows in the local master-data cache, per master-data topic."),
+                descriptor: .init(
+                    metricName: "millwright_master_data_records", unitName: "", helpText: "Rows in the local master-data cache, per master-data topic."),
                 labels: [("topic", kind.topic)])
         }
         masterDataRows = rows
-        masterDataRejected = registry.makeGauge(descriptor: .init(metricName: "millwright_master_data_rejected_records", unitName: "", helpText: "Master-data records that failed validation and were not applied."))
-        masterDataCaughtUp = registry.makeGauge(descriptor: .init(metricName: "millwright_master_data_caught_up", unitName: "", helpText: "1 once master data has caught up with the high watermarks at start."))
+        masterDataRejected = registry.makeGauge(
+            descriptor: .init(
+                metricName: "millwright_master_data_rejected_records", unitName: "",
+                helpText: "Master-data records that failed validation and were not applied."))
+        masterDataCaughtUp = registry.makeGauge(
+            descriptor: .init(
+                metricName: "millwright_master_data_caught_up", unitName: "", helpText: "1 once master data has caught up with the high watermarks at start."))
         live = registry.makeGauge(descriptor: .init(metricName: "millwright_live", unitName: "", helpText: "1 while /healthz answers 200."))
         ready = registry.makeGauge(descriptor: .init(metricName: "millwright_ready", unitName: "", helpText: "1 while /readyz answers 200."))
     }

@@ -82,7 +82,10 @@ final class PendingCommit: @unchecked Sendable {
             done.signal()
         }
         let began = ContinuousClock.now
-        var sent = began, offsetsSent = began, committed = began, written = began
+        var sent = began
+        var offsetsSent = began
+        var committed = began
+        var written = began
         var markers: [KafkaDeliveryTicket] = []
         do throws(KafkaError) {
             try producer.beginTransaction()
@@ -100,7 +103,9 @@ final class PendingCommit: @unchecked Sendable {
                     let entry = task.changes[change]
                     (key, value) = (Array(ChangelogFormat.storeKey(store: entry.store, key: entry.key).utf8), entry.value)
                 } else if change == task.changes.count {
-                    (key, value) = (Array(ChangelogFormat.positionsKey.utf8), ChangelogFormat.encodePositions(streamTime: task.streamTime, positions: task.positions))
+                    (key, value) = (
+                        Array(ChangelogFormat.positionsKey.utf8), ChangelogFormat.encodePositions(streamTime: task.streamTime, positions: task.positions)
+                    )
                 } else {
                     (key, value) = (Array(ChangelogFormat.commitKey.utf8), Array(batch.utf8))
                 }
@@ -167,11 +172,14 @@ final class PendingCommit: @unchecked Sendable {
         do { try groupConsumer?.commit(offsets) } catch {
             logger.warning("group offset commit failed; the next commit carries them", metadata: ["error": "\(error)"])
         }
-        logger.debug("transaction committed", metadata: [
-            "batch": "\(batch)", "outputs": "\(tasks.reduce(0) { $0 + $1.outputs.count })", "changes": "\(tasks.reduce(0) { $0 + $1.changes.count })",
-            "sendMs": "\((sent - began).wholeMilliseconds)", "sendOffsetsMs": "\((offsetsSent - sent).wholeMilliseconds)", "commitMs": "\((committed - offsetsSent).wholeMilliseconds)",
-            "stateFilesMs": "\((written - committed).wholeMilliseconds)", "offsetsMs": "\((ContinuousClock.now - written).wholeMilliseconds)",
-        ])
+        logger.debug(
+            "transaction committed",
+            metadata: [
+                "batch": "\(batch)", "outputs": "\(tasks.reduce(0) { $0 + $1.outputs.count })", "changes": "\(tasks.reduce(0) { $0 + $1.changes.count })",
+                "sendMs": "\((sent - began).wholeMilliseconds)", "sendOffsetsMs": "\((offsetsSent - sent).wholeMilliseconds)",
+                "commitMs": "\((committed - offsetsSent).wholeMilliseconds)",
+                "stateFilesMs": "\((written - committed).wholeMilliseconds)", "offsetsMs": "\((ContinuousClock.now - written).wholeMilliseconds)",
+            ])
     }
 }
 

@@ -37,10 +37,11 @@ extension StreamLoop {
                 do { work = try task.takeCommit() } catch {
                     throw KafkaError(code: .invalidState, reason: "flush of task \(task.partition) failed: \(error)")
                 }
-                pending.tasks.append(.init(
-                    partition: task.partition, file: task.stateFile, outputs: work.outputs, changes: work.changes,
-                    streamTime: task.clock.streamTime, positions: work.positions, abortNotes: ledger.notes(for: task.partition),
-                    consumed: work.consumed, oldestInput: work.oldestInput))
+                pending.tasks.append(
+                    .init(
+                        partition: task.partition, file: task.stateFile, outputs: work.outputs, changes: work.changes,
+                        streamTime: task.clock.streamTime, positions: work.positions, abortNotes: ledger.notes(for: task.partition),
+                        consumed: work.consumed, oldestInput: work.oldestInput))
                 pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
             }
             pending.groupConsumer = try group()
@@ -50,10 +51,12 @@ extension StreamLoop {
             return
         }
         inFlight = pending
-        logger.debug("transaction handed over", metadata: [
-            "batch": "\(pending.batch)", "records": "\(records)", "sinceLastMs": "\(sinceLast.wholeMilliseconds)",
-            "pollMs": "\(pollTime.wholeMilliseconds)", "commitWaitMs": "\(commitWaitTime.wholeMilliseconds)",
-        ])
+        logger.debug(
+            "transaction handed over",
+            metadata: [
+                "batch": "\(pending.batch)", "records": "\(records)", "sinceLastMs": "\(sinceLast.wholeMilliseconds)",
+                "pollMs": "\(pollTime.wholeMilliseconds)", "commitWaitMs": "\(commitWaitTime.wholeMilliseconds)",
+            ])
         pollTime = .zero
         commitWaitTime = .zero
         committer.async { [producer, logger] in

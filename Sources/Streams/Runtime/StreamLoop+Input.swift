@@ -50,7 +50,9 @@ extension StreamLoop {
             do {
                 try task.process(StreamRecord(message), now: now)
             } catch {
-                throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on \(message.topic)[\(message.partition)]@\(message.offset): \(error)")
+                throw KafkaError(
+                    code: .invalidState,
+                    reason: "processor \(worker.definition.name) failed on \(message.topic)[\(message.partition)]@\(message.offset): \(error)")
             }
             processed += 1
             if processed == budget { break }

@@ -69,10 +69,12 @@ extension StreamLoop {
             $0.restoredBatches += restored.appliedBatches
             $0.restoredRecords += restored.recordsRead
         }
-        logger.info("task restored", metadata: [
-            "partition": "\(partition)", "localEntries": "\(snapshot.entries.count)", "changelogFrom": "\(snapshot.changelogOffset)",
-            "changelogRecords": "\(restored.recordsRead)", "batches": "\(restored.appliedBatches)", "skipped": "\(restored.skippedRecords)",
-        ])
+        logger.info(
+            "task restored",
+            metadata: [
+                "partition": "\(partition)", "localEntries": "\(snapshot.entries.count)", "changelogFrom": "\(snapshot.changelogOffset)",
+                "changelogRecords": "\(restored.recordsRead)", "batches": "\(restored.appliedBatches)", "skipped": "\(restored.skippedRecords)",
+            ])
     }
 
     /// Restores one task's changelog from `start`, reporting its progress in the worker's health
@@ -88,10 +90,12 @@ extension StreamLoop {
             guard now - lastLog >= .seconds(2) else { return }
             lastLog = now
             let seconds = Double((now - began).wholeMilliseconds) / 1000
-            logger.info("restoring task", metadata: [
-                "partition": "\(partition)", "restored": "\(read)", "toRestore": "\(total)",
-                "recordsPerSecond": "\(seconds > 0 ? Int(Double(read) / seconds) : 0)",
-            ])
+            logger.info(
+                "restoring task",
+                metadata: [
+                    "partition": "\(partition)", "restored": "\(read)", "toRestore": "\(total)",
+                    "recordsPerSecond": "\(seconds > 0 ? Int(Double(read) / seconds) : 0)",
+                ])
         }
     }
 }

@@ -107,8 +107,11 @@ final class StreamMetrics: @unchecked Sendable {
         for (partition, value) in lag {
             let key = "lag|\(partition.topic)|\(partition.partition)"
             seen.insert(key)
-            gauge(key, "millwright_consumer_lag_records", [("processor", processor), ("thread", thread), ("topic", partition.topic), ("partition", String(partition.partition))])
-                .record(value)
+            gauge(
+                key, "millwright_consumer_lag_records",
+                [("processor", processor), ("thread", thread), ("topic", partition.topic), ("partition", String(partition.partition))]
+            )
+            .record(value)
         }
         for (name, value) in states {
             gauge("state|\(name)", "millwright_processor_state", [("processor", processor), ("thread", thread), ("state", name)]).record(value)

@@ -177,7 +177,8 @@ public final class StreamTaskHarness {
 
     /// - Parameter stores: entries to start from, by store (a restart from another harness's
     ///   ``storeContents``), applied as a restore is.
-    public init(processor: any StreamProcessor, partition: Int32, wallClock: Int64, idleTimeout: Int64, stores: [String: [(key: String, value: [UInt8])]] = [:]) {
+    public init(processor: any StreamProcessor, partition: Int32, wallClock: Int64, idleTimeout: Int64, stores: [String: [(key: String, value: [UInt8])]] = [:])
+    {
         task = StreamTask(partition: partition, processor: processor, wallClock: wallClock, idleTimeout: idleTimeout)
         for (name, entries) in stores {
             let store = task.taskStore(name)

@@ -49,7 +49,9 @@ struct OperatorAPITests {
             }
         }
         try await test(admin: nil) { client in
-            try await client.execute(uri: "/api/v1/dead-letters/redrive", method: .post, headers: [.authorization: "Bearer r-token"], body: ByteBuffer(string: "{}")) { response in
+            try await client.execute(
+                uri: "/api/v1/dead-letters/redrive", method: .post, headers: [.authorization: "Bearer r-token"], body: ByteBuffer(string: "{}")
+            ) { response in
                 #expect(response.status == .forbidden)
                 #expect(String(buffer: response.body).contains("no admin token is configured"))
             }
@@ -76,14 +78,18 @@ struct OperatorAPITests {
                 #expect(response.status == .unprocessableContent)
             }
             try await client.execute(
-                uri: "/api/v1/dead-letters/redrive", method: .post, headers: [.authorization: "Bearer a-token"], body: ByteBuffer(string: #"{"id":"ops.dead-letter.v1/0/7"}"#)
+                uri: "/api/v1/dead-letters/redrive", method: .post, headers: [.authorization: "Bearer a-token"],
+                body: ByteBuffer(string: #"{"id":"ops.dead-letter.v1/0/7"}"#)
             ) { response in
                 #expect(response.status == .notFound)
             }
             try await client.execute(uri: "/api/v1/offsets", method: .get, headers: [.authorization: "Bearer r-token"]) { response in
                 #expect(response.status == .ok)
                 let body = try JSONParser.parse(Array(response.body.readableBytesView))
-                guard case .array(let groups)? = body["groups"] else { Issue.record("no groups: \(body)"); return }
+                guard case .array(let groups)? = body["groups"] else {
+                    Issue.record("no groups: \(body)")
+                    return
+                }
                 #expect(groups.count == 2, "release and confirmation")
             }
         }
@@ -111,33 +117,42 @@ struct OperatorAPITests {
         }
     }
 
-    @Test("a replay over the API: the admin token only; a bad processor or target is a 422 naming the field; a preview changes nothing; a worker refuses to execute a reset of its own group (409)")
+    @Test(
+        "a replay over the API: the admin token only; a bad processor or target is a 422 naming the field; a preview changes nothing; a worker refuses to execute a reset of its own group (409)"
+    )
     func replay() async throws {
         let cluster = try TestKafka.cluster()
         for topic in [Topics.audit] { try cluster.createTopic(topic, partitions: 3) }
         for topic in OffsetReset.inputs.values.flatMap({ $0 }) { try cluster.createTopic(topic, partitions: 2) }
         try await test(bootstrap: cluster.bootstrapServers, localProcessors: ["release", "confirmation"]) { client in
             let body = #"{"processor":"release","to":"earliest"}"#
-            try await client.execute(uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer r-token"], body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer r-token"], body: ByteBuffer(string: body)) {
+                response in
                 #expect(response.status == .forbidden, "a read token may not replay")
             }
             try await client.execute(
-                uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"], body: ByteBuffer(string: #"{"processor":"shipping","to":"earliest"}"#)
+                uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"],
+                body: ByteBuffer(string: #"{"processor":"shipping","to":"earliest"}"#)
             ) { response in
                 #expect(response.status == .unprocessableContent)
                 #expect(String(buffer: response.body).contains("processor: one of confirmation, release"))
             }
             try await client.execute(
-                uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"], body: ByteBuffer(string: #"{"processor":"release","to":"yesterday"}"#)
+                uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"],
+                body: ByteBuffer(string: #"{"processor":"release","to":"yesterday"}"#)
             ) { response in
                 #expect(response.status == .unprocessableContent)
                 #expect(String(buffer: response.body).contains("to: --to yesterday: expected earliest"))
             }
-            try await client.execute(uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"], body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/api/v1/offsets/reset", method: .post, headers: [.authorization: "Bearer a-token"], body: ByteBuffer(string: body)) {
+                response in
                 #expect(response.status == .ok)
                 let json = try JSONParser.parse(Array(response.body.readableBytesView))
                 #expect(json["executed"] == .bool(false))
-                guard case .array(let plan)? = json["plan"] else { Issue.record("no plan: \(json)"); return }
+                guard case .array(let plan)? = json["plan"] else {
+                    Issue.record("no plan: \(json)")
+                    return
+                }
                 #expect(plan.count == 2, "one change per partition of erp.order-approved.v1")
             }
             try await client.execute(

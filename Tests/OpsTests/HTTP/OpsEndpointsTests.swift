@@ -27,7 +27,9 @@ private let loaded = HealthSnapshot.MasterData(
 
 @Suite("The worker's HTTP endpoints: /healthz, /readyz, /metrics")
 struct OpsEndpointsTests {
-    func test(_ snapshot: HealthSnapshot, metrics: MillwrightMetrics? = nil, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func test(_ snapshot: HealthSnapshot, metrics: MillwrightMetrics? = nil, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void)
+        async throws
+    {
         let endpoints = OpsEndpoints(
             health: FixedHealth(snapshot: snapshot), metrics: metrics, livenessTimeout: .seconds(60),
             masterDataCounts: { MasterDataCounts(plants: 2, items: 5, boms: 1, routings: 4, rejected: 1) })
