@@ -7,6 +7,13 @@ import Logging
 final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
     // @unchecked: every member is used from the worker's loop thread only (the listener is
     // called by librdkafka inside `pollBatch`, on the same thread).
+    //
+    // Many stored properties, on purpose: this is one thread's context, shared by the seams that
+    // extend it (StreamLoop+Input, +Commit, +Tasks, +Rebalance), each of which owns a group below:
+    // the clients (consumer, producer, committer), the tasks, the input (buffers, start offsets,
+    // paused partitions, tables catching up), the commit (in flight, schedule, ledger, timings) and
+    // the share-out (mailbox, shared). The decisions are in the value types they hold
+    // (CommitSchedule, TransactionLedger, TaskInputBuffer), tested without I/O.
     unowned let worker: StreamWorker
     /// The consumer this thread reads its partitions with: the group member's (thread 0, or a
     /// single loop thread), or one of its own that joins no group (`LoopThreads`).
