@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import Manufacturing
+import Ops
 
 struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,28 +32,17 @@ struct TopicsCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait for the cluster.") var timeout: Int = 30
 
         func run() async throws {
-            let topics = try TopicCatalog.load(from: URL(fileURLWithPath: catalog))
-            let admin = try KafkaAdminClient(configuration: connection.clientConfiguration(), logger: quietLogger())
-            let existing = try await admin.listTopics(timeout: .seconds(timeout))
-            let brokers = max(try await admin.brokerCount(timeout: .seconds(timeout)), 1)
-            var wanted: [(TopicSpec, String)] = topics.fixedTopics.map { ($0, $0.name) }
-            if let plants, let template = topics.topics.first(where: \.template) {
-                wanted += plants.split(separator: ",").map {
-                    (template, template.name(forPlant: $0.trimmingCharacters(in: .whitespaces)))
-                }
-            }
+            let catalog = try TopicCatalog.load(from: URL(fileURLWithPath: catalog))
+            let provisioner = TopicProvisioner(client: try connection.clientConfiguration(), logger: quietLogger(), timeout: .seconds(timeout))
+            let plants = (plants ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             var missing: [KafkaNewTopic] = []
-            for (spec, name) in wanted {
-                if let found = existing.first(where: { $0.name == name }) {
-                    let note =
-                        found.partitions.count == spec.partitions
-                        ? "" : " — catalog says \(spec.partitions) partitions; change it by hand if needed"
-                    print("exists   \(name) (\(found.partitions.count) partitions)\(note)")
-                } else {
-                    missing.append(
-                        KafkaNewTopic(
-                            name: name, partitions: spec.partitions,
-                            replicationFactor: min(spec.replicationFactor, brokers), config: spec.config))
+            for finding in try await provisioner.plan(catalog, plants: plants) {
+                switch finding {
+                case .exists(let name, let partitions, let wanted):
+                    let note = wanted.map { " — catalog says \($0) partitions; change it by hand if needed" } ?? ""
+                    print("exists   \(name) (\(partitions) partitions)\(note)")
+                case .missing(let topic):
+                    missing.append(topic)
                 }
             }
             guard !missing.isEmpty else {
@@ -60,16 +50,7 @@ struct TopicsCommand: AsyncParsableCommand {
                 return
             }
             let results: [KafkaTopicResult]
-            do {
-                results = try await admin.createTopics(missing, timeout: .seconds(timeout))
-            } catch {
-                guard error.code == .timedOut else { throw error }
-                throw CommandError(
-                    """
-                    the cluster did not answer CreateTopics within \(timeout) s (\(error.reason)). \
-                    librdkafka's mock cluster never does: with `millwright cluster` the topics exist already.
-                    """)
-            }
+            do { results = try await provisioner.create(missing) } catch let error as ToolError { throw CommandError(error.description) }
             var failed = 0
             for result in results {
                 if let error = result.error, error.code != .topicAlreadyExists {
@@ -95,31 +76,19 @@ struct TopicsCommand: AsyncParsableCommand {
         @Flag(help: "Include internal topics (__consumer_offsets, …).") var all = false
 
         func run() async throws {
-            let topics = try? TopicCatalog.load(from: URL(fileURLWithPath: catalog))
-            let admin = try KafkaAdminClient(configuration: connection.clientConfiguration(), logger: quietLogger())
-            let existing = try await admin.listTopics()
-            let known = Set(topics?.fixedTopics.map(\.name) ?? [])
-            let template = topics?.topics.first(where: \.template)
+            let catalog = try? TopicCatalog.load(from: URL(fileURLWithPath: catalog))
+            let provisioner = TopicProvisioner(client: try connection.clientConfiguration(), logger: quietLogger())
+            let (topics, missing) = try await provisioner.inventory(catalog, all: all)
             print("TOPIC".padding(toLength: 44, withPad: " ", startingAt: 0) + " PARTITIONS  CATALOG")
-            for topic in existing where all || !topic.name.hasPrefix("__") {
-                let inCatalog =
-                    known.contains(topic.name)
-                    || (template.map { Self.matches(topic.name, template: $0.name) } ?? false)
+            for topic in topics {
                 print(
                     topic.name.padding(toLength: 44, withPad: " ", startingAt: 0)
-                        + " " + String(topic.partitions.count).padding(toLength: 11, withPad: " ", startingAt: 0)
-                        + " " + (inCatalog ? "yes" : "-"))
+                        + " " + String(topic.partitions).padding(toLength: 11, withPad: " ", startingAt: 0)
+                        + " " + (topic.inCatalog ? "yes" : "-"))
             }
-            let missing = known.subtracting(existing.map(\.name)).sorted()
             if !missing.isEmpty {
                 print("\nin the catalog but not on the cluster: \(missing.joined(separator: ", "))")
             }
-        }
-
-        static func matches(_ name: String, template: String) -> Bool {
-            let parts = template.components(separatedBy: "{plant}")
-            return parts.count == 2 && name.hasPrefix(parts[0]) && name.hasSuffix(parts[1])
-                && name.count > parts[0].count + parts[1].count
         }
     }
 }

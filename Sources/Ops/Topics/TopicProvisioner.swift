@@ -1,0 +1,86 @@
+import Foundation
+import Kafka
+import Logging
+import Manufacturing
+
+/// `millwright topics`: the catalog's topics against what a cluster has — what exists, what
+/// differs, what to create — and their creation (Kafka's CreateTopics). Existing topics are left
+/// alone; replication is capped to the number of brokers.
+public struct TopicProvisioner: Sendable {
+    public var client: KafkaClientConfiguration
+    public var logger: Logger
+    public var timeout: Duration
+
+    public init(client: KafkaClientConfiguration, logger: Logger, timeout: Duration = .seconds(30)) {
+        self.client = client
+        self.logger = logger
+        self.timeout = timeout
+    }
+
+    /// One catalog topic on the cluster.
+    public enum Finding: Sendable, Hashable {
+        /// It exists; `catalogPartitions` is set when the catalog wants another partition count.
+        case exists(name: String, partitions: Int, catalogPartitions: Int?)
+        case missing(KafkaNewTopic)
+    }
+
+    /// What the cluster has of the catalog's topics (and of the release topics of `plants`).
+    public func plan(_ catalog: TopicCatalog, plants: [String] = []) async throws -> [Finding] {
+        let admin = try KafkaAdminClient(configuration: client, logger: logger)
+        let existing = try await admin.listTopics(timeout: timeout)
+        let brokers = max(try await admin.brokerCount(timeout: timeout), 1)
+        var wanted: [(TopicSpec, String)] = catalog.fixedTopics.map { ($0, $0.name) }
+        if let template = catalog.topics.first(where: \.template) {
+            wanted += plants.map { (template, template.name(forPlant: $0)) }
+        }
+        return wanted.map { spec, name in
+            if let found = existing.first(where: { $0.name == name }) {
+                let differs = found.partitions.count == spec.partitions ? nil : spec.partitions
+                return .exists(name: name, partitions: found.partitions.count, catalogPartitions: differs)
+            }
+            return .missing(
+                KafkaNewTopic(name: name, partitions: spec.partitions, replicationFactor: min(spec.replicationFactor, brokers), config: spec.config))
+        }
+    }
+
+    /// Creates the topics; a topic that exists meanwhile counts as created. A cluster that does
+    /// not answer CreateTopics (librdkafka's in-process cluster never does) is an error that says so.
+    public func create(_ topics: [KafkaNewTopic]) async throws -> [KafkaTopicResult] {
+        let admin = try KafkaAdminClient(configuration: client, logger: logger)
+        do {
+            return try await admin.createTopics(topics, timeout: timeout)
+        } catch {
+            guard error.code == .timedOut else { throw error }
+            throw ToolError(
+                "the cluster did not answer CreateTopics within \(timeout) (\(error.reason)). librdkafka's mock cluster never does: with `millwright cluster` the topics exist already."
+            )
+        }
+    }
+
+    /// One topic of the cluster, and whether the catalog knows it.
+    public struct Listed: Sendable, Hashable {
+        public var name: String
+        public var partitions: Int
+        public var inCatalog: Bool
+    }
+
+    /// The cluster's topics (internal ones only with `all`), and the catalog's topics it lacks.
+    public func inventory(_ catalog: TopicCatalog?, all: Bool) async throws -> (topics: [Listed], missing: [String]) {
+        let admin = try KafkaAdminClient(configuration: client, logger: logger)
+        let existing = try await admin.listTopics(timeout: timeout)
+        let known = Set(catalog?.fixedTopics.map(\.name) ?? [])
+        let template = catalog?.topics.first(where: \.template)
+        let listed = existing.filter { all || !$0.name.hasPrefix("__") }.map { topic in
+            Listed(
+                name: topic.name, partitions: topic.partitions.count,
+                inCatalog: known.contains(topic.name) || (template.map { Self.matches(topic.name, template: $0.name) } ?? false))
+        }
+        return (listed, known.subtracting(existing.map(\.name)).sorted())
+    }
+
+    /// `mes.P100.production-release.v1` matches `mes.{plant}.production-release.v1`.
+    public static func matches(_ name: String, template: String) -> Bool {
+        let parts = template.components(separatedBy: "{plant}")
+        return parts.count == 2 && name.hasPrefix(parts[0]) && name.hasSuffix(parts[1]) && name.count > parts[0].count + parts[1].count
+    }
+}
