@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import Manufacturing
+import Ops
 import UnixSignals
 
 struct ClusterCommand: AsyncParsableCommand {
@@ -37,18 +38,8 @@ struct ClusterCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "millwright.cluster")
         let topics = try TopicCatalog.load(from: URL(fileURLWithPath: catalog))
-        let cluster = try InProcessKafkaCluster(brokers: brokers, logger: logger)
-        var created: [String] = []
-        for spec in topics.topics {
-            let names =
-                spec.template
-                ? plants.split(separator: ",").map { spec.name(forPlant: $0.trimmingCharacters(in: .whitespaces)) }
-                : [spec.name]
-            for name in names {
-                try cluster.createTopic(name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
-                created.append("\(name) (\(spec.partitions) partitions)")
-            }
-        }
+        let plants = plants.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let (cluster, created) = try EmbeddedCluster.start(catalog: topics, brokers: brokers, plants: plants, logger: logger)
         // Written unbuffered so that a pipe sees the line at once.
         FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
         FileHandle.standardError.write(

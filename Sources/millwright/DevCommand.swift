@@ -31,11 +31,7 @@ struct DevCommand: AsyncParsableCommand {
         let logger = try logging.bootstrap(label: "millwright.dev", defaultLevel: "warning")
         let catalogURL = URL(fileURLWithPath: catalog)
         let topics = try TopicCatalog.load(from: catalogURL)
-        let cluster = try InProcessKafkaCluster(brokers: 3, logger: logger)
-        for spec in topics.topics {
-            let name = spec.template ? spec.name(forPlant: "P100") : spec.name
-            try cluster.createTopic(name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
-        }
+        let cluster = try EmbeddedCluster.start(catalog: topics, brokers: 3, plants: ["P100"], logger: logger).cluster
         say("in-process cluster: \(cluster.bootstrapServers) (\(topics.topics.count) topics)")
 
         let sample = SampleData(catalog: catalogURL)
@@ -118,74 +114,11 @@ struct DevCommand: AsyncParsableCommand {
     func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
     func printOutputs(_ cluster: InProcessKafkaCluster, logger: Logger) async throws {
-        let outputs = [
-            "mes.P100.production-release.v1", Topics.workOrders, Topics.productionConfirmation, Topics.erpOrderStatus,
-            Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic,
-        ]
-        let admin = try KafkaAdminClient(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        let metadata = try await admin.listTopics()
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers])
-        consumerConfiguration.isolationLevel = .readCommitted
-        consumerConfiguration.enablePartitionEOF = true
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
-        var assignment: [KafkaTopicPartitionOffset] = []
-        for topic in outputs {
-            for partition in metadata.first(where: { $0.name == topic })?.partitions ?? [] {
-                assignment.append(KafkaTopicPartitionOffset(topic: topic, partition: partition.id, offset: KafkaOffset.beginning))
-            }
-        }
-        try consumer.assign(assignment)
-        var byTopic: [String: [KafkaConsumerMessage]] = [:]
-        var ended = Set<KafkaTopicPartition>()
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-        while ended.count < assignment.count && ContinuousClock.now < deadline {
-            for event in try await consumer.pollBatch(timeout: .milliseconds(200)) {
-                switch event {
-                case .message(let m): byTopic[m.topic, default: []].append(m)
-                case .partitionEOF(let p): ended.insert(p.topicPartition)
-                }
-            }
-        }
-        try await consumer.close()
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
         say("\nWhat came out:")
-        for topic in outputs {
-            let messages = (byTopic[topic] ?? []).sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
-            say("\n\(topic): \(messages.count)")
-            for m in messages { say("  " + describe(m)) }
-        }
-    }
-
-    func describe(_ m: KafkaConsumerMessage) -> String {
-        let key = m.keyString ?? "-"
-        if m.topic == DeadLetter.topic {
-            return "\(key): \(m.headers.last("dlq-reason")?.stringValue ?? "?") — \(m.headers.last("dlq-error")?.stringValue ?? "")"
-        }
-        guard let value = m.value, case .object(let root)? = try? JSONParser.parse(value), case .object(let data)? = root["data"] else {
-            return "\(key): \(m.valueString?.prefix(80) ?? "")"
-        }
-        func field(_ name: String) -> String {
-            switch data[name] {
-            case .string(let s)?: return s
-            case .number(let n, _)?: return n == n.rounded() ? String(Int(n)) : String(n)
-            case .bool(let b)?: return String(b)
-            case .array(let a)?: return "[\(a.compactMap { if case .string(let s) = $0 { s } else { nil } }.joined(separator: ","))]"
-            default: return "-"
-            }
-        }
-        switch m.topic {
-        case Topics.productionConfirmation:
-            return "\(field("postingId")) \(field("kind")) goodsReceipt=\(field("goodsReceiptQty")) scrap=\(field("scrapQty")) events=\(field("eventCount"))"
-        case Topics.erpOrderStatus:
-            return "order \(key) \(field("status")) \(field("goodsReceiptQty"))/\(field("orderedQty")) \(field("progressPct"))% risk=\(field("riskReasons"))"
-        case Topics.crmOrderStatus:
-            return "order \(key) \(field("status")) \(field("progressPct"))% atRisk=\(field("atRisk"))"
-        case Topics.quarantine:
-            return "\(key): \(field("reason")) — \(field("detail"))"
-        case Topics.workOrders:
-            return "\(key): \(field("orderedQty")) \(field("uom")) of \(field("itemId"))"
-        default:
-            return
-                "\(key): \(field("workOrderId")) \(field("quantity")) \(field("uom")) of \(field("itemId")), \(data["operations"].map { if case .array(let a) = $0 { a.count } else { 0 } } ?? 0) operations"
+        for (topic, lines) in try await EmbeddedCluster.outputs(EmbeddedCluster.sampleOutputs, client: client, logger: logger) {
+            say("\n\(topic): \(lines.count)")
+            for line in lines { say("  " + line) }
         }
     }
 }

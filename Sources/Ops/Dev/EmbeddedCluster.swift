@@ -1,0 +1,74 @@
+import Foundation
+import Kafka
+import Logging
+import Manufacturing
+import Streams
+
+/// The embedded default: librdkafka's in-process cluster with the catalog's topics, and what
+/// `millwright dev` shows of the outputs. `millwright cluster` and `millwright dev` are built on it.
+public enum EmbeddedCluster {
+    /// Starts a cluster of `brokers` with every catalog topic (a per-plant template once per
+    /// plant). Returns it and the topics created (`name (n partitions)`).
+    public static func start(catalog: TopicCatalog, brokers: Int, plants: [String], logger: Logger) throws -> (
+        cluster: InProcessKafkaCluster, created: [String]
+    ) {
+        let cluster = try InProcessKafkaCluster(brokers: brokers, logger: logger)
+        var created: [String] = []
+        for spec in catalog.topics {
+            for name in spec.template ? plants.map(spec.name(forPlant:)) : [spec.name] {
+                try cluster.createTopic(name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+                created.append("\(name) (\(spec.partitions) partitions)")
+            }
+        }
+        return (cluster, created)
+    }
+
+    /// The sample run's output topics, in the order `millwright dev` shows them.
+    public static let sampleOutputs = [
+        "mes.P100.production-release.v1", Topics.workOrders, Topics.productionConfirmation, Topics.erpOrderStatus,
+        Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic,
+    ]
+
+    /// Every committed record of `topics`, one line each, per topic in that order.
+    public static func outputs(_ topics: [String], client: KafkaClientConfiguration, logger: Logger) async throws -> [(
+        topic: String, lines: [String]
+    )] {
+        let messages = try await TopicReader(client: client, logger: logger).readAll(topics, timeout: .seconds(10))
+        return topics.map { topic in (topic, messages.filter { $0.topic == topic }.map(describe)) }
+    }
+
+    /// One output record in a line: the fields a person looks at first.
+    public static func describe(_ m: KafkaConsumerMessage) -> String {
+        let key = m.keyString ?? "-"
+        if m.topic == DeadLetter.topic {
+            return "\(key): \(m.headers.last("dlq-reason")?.stringValue ?? "?") — \(m.headers.last("dlq-error")?.stringValue ?? "")"
+        }
+        guard let value = m.value, case .object(let root)? = try? JSONParser.parse(value), case .object(let data)? = root["data"] else {
+            return "\(key): \(m.valueString?.prefix(80) ?? "")"
+        }
+        func field(_ name: String) -> String {
+            switch data[name] {
+            case .string(let s)?: return s
+            case .number(let n, _)?: return n == n.rounded() ? String(Int(n)) : String(n)
+            case .bool(let b)?: return String(b)
+            case .array(let a)?: return "[\(a.compactMap { if case .string(let s) = $0 { s } else { nil } }.joined(separator: ","))]"
+            default: return "-"
+            }
+        }
+        switch m.topic {
+        case Topics.productionConfirmation:
+            return "\(field("postingId")) \(field("kind")) goodsReceipt=\(field("goodsReceiptQty")) scrap=\(field("scrapQty")) events=\(field("eventCount"))"
+        case Topics.erpOrderStatus:
+            return "order \(key) \(field("status")) \(field("goodsReceiptQty"))/\(field("orderedQty")) \(field("progressPct"))% risk=\(field("riskReasons"))"
+        case Topics.crmOrderStatus:
+            return "order \(key) \(field("status")) \(field("progressPct"))% atRisk=\(field("atRisk"))"
+        case Topics.quarantine:
+            return "\(key): \(field("reason")) — \(field("detail"))"
+        case Topics.workOrders:
+            return "\(key): \(field("orderedQty")) \(field("uom")) of \(field("itemId"))"
+        default:
+            let operations = data["operations"].map { if case .array(let a) = $0 { a.count } else { 0 } } ?? 0
+            return "\(key): \(field("workOrderId")) \(field("quantity")) \(field("uom")) of \(field("itemId")), \(operations) operations"
+        }
+    }
+}
