@@ -9,7 +9,7 @@ extension StreamLoop {
 
     /// Commits everything processed so far and waits for it (revoke, stop): first the
     /// transaction in flight, then one for what was processed meanwhile.
-    func commit() throws(KafkaError) {
+    func commit() throws(StreamsError) {
         try finishCommit(wait: true)
         try beginCommit()
         try finishCommit(wait: true)
@@ -22,7 +22,7 @@ extension StreamLoop {
     /// round trips cost more than processing a hundred milliseconds of input); what it processes
     /// waits in the tasks for the next transaction, and if this one aborts, the rewind throws it
     /// away with the rest.
-    func beginCommit() throws(KafkaError) {
+    func beginCommit() throws(StreamsError) {
         precondition(inFlight == nil, "one transaction at a time")
         // After an error in the loop nothing more is committed: what was processed since the
         // last commit may be incomplete; the partitions' next owner processes it again.
@@ -31,19 +31,19 @@ extension StreamLoop {
         let busy = tasks.values.filter { $0.hasWork || !ledger.notes(for: $0.partition).isEmpty }
         guard !busy.isEmpty else { return }
         let pending = PendingCommit(batch: ledger.nextBatch(), changelog: worker.definition.changelogTopic, metrics: worker.metrics)
-        do throws(KafkaError) {
-            for task in busy.sorted(by: { $0.partition < $1.partition }) {
-                let work: StreamTask.Commit
-                do { work = try task.takeCommit() } catch {
-                    throw KafkaError(code: .invalidState, reason: "flush of task \(task.partition) failed: \(error)")
-                }
-                pending.tasks.append(
-                    .init(
-                        partition: task.partition, file: task.stateFile, outputs: work.outputs, changes: work.changes,
-                        streamTime: task.clock.streamTime, positions: work.positions, abortNotes: ledger.notes(for: task.partition),
-                        consumed: work.consumed, oldestInput: work.oldestInput))
-                pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
+        for task in busy.sorted(by: { $0.partition < $1.partition }) {
+            let work: StreamTask.Commit
+            do { work = try task.takeCommit() } catch {
+                throw StreamsError(.processor, "processor \(worker.definition.name) failed in the flush of task \(task.partition): \(error)")
             }
+            pending.tasks.append(
+                .init(
+                    partition: task.partition, file: task.stateFile, outputs: work.outputs, changes: work.changes,
+                    streamTime: task.clock.streamTime, positions: work.positions, abortNotes: ledger.notes(for: task.partition),
+                    consumed: work.consumed, oldestInput: work.oldestInput))
+            pending.offsets += work.positions.map { KafkaTopicPartitionOffset(topic: $0.key, partition: task.partition, offset: $0.value) }
+        }
+        do throws(KafkaError) {
             pending.groupConsumer = try group()
             pending.groupMetadata = try pending.groupConsumer?.groupMetadata()
         } catch {
@@ -66,7 +66,7 @@ extension StreamLoop {
 
     /// Takes the outcome of the transaction in flight, if there is one and it is over (or waits
     /// for it): the statistics, the tasks whose local state file failed, or an abort and rewind.
-    func finishCommit(wait: Bool) throws(KafkaError) {
+    func finishCommit(wait: Bool) throws(StreamsError) {
         guard let pending = inFlight else { return }
         if wait {
             let waiting = ContinuousClock.now
@@ -88,9 +88,9 @@ extension StreamLoop {
     /// A transaction that failed: a fatal error stops the worker; otherwise abort, note the
     /// batch as aborted (for restores here at once, and in the changelog with the next
     /// transaction) and rewind every task to its last committed state.
-    private func abandon(_ error: KafkaError, _ pending: PendingCommit) throws(KafkaError) {
+    private func abandon(_ error: KafkaError, _ pending: PendingCommit) throws(StreamsError) {
         if error.isFatal || !error.transactionRequiresAbort && !error.isRetriable {
-            throw error
+            throw StreamsError(kafka: error)
         }
         logger.warning("transaction aborted; rewinding to the last commit", metadata: ["error": "\(error)", "batch": "\(pending.batch)"])
         try? producer.abortTransaction()

@@ -30,7 +30,7 @@ extension StreamLoop {
 
     /// Processes the task's buffered records in order until it must wait for a topic, or `budget`
     /// records were processed (the rest waits for the next transaction).
-    func drain(_ task: StreamTask, partition: Int32, now: Int64, budget: Int) throws(KafkaError) -> Int {
+    func drain(_ task: StreamTask, partition: Int32, now: Int64, budget: Int) throws(StreamsError) -> Int {
         // Taken out of the dictionary while it drains: changed in place, not copied.
         guard budget > 0, var buffer = buffers.removeValue(forKey: partition) else { return 0 }
         defer { buffers[partition] = buffer }
@@ -50,9 +50,9 @@ extension StreamLoop {
             do {
                 try task.process(StreamRecord(message), now: now)
             } catch {
-                throw KafkaError(
-                    code: .invalidState,
-                    reason: "processor \(worker.definition.name) failed on \(message.topic)[\(message.partition)]@\(message.offset): \(error)")
+                throw StreamsError(
+                    .processor,
+                    "processor \(worker.definition.name) failed on \(message.topic)[\(message.partition)]@\(message.offset): \(error)")
             }
             processed += 1
             if processed == budget { break }
@@ -72,7 +72,7 @@ extension StreamLoop {
 
     /// Pauses event partitions whose task holds many unprocessed records; resumes them when
     /// drained. Bounds memory when one topic runs far ahead of another.
-    func applyBackpressure() throws(KafkaError) {
+    func applyBackpressure() throws(StreamsError) {
         var pause: [KafkaTopicPartition] = []
         var resume: [KafkaTopicPartition] = []
         for (partition, buffer) in buffers {
@@ -90,11 +90,11 @@ extension StreamLoop {
         }
         if !pause.isEmpty {
             logger.debug("input paused: its task holds too many records", metadata: ["partitions": "\(pause.map { "\($0.topic)[\($0.partition)]" })"])
-            try consumer.pause(pause)
+            try kafka { () throws(KafkaError) in try consumer.pause(pause) }
         }
         if !resume.isEmpty {
             logger.debug("input resumed", metadata: ["partitions": "\(resume.map { "\($0.topic)[\($0.partition)]" })"])
-            try consumer.resume(resume)
+            try kafka { () throws(KafkaError) in try consumer.resume(resume) }
         }
     }
 
@@ -105,22 +105,24 @@ extension StreamLoop {
     /// events for it. (Holding, not pausing: chosen when librdkafka 2.0.2 took about half a second
     /// to fetch again after a resume, before resumes woke the fetchers; holding needs no round at
     /// all, and the buffer's backpressure still bounds what is held.)
-    func holdEventsUntilTablesCaughtUp(_ partition: Int32) throws(KafkaError) {
+    func holdEventsUntilTablesCaughtUp(_ partition: Int32) throws(StreamsError) {
         let tables = tableTopics
         guard !tables.isEmpty else { return }
         var targets: [String: Int64] = [:]
         for topic in tables {
             let tp = KafkaTopicPartition(topic: topic, partition: partition)
-            let end = try consumer.watermarks(tp, timeout: .seconds(10)).high
+            let end = try kafka { () throws(KafkaError) in try consumer.watermarks(tp, timeout: .seconds(10)).high }
             if end > startOffsets[tp] ?? 0 { targets[topic] = end }
         }
         guard !targets.isEmpty else { return }
         tableCatchUp[partition] = targets
     }
 
-    func resumeCaughtUpTasks() throws(KafkaError) {
+    func resumeCaughtUpTasks() throws(StreamsError) {
         for (partition, targets) in tableCatchUp {
-            let positions = try consumer.position(targets.keys.map { KafkaTopicPartition(topic: $0, partition: partition) })
+            let positions = try kafka { () throws(KafkaError) in
+                try consumer.position(targets.keys.map { KafkaTopicPartition(topic: $0, partition: partition) })
+            }
             let caughtUp = positions.allSatisfy { max($0.offset, startOffsets[$0.topicPartition] ?? 0) >= (targets[$0.topic] ?? 0) }
             guard caughtUp else { continue }
             tableCatchUp[partition] = nil

@@ -26,7 +26,9 @@ extension StreamLoop {
         do {
             let inputs = inputPartitions(numbers)
             if !inputs.isEmpty {
-                for committed in try consumer.committed(inputs) { startOffsets[committed.topicPartition] = max(0, committed.offset) }
+                for committed in try kafka({ () throws(KafkaError) in try consumer.committed(inputs) }) {
+                    startOffsets[committed.topicPartition] = max(0, committed.offset)
+                }
             }
             for partition in numbers {
                 try openTask(partition)
@@ -152,13 +154,15 @@ extension StreamLoop {
             case .assign(let numbers):
                 guard !committed else { continue }
                 do {
-                    take(numbers, consumer: try group())
+                    take(numbers, consumer: try kafka { () throws(KafkaError) in try group() })
                     let inputs = inputPartitions(numbers)
                     // Concrete offsets (0 where the group has none): a logical one (beginning)
                     // costs librdkafka an offset lookup first, and 2.0.2's broker thread then
                     // fetched only ~0.5 s later. Below the log's start, `auto.offset.reset`
                     // (earliest) applies.
-                    try consumer.incrementalAssign(inputs.map { KafkaTopicPartitionOffset($0, offset: startOffsets[$0] ?? 0) })
+                    try kafka { () throws(KafkaError) in
+                        try consumer.incrementalAssign(inputs.map { KafkaTopicPartitionOffset($0, offset: startOffsets[$0] ?? 0) })
+                    }
                 } catch {
                     logger.error("could not read the partitions given by the group member's loop thread; the worker stops", metadata: ["error": "\(error)"])
                     worker.stopAfterFailure(error)

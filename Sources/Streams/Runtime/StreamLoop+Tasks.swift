@@ -9,20 +9,20 @@ extension StreamLoop {
 
     /// Restores these tasks from their changelog and moves their inputs back to the group's
     /// committed offsets.
-    func rewind(_ partitions: [Int32]) throws(KafkaError) {
+    func rewind(_ partitions: [Int32]) throws(StreamsError) {
         for partition in partitions {
             try openTask(partition)
             buffers[partition] = nil
         }
         var seeks: [KafkaTopicPartitionOffset] = []
         let inputs = inputPartitions(partitions)
-        for committed in try group().committed(inputs) {
+        for committed in try kafka({ () throws(KafkaError) in try group().committed(inputs) }) {
             seeks.append(KafkaTopicPartitionOffset(committed.topicPartition, offset: committed.offset >= 0 ? committed.offset : KafkaOffset.beginning))
         }
-        if !seeks.isEmpty { try consumer.seek(seeks) }
+        if !seeks.isEmpty { try kafka { () throws(KafkaError) in try consumer.seek(seeks) } }
     }
 
-    func openTask(_ partition: Int32) throws(KafkaError) {
+    func openTask(_ partition: Int32) throws(StreamsError) {
         let configuration = worker.configuration
         let definition = worker.definition
         let task = StreamTask(
@@ -41,12 +41,12 @@ extension StreamLoop {
         }
         let restorer = ChangelogRestorer(client: configuration.client, logger: logger)
         let began = ContinuousClock.now
-        var restored = try restore(partition, restorer, from: snapshot.changelogOffset)
+        var restored = try kafka { () throws(KafkaError) in try restore(partition, restorer, from: snapshot.changelogOffset) }
         if restored.startBeyondEnd {
             logger.warning("local task state is ahead of the changelog (a new cluster?); restoring from the beginning", metadata: ["partition": "\(partition)"])
             try? file?.reset()
             snapshot = TaskStateFile.Snapshot()
-            restored = try restore(partition, restorer, from: 0)
+            restored = try kafka { () throws(KafkaError) in try restore(partition, restorer, from: 0) }
         }
         worker.metrics.restored(records: restored.recordsRead, duration: .now - began)
         for entry in snapshot.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }

@@ -54,7 +54,7 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
     var turn = 0
     let instance: String
 
-    init(worker: StreamWorker) throws(KafkaError) {
+    init(worker: StreamWorker) throws(StreamsError) {
         self.worker = worker
         let configuration = worker.configuration
         logger = worker.workerLogger
@@ -82,7 +82,9 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
                 if let parsed = KafkaStatistics(json: json) { metrics.publish(parsed) }
             }
         }
-        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, statisticsHandler: statistics)
+        do { consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, statisticsHandler: statistics) } catch {
+            throw StreamsError(kafka: error)
+        }
         if let threads = worker.threads {
             if member {
                 threads.setMember(consumer)
@@ -98,7 +100,7 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
         var producerConfiguration = KafkaProducerConfiguration(client: configuration.client)
         producerConfiguration.transactionalID = "\(configuration.group).\(worker.definition.name).\(instance)"
         producerConfiguration.linger = .milliseconds(2)
-        producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        do { producer = try KafkaProducer(configuration: producerConfiguration, logger: logger) } catch { throw StreamsError(kafka: error) }
     }
 
     /// Every input topic's partition of these partition numbers (one task each).
@@ -116,18 +118,18 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
         return member
     }
 
-    func run() throws(KafkaError) {
+    func run() throws(StreamsError) {
         do { try loop() } catch {
             ledger.poisoned = true
             throw error
         }
     }
 
-    private func loop() throws(KafkaError) {
-        try producer.initTransactions(timeout: .seconds(30))
+    private func loop() throws(StreamsError) {
+        try kafka { () throws(KafkaError) in try producer.initTransactions(timeout: .seconds(30)) }
         producer.prepareTopics([worker.definition.changelogTopic] + worker.definition.outputTopics)
         if mailbox == nil {
-            try consumer.subscribe(topics: worker.definition.inputTopics, listener: self)
+            try kafka { () throws(KafkaError) in try consumer.subscribe(topics: worker.definition.inputTopics, listener: self) }
         } else {
             worker.updateHealth { joined, _ in joined = true }  // the member joined for it
         }
@@ -139,7 +141,7 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
         while !worker.isStopping {
             if let mailbox { serve(mailbox.take()) }
             let polling = ContinuousClock.now
-            let events = try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: pollTimeout)
+            let events = try kafka { () throws(KafkaError) in try consumer.pollBatch(maxMessages: worker.configuration.maxPollRecords, timeout: pollTimeout) }
             worker.progressed()
             pollTime += .now - polling
             let idle = schedule.polled(anything: !events.isEmpty, at: .now)
@@ -162,7 +164,7 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
             if !tableCatchUp.isEmpty { try resumeCaughtUpTasks() }
             for task in tasks.values {
                 do { try task.tick(now: now, interval: interval) } catch {
-                    throw KafkaError(code: .invalidState, reason: "processor \(worker.definition.name) failed on the clock of task \(task.partition): \(error)")
+                    throw StreamsError(.processor, "processor \(worker.definition.name) failed on the clock of task \(task.partition): \(error)")
                 }
             }
             if now - lastPublished >= interval {

@@ -41,7 +41,7 @@ public final class StreamWorker: Sendable {
     private struct State {
         var stopping = false
         var running = false
-        var failure: KafkaError?
+        var failure: StreamsError?
         var statistics = Statistics()
         /// The group member's first assignment came (thread 0), or the loop started (others).
         var joined = false
@@ -81,10 +81,10 @@ public final class StreamWorker: Sendable {
     ///     several; thread 0 must be started first (its consumer is the group member).
     public init(
         definition: ProcessorDefinition, configuration: StreamsConfiguration, thread: Int = 0, threads: LoopThreads? = nil, logger: Logger
-    ) throws(KafkaError) {
+    ) throws(StreamsError) {
         try configuration.validate()
         if let threads, !(0..<threads.count).contains(thread) {
-            throw KafkaError(code: .invalidState, reason: "loop thread \(thread) of \(threads.count)")
+            throw StreamsError(.invalidState, "loop thread \(thread) of \(threads.count)")
         }
         self.definition = definition
         self.configuration = configuration
@@ -99,14 +99,14 @@ public final class StreamWorker: Sendable {
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
     /// The error that stopped the worker, if one did.
-    public var failure: KafkaError? { state.withLock { $0.failure } }
+    public var failure: StreamsError? { state.withLock { $0.failure } }
 
     /// Creates the clients and starts the loop thread. Returns once the producer is ready.
-    public func start() throws(KafkaError) {
+    public func start() throws(StreamsError) {
         let box = LoopBox(try StreamLoop(worker: self))
         state.withLock { $0.running = true }
         startNamedThread(threadName) { [self] in
-            do throws(KafkaError) {
+            do throws(StreamsError) {
                 try box.loop?.run()
             } catch {
                 logger.error("worker stopped on an error", metadata: ["error": "\(error)"])
@@ -215,7 +215,7 @@ private final class LoopBox: @unchecked Sendable {
 }
 
 extension StreamWorker {
-    func stopAfterFailure(_ error: KafkaError) {
+    func stopAfterFailure(_ error: StreamsError) {
         state.withLock { s in
             s.failure = error
             s.stopping = true

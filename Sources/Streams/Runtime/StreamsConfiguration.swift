@@ -69,17 +69,17 @@ public struct StreamsConfiguration: Sendable {
     }
 
     /// Checks every setting; the message names the setting and the rule.
-    public func validate() throws(KafkaError) {
-        if group.isEmpty { throw KafkaError(code: .configuration, reason: "group: must not be empty") }
-        if commitInterval < .milliseconds(1) { throw KafkaError(code: .configuration, reason: "commitInterval: at least 1 ms") }
-        if idleCommitWait < .milliseconds(1) { throw KafkaError(code: .configuration, reason: "idleCommitWait: at least 1 ms") }
-        if maxRecordsPerTransaction < 1 { throw KafkaError(code: .configuration, reason: "maxRecordsPerTransaction: at least 1") }
-        if maxBufferedRecordsPerPartition < 5 { throw KafkaError(code: .configuration, reason: "maxBufferedRecordsPerPartition: at least 5") }
-        if streamThreads < 1 || streamThreads > 64 { throw KafkaError(code: .configuration, reason: "streamThreads: from 1 to 64") }
-        if stateFileInterval < .zero { throw KafkaError(code: .configuration, reason: "stateFileInterval: not negative") }
-        if maxPollRecords < 1 { throw KafkaError(code: .configuration, reason: "maxPollRecords: at least 1") }
-        if idleTimeout < .seconds(1) { throw KafkaError(code: .configuration, reason: "idleTimeout: at least 1 s") }
-        if sessionTimeout < .seconds(6) { throw KafkaError(code: .configuration, reason: "sessionTimeout: at least 6 s (Kafka's minimum)") }
+    public func validate() throws(StreamsError) {
+        if group.isEmpty { throw StreamsError(.configuration, "group: must not be empty") }
+        if commitInterval < .milliseconds(1) { throw StreamsError(.configuration, "commitInterval: at least 1 ms") }
+        if idleCommitWait < .milliseconds(1) { throw StreamsError(.configuration, "idleCommitWait: at least 1 ms") }
+        if maxRecordsPerTransaction < 1 { throw StreamsError(.configuration, "maxRecordsPerTransaction: at least 1") }
+        if maxBufferedRecordsPerPartition < 5 { throw StreamsError(.configuration, "maxBufferedRecordsPerPartition: at least 5") }
+        if streamThreads < 1 || streamThreads > 64 { throw StreamsError(.configuration, "streamThreads: from 1 to 64") }
+        if stateFileInterval < .zero { throw StreamsError(.configuration, "stateFileInterval: not negative") }
+        if maxPollRecords < 1 { throw StreamsError(.configuration, "maxPollRecords: at least 1") }
+        if idleTimeout < .seconds(1) { throw StreamsError(.configuration, "idleTimeout: at least 1 s") }
+        if sessionTimeout < .seconds(6) { throw StreamsError(.configuration, "sessionTimeout: at least 6 s (Kafka's minimum)") }
     }
 }
 
