@@ -126,41 +126,33 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Kafka", "Streams", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Kafka", "Streams", "Manufacturing", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // What can be tested without a broker: the pure logic of every module, the processors through
+        // the test driver (manual clock), decoding, configuration, the console's state. Seconds.
         .testTarget(
-            name: "KafkaTests",
-            dependencies: ["Kafka", "TestSupport", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict
-        ),
-        // Workers as real child processes on the in-process cluster (crash, rebalance, exactly once).
-        .testTarget(
-            name: "EndToEndTests",
-            dependencies: ["millwright", "Ops", "Manufacturing", "Streams", "Kafka", "TestSupport"],
-            exclude: ["parse_metrics.py", "console_browser.py"],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "OpsTests",
+            name: "UnitTests",
             dependencies: [
-                "Ops", "Manufacturing", "Streams", "Kafka", "TestSupport",
+                "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "ManufacturingTests",
-            dependencies: [
-                "Manufacturing", "Streams", "Kafka", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
         ),
+        // On the in-process cluster: the Kafka layer, the stream runtime, master data, the operator
+        // API; and workers as real child processes (crash, rebalance, replay, the console in Chromium).
         .testTarget(
-            name: "StreamsTests",
-            dependencies: ["Streams", "Kafka", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            name: "IntegrationTests",
+            dependencies: [
+                "millwright", "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            exclude: ["EndToEnd/parse_metrics.py", "EndToEnd/console_browser.py"],
             swiftSettings: strict
         ),
         // Master-data cache load from scratch and delta, on the in-process cluster.

@@ -39,8 +39,7 @@ extension JSONValue {
 @Suite("The console in a real headless browser, against a worker that processed the sample, and `millwright console`", .serialized)
 struct ConsoleTests {
     /// Where screenshots go for people to look at: `.build/console/`.
-    static let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent(".build/console")
+    static let screenshots = Repository.root.appendingPathComponent(".build/console")
 
     @Test(
         "the page shows the run's numbers (quarantines by reason and age, dead letters, lag, postings, lag p50/p95, on-time share, at-risk orders); a redrive clicked in it takes effect; a replay from it is refused while the worker runs and executed from `millwright console` once it is stopped"

@@ -108,8 +108,7 @@ struct EndToEnd {
     let cluster: InProcessKafkaCluster
     let group = TestKafka.uniqueName("e2e")
     let root = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("e2e")).path
-    static let catalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("topics")
+    static let catalog = Repository.topics
 
     init() throws {
         cluster = try TestKafka.cluster()
@@ -122,8 +121,8 @@ struct EndToEnd {
 
     var bootstrap: String { cluster.bootstrapServers }
 
-    func worker(_ name: String) throws -> WorkerProcess {
-        try WorkerProcess(bootstrap: bootstrap, group: group, stateDirectory: "\(root)/\(name)", name: name)
+    func worker(_ name: String, environment: [String: String] = [:]) throws -> WorkerProcess {
+        try WorkerProcess(bootstrap: bootstrap, group: group, stateDirectory: "\(root)/\(name)", name: name, environment: environment)
     }
 
     func send(_ records: [OutputRecord]) async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Manufacturing
 import PropertyBased
+import TestSupport
 import Testing
 
 @Suite("Decoder under random damage (property-based)")

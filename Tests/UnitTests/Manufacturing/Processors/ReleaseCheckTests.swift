@@ -1,5 +1,6 @@
 import Foundation
 import Manufacturing
+import TestSupport
 import Testing
 
 @Suite("Referential checks of approved orders (pure function)")

@@ -1,12 +1,11 @@
 import Foundation
 import Manufacturing
+import TestSupport
 import Testing
 
 @Suite("Topic catalog")
 struct TopicCatalogTests {
-    static let topicsFolder = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("topics")
+    static let topicsFolder = Repository.topics
 
     @Test("the project's catalog loads and has every topic of the contract")
     func projectCatalogLoads() throws {

@@ -7,8 +7,7 @@ import Testing
 
 @Suite("Topics of the catalog against a cluster: what exists, what differs, what is missing")
 struct TopicProvisionerTests {
-    static let catalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("topics")
+    static let catalog = Repository.topics
 
     @Test(
         "a topic with the catalog's partitions exists, one with others is reported, the rest (and a plant's release topic) are to be created, replication capped to the brokers"

@@ -2,21 +2,20 @@ import Foundation
 import Manufacturing
 
 /// The example events of `topics/examples`, and how each topic's events decode.
-enum Examples {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let topics = root.appendingPathComponent("topics")
-    static let folder = topics.appendingPathComponent("examples")
+public enum Examples {
+    public static let root = Repository.root
+    public static let topics = root.appendingPathComponent("topics")
+    public static let folder = topics.appendingPathComponent("examples")
 
     /// Decodes bytes as the topic's event type; on success returns the schema name and the
     /// re-encoded event.
-    typealias Decode = @Sendable ([UInt8]) -> Result<(schema: String, encoded: [UInt8]), DecodingFailure>
+    public typealias Decode = @Sendable ([UInt8]) -> Result<(schema: String, encoded: [UInt8]), DecodingFailure>
 
-    static func decoder<P: EventPayload>(_ type: P.Type) -> Decode {
+    public static func decoder<P: EventPayload>(_ type: P.Type) -> Decode {
         { bytes in EventDecoder.decode(bytes, as: type).map { (P.schema, $0.bytes) } }
     }
 
-    static let decoders: [String: Decode] = [
+    public static let decoders: [String: Decode] = [
         "erp.order-approved.v1": decoder(OrderApproved.self),
         "mes.operation-completed.v1": decoder(OperationCompleted.self),
         "mes.scrap-reported.v1": decoder(ScrapReported.self),
@@ -28,13 +27,13 @@ enum Examples {
         "ops.quarantine.v1": decoder(Quarantine.self),
     ]
 
-    static func bytes(_ topic: String, _ file: String) throws -> [UInt8] {
+    public static func bytes(_ topic: String, _ file: String) throws -> [UInt8] {
         Array(try Data(contentsOf: folder.appendingPathComponent(topic).appendingPathComponent(file)))
     }
 
     /// File name → "valid" or the dead-letter reason, from the topic's `expected.json`; for
     /// topics without one, every `valid-*` file.
-    static func expectations(_ topic: String) throws -> [(file: String, expected: String)] {
+    public static func expectations(_ topic: String) throws -> [(file: String, expected: String)] {
         let dir = folder.appendingPathComponent(topic)
         let expectedFile = dir.appendingPathComponent("expected.json")
         if FileManager.default.fileExists(atPath: expectedFile.path) {
@@ -44,12 +43,12 @@ enum Examples {
         return try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("valid-") }.sorted().map { ($0, "valid") }
     }
 
-    static func decode<P: EventPayload>(_ topic: String, _ file: String, as type: P.Type) throws -> Envelope<P> {
+    public static func decode<P: EventPayload>(_ topic: String, _ file: String, as type: P.Type) throws -> Envelope<P> {
         try EventDecoder.decode(bytes(topic, file), as: type).get()
     }
 
     /// Master data from every valid mdm example.
-    static func masterData() throws -> InMemoryMasterData {
+    public static func masterData() throws -> InMemoryMasterData {
         func all<P: EventPayload>(_ topic: String, _ type: P.Type) throws -> [P] {
             try expectations(topic).filter { $0.expected == "valid" }.map { try decode(topic, $0.file, as: type).data }
         }
@@ -59,7 +58,7 @@ enum Examples {
     }
 
     /// Runs the independent JSON Schema validator over a folder of `<schema>.v1.<name>.json`.
-    static func validateWithJSONSchema(_ directory: URL) throws -> (status: Int32, output: String) {
+    public static func validateWithJSONSchema(_ directory: URL) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", root.appendingPathComponent("Tests/SchemaValidation/validate_examples.py").path, directory.path]
@@ -73,7 +72,7 @@ enum Examples {
         return (process.terminationStatus, output)
     }
 
-    static func temporaryDirectory() throws -> URL {
+    public static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("mw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url

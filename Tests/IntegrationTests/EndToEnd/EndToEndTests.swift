@@ -151,6 +151,12 @@ struct EndToEndTests {
 
     /// The in-process cluster with master data and 24 work orders, workers a and b, and a feed
     /// of 1,440 MES events in small chunks that keeps running while a test kills or adds workers.
+    /// The idle advance moves a quiet task's stream time to the wall clock — hours past these
+    /// events — after which every event is late (an adjustment, never a milestone). A task waits
+    /// several seconds while a killed worker's session times out and its partitions move: the
+    /// idle timeout is longer than that, so only the end of the feed lets it close the windows.
+    static let underLoad = ["MILLWRIGHT_IDLE_TIMEOUT": "20s"]
+
     static func twoWorkersUnderLoad() async throws -> (
         EndToEnd, (table: [OutputRecord], events: [OutputRecord], goodsReceipt: Double, scrap: Double), WorkerProcess, WorkerProcess, Task<Void, any Error>
     ) {
@@ -158,8 +164,8 @@ struct EndToEndTests {
         try await e2e.send(try SampleData(catalog: EndToEnd.catalog).masterData())
         let work = Self.workload(workOrders: 24, eventsPerWorkOrder: 60)
         try await e2e.send(work.table)
-        let a = try e2e.worker("a")
-        let b = try e2e.worker("b")
+        let a = try e2e.worker("a", environment: Self.underLoad)
+        let b = try e2e.worker("b", environment: Self.underLoad)
         let feed = Task {
             for chunk in stride(from: 0, to: work.events.count, by: 60) {
                 try await e2e.send(Array(work.events[chunk..<min(chunk + 60, work.events.count)]))
@@ -179,7 +185,7 @@ struct EndToEndTests {
         try await Task.sleep(for: .seconds(4))
         #expect(a.output.contains("task restored"), "a was working when it was killed")
         a.kill()  // mid-stream
-        let restarted = try e2e.worker("a")  // same state directory
+        let restarted = try e2e.worker("a", environment: Self.underLoad)  // same state directory
         defer { restarted.kill() }
         try await feed.value
         try await Self.checkExactlyOnce(e2e, events: work.events.count, goodsReceipt: work.goodsReceipt, scrap: work.scrap) {
@@ -195,7 +201,7 @@ struct EndToEndTests {
             b.kill()
         }
         try await Task.sleep(for: .seconds(4))
-        let c = try e2e.worker("c")  // joins mid-stream
+        let c = try e2e.worker("c", environment: Self.underLoad)  // joins mid-stream
         defer { c.kill() }
         try await feed.value
         try await Self.checkExactlyOnce(e2e, events: work.events.count, goodsReceipt: work.goodsReceipt, scrap: work.scrap) {

@@ -1,5 +1,6 @@
 import Foundation
 import Manufacturing
+import TestSupport
 import Testing
 
 @Suite("Example events of topics/ against the Swift decoder")
