@@ -328,7 +328,11 @@ enum ConsolePage {
               openAction(`Replay ${processor} to ${to}`, { path: "/api/v1/offsets/reset", body: { processor, to }, executable: json => json.plan.length > 0 });
             } }, "Preview plan…"));
 
+          // A refresh keeps what the operator typed into the replay form.
+          const keep = { processor: document.getElementById("replay-processor")?.value, to: document.getElementById("replay-to")?.value };
           document.getElementById("content").replaceChildren(cards, chart, h("div", { class: "grid2" }, quarantine, h("div", {}, lag, letters)), risk, replay);
+          if (keep.processor) document.getElementById("replay-processor").value = keep.processor;
+          if (keep.to !== undefined) document.getElementById("replay-to").value = keep.to;
           document.body.setAttribute("data-loaded", d.generatedAt);
         }
 
