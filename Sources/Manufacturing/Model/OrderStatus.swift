@@ -18,6 +18,11 @@ public enum RiskReason: String, Sendable, CaseIterable, Comparable {
 public struct OrderStatus: EventPayload, Hashable {
     public static let schema = "erp.order-status"
 
+    /// Goods receipt as a whole percentage of the ordered quantity, at most 100.
+    public static func progress(goodsReceipt: Double, ordered: Double) -> Double {
+        ordered > 0 ? min(100, (goodsReceipt / ordered * 100).rounded()) : 0
+    }
+
     public var orderId: String
     /// Absent while nothing was released.
     public var workOrderId: String?
@@ -44,7 +49,7 @@ public struct OrderStatus: EventPayload, Hashable {
         self.orderedQty = orderedQty
         self.goodsReceiptQty = goodsReceiptQty
         self.scrapQty = scrapQty
-        self.progressPct = orderedQty > 0 ? min(100, (goodsReceiptQty / orderedQty * 100).rounded()) : 0
+        self.progressPct = Self.progress(goodsReceipt: goodsReceiptQty, ordered: orderedQty)
         self.riskReasons = riskReasons.sorted()
         self.dueDate = dueDate
         self.updatedAt = updatedAt

@@ -148,7 +148,7 @@ public final class ConfirmationProcessor: StreamProcessor {
                     }
                 }
             }
-            publishStatus(workOrder, state: &state, cause: cause, force: false, context: context)
+            publishStatus(workOrder, state: &state, cause: cause, context: context)
         }
     }
 
@@ -195,7 +195,7 @@ public final class ConfirmationProcessor: StreamProcessor {
             for id in ids {
                 guard let resident = resident(id), progress[id] != nil else { continue }
                 modifyProgress(id) { state in
-                    publishStatus(resident.workOrder, state: &state, cause: state.lastCause, force: false, context: context)
+                    publishStatus(resident.workOrder, state: &state, cause: state.lastCause, context: context)
                 }
             }
         }
@@ -260,19 +260,27 @@ public final class ConfirmationProcessor: StreamProcessor {
                     .quarantine(.overConfirmation, plant: workOrder.plant)))
             return
         }
+        let progressBefore = OrderStatus.progress(goodsReceipt: state.postedGoodsReceipt, ordered: workOrder.orderedQty)
         state.postedGoodsReceipt += totals.goodsReceipt
         state.postedScrap += totals.scrap
         dirty.insert(id)
         context.forward(
             factory.record(posting, topic: Topics.productionConfirmation, key: id, eventId: "posting:\(postingId)")
                 .tallied(.posting(kind, plant: workOrder.plant, windowStart: windowStart)))
-        publishStatus(workOrder, state: &state, cause: cause, force: true, context: context)
+        // ERP hears of changed quantities; CRM, which sees no quantities, of changed progress only.
+        let progressAfter = OrderStatus.progress(goodsReceipt: state.postedGoodsReceipt, ordered: workOrder.orderedQty)
+        publishStatus(
+            workOrder, state: &state, cause: cause, erpChanged: totals.goodsReceipt != 0 || totals.scrap != 0,
+            crmChanged: progressAfter != progressBefore, context: context)
     }
 
-    /// Sends ERP and CRM status when status or risk changed, or always with a posting.
+    /// Sends ERP and CRM status when a field its reader sees changed: status or risk (both), the
+    /// quantities of a posting (ERP), the progress (CRM); nothing when nothing changed (the contract).
     func publishStatus(
-        _ workOrder: WorkOrder, state: inout WorkOrderProgress, cause: EventCause?, force: Bool, context: any ProcessorContext
+        _ workOrder: WorkOrder, state: inout WorkOrderProgress, cause: EventCause?, erpChanged: Bool = false, crmChanged: Bool = false,
+        context: any ProcessorContext
     ) {
+        let force = erpChanged || crmChanged
         let id = workOrder.workOrderId
         guard let cause else { return }
         let status: OrderStatusCode =
@@ -292,7 +300,8 @@ public final class ConfirmationProcessor: StreamProcessor {
         if scrapRisk { risks.append(.scrapOverTolerance) }
         if late { risks.append(.late) }
         let riskNames = risks.sorted().map(\.rawValue)
-        guard force || state.lastStatus != status.rawValue || state.lastRisks != riskNames else { return }
+        let statusOrRiskChanged = state.lastStatus != status.rawValue || state.lastRisks != riskNames
+        guard force || statusOrRiskChanged else { return }
         state.lastStatus = status.rawValue
         state.lastRisks = riskNames
         dirty.insert(id)
@@ -302,7 +311,9 @@ public final class ConfirmationProcessor: StreamProcessor {
             riskReasons: risks, dueDate: workOrder.dueDate, updatedAt: Timestamp(milliseconds: context.wallClock))
         let factory = OutputFactory(now: context.wallClock, correlationId: cause.correlationId, causationId: cause.eventId, plant: workOrder.plant)
         let sequence = "\(cause.eventId):\(status.rawValue):\(riskNames.joined(separator: "+")):\(state.postingCount)"
-        for record in factory.statusRecords(orderStatus, sequence: sequence) { context.forward(record) }
+        let records = factory.statusRecords(
+            orderStatus, sequence: sequence, erp: statusOrRiskChanged || erpChanged, crm: statusOrRiskChanged || crmChanged)
+        for record in records { context.forward(record) }
     }
 
     // MARK: Parking

@@ -20,12 +20,16 @@ struct OutputFactory {
     }
 
     /// ERP's and CRM's status events for one status. CRM's envelope names no plant either.
-    func statusRecords(_ status: OrderStatus, sequence: String) -> [OutputRecord] {
+    /// The status for ERP and (masked) for CRM; `erp` / `crm` false leaves that one out.
+    func statusRecords(_ status: OrderStatus, sequence: String, erp: Bool = true, crm: Bool = true) -> [OutputRecord] {
         var masked = self
         masked.plant = nil
-        return [
-            record(status, topic: Topics.erpOrderStatus, key: status.orderId, eventId: "status:\(status.orderId):\(sequence)"),
-            masked.record(status.forCustomer, topic: Topics.crmOrderStatus, key: status.orderId, eventId: "crm-status:\(status.orderId):\(sequence)"),
-        ]
+        var records: [OutputRecord] = []
+        if erp { records.append(record(status, topic: Topics.erpOrderStatus, key: status.orderId, eventId: "status:\(status.orderId):\(sequence)")) }
+        if crm {
+            records.append(
+                masked.record(status.forCustomer, topic: Topics.crmOrderStatus, key: status.orderId, eventId: "crm-status:\(status.orderId):\(sequence)"))
+        }
+        return records
     }
 }

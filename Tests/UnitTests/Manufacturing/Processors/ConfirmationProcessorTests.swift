@@ -279,4 +279,32 @@ struct ReplayUnknownWorkOrderTests {
         try driver.pipe(record)
         #expect(try Shop.postings(driver).isEmpty, "a second replay changes nothing")
     }
+
+    @Test(
+        "order status goes out only when a field its reader sees changed: a posting without quantities sends none; scrap alone tells ERP, not CRM; goods receipt tells both"
+    )
+    func statusOnlyOnChange() throws {
+        let driver = try Shop.driver(workOrders: [Shop.workOrder(ordered: 100)])
+        try driver.pipe(Shop.completed(op: 10, good: 5, at: Shop.minutes(1), final: false))
+        #expect(try Shop.statuses(driver).map(\.status) == [.inProduction], "the first completion: IN_PRODUCTION")
+        _ = driver.drainOutputs(topic: Topics.crmOrderStatus)
+        try driver.pipe(Shop.completed(op: 10, good: 1, at: Shop.minutes(20), final: false))  // closes 08:00: op 10 only
+        #expect(try Shop.postings(driver).map(\.goodsReceiptQty) == [0])
+        #expect(try Shop.statuses(driver).isEmpty, "a posting without goods receipt or scrap changes nothing ERP sees")
+        #expect(driver.drainOutputs(topic: Topics.crmOrderStatus).isEmpty)
+
+        try driver.pipe(Shop.scrap(qty: 1, at: Shop.minutes(21)))
+        try driver.pipe(Shop.completed(op: 30, good: 50, at: Shop.minutes(22)))
+        try driver.pipe(Shop.completed(op: 10, good: 1, at: Shop.minutes(40), final: false))  // closes 08:15
+        #expect(try Shop.postings(driver).map(\.goodsReceiptQty) == [50])
+        let erp = try Shop.statuses(driver)
+        #expect(erp.map(\.goodsReceiptQty) == [50] && erp.map(\.scrapQty) == [1] && erp.map(\.progressPct) == [50])
+        #expect(driver.drainOutputs(topic: Topics.crmOrderStatus).count == 1, "progress moved: CRM hears it")
+
+        try driver.pipe(Shop.scrap(qty: 1, at: Shop.minutes(41)))
+        try driver.pipe(Shop.completed(op: 10, good: 1, at: Shop.minutes(55), final: false))  // closes 08:30: scrap only
+        #expect(try Shop.postings(driver).map(\.scrapQty) == [1])
+        #expect(try Shop.statuses(driver).map(\.scrapQty) == [2], "ERP sees its scrap quantity change")
+        #expect(driver.drainOutputs(topic: Topics.crmOrderStatus).isEmpty, "CRM sees no quantities: status, progress and risk are unchanged")
+    }
 }
