@@ -7,8 +7,9 @@ import Synchronization
 
 /// Tails the plants' outputs for the console (``ConsoleFeedState``): the postings on
 /// `erp.production-confirmation.v1` and the releases on every `mes.<plant>.production-release.v1`
-/// from an hour back, and ERP's order status from the beginning (compacted: the latest status per
-/// order). It reads what ERP and MES read (`read_committed`, no consumer group), so every worker
+/// from an hour back, and ERP's order status from the start of its retention (7 days: an order
+/// whose latest status is older than that leaves the at-risk list; the latest status per order
+/// wins). It reads what ERP and MES read (`read_committed`, no consumer group), so every worker
 /// and `millwright console` show the same numbers, whichever partitions they process, and a
 /// restart loses nothing: it reads the hour again.
 ///
