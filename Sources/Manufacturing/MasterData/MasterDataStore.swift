@@ -30,6 +30,8 @@ public final class MasterDataStore: Sendable {
 
     /// Opens (creating the directory and the schema if needed) the store in `stateDirectory`.
     /// Blocks the calling thread while the file is opened and migrated: call it once, at startup.
+    /// A file SQLite finds damaged, or not a database at all, is moved aside (`…corrupt-<ms>`, with
+    /// a warning) and replaced by an empty store: the loader reads the master-data topics again.
     /// - Throws: `.fileSystem` when the directory cannot be created; `.sqlite` when the file
     ///   cannot be opened or migrated (the reason names the path).
     public init(stateDirectory: String, logger: Logger) throws(MasterDataStoreError) {
@@ -47,12 +49,39 @@ public final class MasterDataStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         let path = self.path
-        database = try MasterDataStoreError.check("open \(path)") {
+        do {
+            database = try Self.open(path, configuration)
+        } catch let error where Self.isCorrupt(error) {
+            // A cache, not the truth: the master-data topics are. A damaged file is kept for a
+            // look and replaced by an empty one, which the loader fills from Kafka again.
+            let aside = "\(path).corrupt-\(Int64(Date().timeIntervalSince1970 * 1000))"
+            logger.warning(
+                "master-data database unreadable; moved aside and rebuilt from the master-data topics",
+                metadata: ["path": "\(path)", "movedTo": "\(aside)", "error": "\(error)"])
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                do { try FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix) } catch {
+                    throw MasterDataStoreError(code: .fileSystem, reason: "cannot move the unreadable \(path + suffix) aside", underlying: error)
+                }
+            }
+            database = try Self.open(path, configuration)
+        }
+    }
+
+    /// Opens the file and creates or migrates its schema.
+    private static func open(_ path: String, _ configuration: Configuration) throws(MasterDataStoreError) -> DatabasePool {
+        let database = try MasterDataStoreError.check("open \(path)") {
             try DatabasePool(path: path, configuration: configuration)
         }
         try MasterDataStoreError.check("create the schema in \(path)") {
             try Self.migrator.migrate(database)
         }
+        return database
+    }
+
+    /// SQLite says the file is not a database, or a damaged one (`SQLITE_NOTADB`, `SQLITE_CORRUPT`).
+    static func isCorrupt(_ error: MasterDataStoreError) -> Bool {
+        guard let code = error.code.sqliteCode else { return false }
+        return code & 0xFF == 26 || code & 0xFF == 11
     }
 
     // MARK: Reading

@@ -190,4 +190,33 @@ struct MasterDataStoreTests {
         #expect(error?.code == .fileSystem)
         #expect(error?.reason.contains(path) == true)
     }
+
+    @Test(
+        "a master-data file that is not a database is moved aside with a warning and replaced by an empty store, which takes rows again; a healthy one is kept")
+    func corruptFileMovedAside() async throws {
+        let directory = F.stateDirectory()
+        defer { F.cleanUp(directory) }
+        let file = directory + "/master-data.sqlite"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let garbage = Data(String(repeating: "not a database, a disk that lied. ", count: 200).utf8)
+        try garbage.write(to: URL(fileURLWithPath: file))
+        let records = RecordingLogHandler.Store()
+        let logger = Logger(label: "store") { _ in RecordingLogHandler(store: records) }
+
+        let store = try MasterDataStore(stateDirectory: directory, logger: logger)
+        #expect(try await store.counts() == MasterDataCounts(plants: 0, items: 0, boms: 0, routings: 0, rejected: 0))
+        #expect(try store.storedPositions().isEmpty, "no positions: the loader reads the topics from the start")
+        let aside = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("master-data.sqlite.corrupt-") }
+        #expect(aside.count == 1, "the damaged file is kept for a look: \(aside)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/" + (aside.first ?? ""))) == garbage)
+        let warning = records.all.first { $0.level == .warning }
+        #expect(warning?.message.contains("moved aside and rebuilt") == true, "\(records.all.map(\.message))")
+        try store.apply([F.record(F.plant, offset: 0)], positions: [TopicPartition(topic: MasterDataTopic.plant, partition: 0): 1])
+        #expect(try store.plant("P100") == F.plant)
+
+        // Reopened, the rebuilt file is healthy: kept, nothing else moved aside.
+        let again = try MasterDataStore(stateDirectory: directory, logger: logger)
+        #expect(try again.plant("P100") == F.plant)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("master-data.sqlite.corrupt-") }.count == 1)
+    }
 }
