@@ -14,6 +14,25 @@ public enum DeadLetter {
         public static let originalTimestamp = "original-timestamp"
     }
 
+    /// The most bytes of `dlq-error`: an error that quotes the input (a long field, a huge
+    /// number) never makes the dead letter much larger than the input itself.
+    public static let maxErrorBytes = 1_024
+
+    /// `error` cut to ``maxErrorBytes`` of UTF-8 at a character boundary, ending with `…` when cut.
+    public static func capped(_ error: String) -> String {
+        guard error.utf8.count > maxErrorBytes else { return error }
+        var cut = ""
+        var bytes = 0
+        let budget = maxErrorBytes - "…".utf8.count
+        for character in error {
+            let size = character.utf8.count
+            guard bytes + size <= budget else { break }
+            cut.append(character)
+            bytes += size
+        }
+        return cut + "…"
+    }
+
     /// The dead letter for `input`: the original key and value bytes unchanged; `dlq-reason`,
     /// `dlq-error`, `original-topic`, `original-partition`, `original-offset`,
     /// `original-timestamp` (milliseconds since the epoch, empty when the record had none), then
@@ -21,7 +40,7 @@ public enum DeadLetter {
     public static func record(for input: StreamRecord, reason: String, error: String, topic: String = DeadLetter.topic) -> OutputRecord {
         var headers: [StreamRecord.Header] = [
             .init(key: HeaderName.reason, value: reason),
-            .init(key: HeaderName.error, value: error),
+            .init(key: HeaderName.error, value: capped(error)),
             .init(key: HeaderName.originalTopic, value: input.topic),
             .init(key: HeaderName.originalPartition, value: String(input.partition)),
             .init(key: HeaderName.originalOffset, value: String(input.offset)),
