@@ -53,6 +53,41 @@ public enum TestKafka {
         }
         return messages
     }
+
+    /// Every message of `partitions` from the beginning up to their end offsets as they stand on
+    /// the call, read on a group-less consumer: complete however slowly the cluster answers
+    /// (ends when the consumer's position reached each end offset, control records included),
+    /// or throws when `timeout` passes first.
+    public static func readToEnd(
+        _ cluster: InProcessKafkaCluster, partitions: [KafkaTopicPartition], timeout: Duration = .seconds(60)
+    ) async throws -> [KafkaConsumerMessage] {
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: nil), logger: logger("read-to-end"))
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        for partition in partitions { ends[partition] = try await consumer.watermarks(partition).high }
+        try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: KafkaOffset.beginning) })
+        var messages: [KafkaConsumerMessage] = []
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var open = ends.filter { $0.value > 0 }
+        while !open.isEmpty {
+            guard ContinuousClock.now < deadline else {
+                try await consumer.close()
+                throw ReadToEndTimeout(missing: open.keys.map { "\($0.topic)[\($0.partition)]" }.sorted())
+            }
+            for event in try await consumer.pollBatch(maxMessages: 1_000, timeout: .milliseconds(100)) {
+                if case .message(let message) = event { messages.append(message) }
+            }
+            for position in try consumer.position(Array(open.keys)) where position.offset >= open[position.topicPartition] ?? 0 {
+                open[position.topicPartition] = nil
+            }
+        }
+        try await consumer.close()
+        return messages
+    }
+
+    public struct ReadToEndTimeout: Error, CustomStringConvertible {
+        public let missing: [String]
+        public var description: String { "not read to the end in time: \(missing.joined(separator: ", "))" }
+    }
 }
 
 /// An append-only log shared between threads, for asserting the order of events.

@@ -316,19 +316,10 @@ struct StreamWorkerTests {
     /// in the changelog (the in-process cluster shows aborted transactions to read_committed
     /// readers too).
     static func committedOutputs(_ cluster: InProcessKafkaCluster) async throws -> [String] {
-        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
-        try consumer.assign(
-            (0..<4).flatMap { p in
-                ["out", "millwright.counter.changelog.v1"].map { KafkaTopicPartitionOffset(topic: $0, partition: p, offset: KafkaOffset.beginning) }
-            })
-        var messages: [KafkaConsumerMessage] = []
-        var quiet = 0
-        while quiet < 10 {
-            let batch = try await consumer.pollBatch(maxMessages: 1_000, timeout: .milliseconds(100))
-            quiet = batch.isEmpty ? quiet + 1 : 0
-            for event in batch { if case .message(let m) = event { messages.append(m) } }
+        let partitions = (0..<Int32(4)).flatMap { p in
+            ["out", "millwright.counter.changelog.v1"].map { KafkaTopicPartition(topic: $0, partition: p) }
         }
-        try await consumer.close()
+        let messages = try await TestKafka.readToEnd(cluster, partitions: partitions)
         let changelog = messages.filter { $0.topic != "out" }
         let aborted = Set(changelog.filter { $0.keyString == "\u{1F}abort" }.compactMap(\.valueString))
         let committed = Set(changelog.filter { $0.keyString == "\u{1F}commit" }.compactMap(\.valueString)).subtracting(aborted)
