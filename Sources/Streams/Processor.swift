@@ -5,17 +5,14 @@
 /// calls it from one thread at a time, so it needs no locking. Every effect goes through the
 /// context, so that the runtime can commit outputs, state changes and input positions together.
 public protocol StreamProcessor: AnyObject {
+    /// Called once, on the task's thread, before anything else reaches the processor and after
+    /// the task's stores were restored: read state, schedule punctuations
+    /// (``ProcessorContext/schedule(_:every:_:)``). Default: nothing.
+    func initialize(context: any ProcessorContext) throws
+
     /// Handles one input record. Call `context.observeEventTime(_:)` with the record's event time
     /// (stream time is the highest one seen on the task).
     func process(_ record: StreamRecord, context: any ProcessorContext) throws
-
-    /// Stream time moved up (after a record, or by the idle advance of a quiet partition).
-    /// Windows close here.
-    func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws
-
-    /// Called on the wall clock about every `StreamsConfiguration.wallClockInterval` (default 1 s),
-    /// for processing-time timeouts.
-    func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws
 
     /// Writes state cached in memory to the context's stores. The runtime calls it before every
     /// commit; a processor that writes its stores directly needs nothing here.
@@ -28,10 +25,9 @@ public protocol StreamProcessor: AnyObject {
 }
 
 extension StreamProcessor {
+    public func initialize(context: any ProcessorContext) throws {}
     public func flush(context: any ProcessorContext) throws {}
     public func stateSizes() -> [(name: String, value: Int)] { [] }
-    public func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws {}
-    public func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws {}
 }
 
 /// What a processor may do: forward records, use its stores, read the clocks.
@@ -49,6 +45,11 @@ public protocol ProcessorContext: AnyObject {
     func store(_ name: String) -> any KeyValueStore
     /// Reports the event time of the record being processed.
     func observeEventTime(_ milliseconds: Int64)
+    /// Calls `punctuator` every `interval` ms of stream time or of the wall clock (see
+    /// ``Punctuation``) until it is cancelled: windows close on stream time, timeouts run on the
+    /// wall clock. Its outputs and store changes commit with the task's next commit.
+    @discardableResult
+    func schedule(_ type: PunctuationType, every interval: Int64, _ punctuator: @escaping Punctuation.Punctuator) -> Punctuation
 }
 
 /// A task's key-value state. Keys are text; values are bytes (the processors store JSON).

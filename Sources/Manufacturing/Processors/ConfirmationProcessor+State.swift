@@ -26,7 +26,7 @@ extension ConfirmationProcessor {
     /// Open windows, work orders held in memory, parked events, quarantined inputs a replay may apply.
     public func stateSizes() -> [(name: String, value: Int)] {
         [
-            ("open_windows", closeSchedule.count),
+            ("open_windows", windowStore.count),
             ("resident_work_orders", workOrders.count),
             ("parked_events", parked.values.reduce(0) { $0 + $1.count }),
             ("replayable_quarantines", replayable.count),
@@ -41,7 +41,7 @@ extension ConfirmationProcessor {
         var rowSaysAll: Set<String> = []
         for id in newWorkOrders {
             guard let workOrder = workOrders[id]?.workOrder else { continue }
-            if let i = progress.index(forKey: id), progress.values[i].isJustReleased {
+            if let i = progress.index(forKey: id), progress.values[i].isJustReleased, !windowStore.hasOpenWindows(id) {
                 store.put("workorder:\(id)", workOrder.storedBytes(releaseCause: progress.values[i].lastCause))
                 rowSaysAll.insert(id)
             } else {
@@ -50,7 +50,7 @@ extension ConfirmationProcessor {
         }
         newWorkOrders.removeAll()
         for id in dirty where !rowSaysAll.contains(id) {
-            if let i = progress.index(forKey: id) { store.put("progress:\(id)", progress.values[i].bytes) }
+            if let i = progress.index(forKey: id) { store.put("progress:\(id)", progress.values[i].bytes(windows: windowStore.windows(of: id))) }
         }
         for id in dirtyParking {
             if let list = parked[id] { store.put("parked:\(id)", ParkedEvent.bytes(list)) } else { store.delete("parked:\(id)") }
@@ -74,8 +74,8 @@ extension ConfirmationProcessor {
         guard let bytes = store?.get("workorder:\(id)"), let row = WorkOrder.storedRow(bytes) else { return nil }
         let resident = Resident(row.workOrder)
         workOrders[id] = resident
-        if let bytes = store?.get("progress:\(id)"), let state = WorkOrderProgress(bytes: bytes) {
-            adopt(state, for: id)
+        if let bytes = store?.get("progress:\(id)"), let stored = StoredProgress(bytes: bytes) {
+            adopt(stored, for: id)
         } else if let cause = row.releaseCause {
             progress[id] = .released(by: cause)  // released, nothing else since (no progress row)
         }
@@ -83,21 +83,21 @@ extension ConfirmationProcessor {
         return resident
     }
 
-    /// Holds a work order's stored progress in memory, its open windows scheduled to close.
-    func adopt(_ state: WorkOrderProgress, for id: String) {
-        progress[id] = state
-        for start in state.windows.keys { closeSchedule.schedule(id, at: windows.closesAt(windowStart: start)) }
+    /// Holds a work order's stored progress in memory, its open windows in the window store.
+    func adopt(_ stored: StoredProgress, for id: String) {
+        progress[id] = stored.progress
+        windowStore.restore(id, windows: stored.windows)
     }
 
     /// Drops a work order from memory when it has no open window and nothing parked, its state
     /// already in the store (called after the flush wrote it). A completed one also leaves the due
     /// schedule; any other keeps its place there (it may still turn LATE).
     func evictIfQuiet(_ id: String) {
-        guard let state = progress[id], state.windows.isEmpty, parked[id] == nil, let resident = workOrders[id], store != nil
+        guard let state = progress[id], !windowStore.hasOpenWindows(id), parked[id] == nil, let resident = workOrders[id], store != nil
         else { return }
         workOrders[id] = nil
         progress[id] = nil
-        if state.isDone { dueSchedule.cancel(id, at: resident.workOrder.dueDate.milliseconds) }
+        if state.isCompleted { dueSchedule.cancel(id, at: resident.workOrder.dueDate.milliseconds) }
     }
 
     /// Work orders held in memory (for tests and statistics).
@@ -113,9 +113,9 @@ extension ConfirmationProcessor {
         // scheduled; the rest stay in the store until an event or the due date needs them.
         var done = Set<String>()
         for (key, value) in store.entries(prefix: "progress:") {
-            guard let state = WorkOrderProgress(bytes: value) else { continue }
+            guard let stored = StoredProgress(bytes: value) else { continue }
             let id = String(key.dropFirst("progress:".count))
-            if state.isDone { done.insert(id) } else if !state.windows.isEmpty { adopt(state, for: id) }
+            if stored.isDone { done.insert(id) } else if !stored.windows.isEmpty { adopt(stored, for: id) }
         }
         for (key, value) in store.entries(prefix: "workorder:") {
             let id = String(key.dropFirst("workorder:".count))

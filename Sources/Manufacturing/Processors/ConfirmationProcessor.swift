@@ -11,9 +11,9 @@ import Streams
 /// Every event is counted in exactly one posting; a posting id is never emitted twice.
 public final class ConfirmationProcessor: StreamProcessor {
     // Many stored properties, on purpose: this is a task's whole state, cached in memory between
-    // flushes (the work orders, their progress, parked events, applied offsets, the two
-    // schedules, and which of them changed since the last flush), kept in one place so that one
-    // flush writes it all. The state's code is in ConfirmationProcessor+State.swift.
+    // flushes (the work orders, their progress and open windows, parked events, applied offsets,
+    // the due dates, and which of them changed since the last flush), kept in one place so that
+    // one flush writes it all. The state's code is in ConfirmationProcessor+State.swift.
     public static let storeName = "confirmations"
     let settings: ProcessingSettings
 
@@ -40,21 +40,27 @@ public final class ConfirmationProcessor: StreamProcessor {
     var touched: Set<String> = []
     /// Work orders received since the last flush (their table row is written once).
     var newWorkOrders: Set<String> = []
-    /// Work orders with a window closing at a stream time (ms).
-    var closeSchedule = TimerSchedule<String>()
+    /// Open windows per work order, closing at their end plus the grace.
+    var windowStore: TumblingWindowStore<String, WindowTotals>
     /// Work orders that turn LATE once stream time passes their due date (ms) unless completed.
     var dueSchedule = TimerSchedule<String>()
-    let windows: TumblingWindows
 
     public init(settings: ProcessingSettings = ProcessingSettings()) {
         self.settings = settings
-        windows = TumblingWindows(size: settings.windowSize, grace: settings.grace)
+        windowStore = TumblingWindowStore(TumblingWindows(size: settings.windowSize, grace: settings.grace))
+    }
+
+    /// Reads the task's state back and schedules the punctuations: windows close and due dates
+    /// pass on stream time (every advance); parked events expire on the wall clock (every second).
+    public func initialize(context: any ProcessorContext) throws {
+        load(context)
+        context.schedule(.streamTime, every: 1) { [unowned self] time, context in streamTimeAdvanced(to: time, context: context) }
+        context.schedule(.wallClock, every: 1_000) { [unowned self] time, context in expireParked(at: time, context: context) }
     }
 
     // MARK: Input
 
     public func process(_ record: StreamRecord, context: any ProcessorContext) throws {
-        load(context)
         if record.topic != Topics.workOrders {
             if let applied = appliedOffsets[record.topic], record.offset < applied {
                 guard replayable.remove("\(record.topic):\(record.offset)") != nil else { return }
@@ -124,26 +130,25 @@ public final class ConfirmationProcessor: StreamProcessor {
             state.recentEvents.appendBounded(eventHash)
             state.lastCause = cause
             dirty.insert(id)
-            let windowStart = windows.start(of: event.eventTime)
             if case .completed = event { state.started = true }
-
-            if windows.isClosed(windowStart: windowStart, streamTime: context.streamTime) {
+            switch windowStore.placement(of: event.eventTime, streamTime: context.streamTime) {
+            case .late(let windowStart):
                 // Later than the grace period: its window is closed; an adjustment carries it.
                 var late = WindowTotals()
                 late.add(event, cause: cause)
                 if case .completed(let c) = event, c.final { state.seenGoodsReceipt += c.goodQty }
                 post(.adjustment, windowStart: windowStart, totals: late, workOrder: workOrder, state: &state, context: context)
-            } else {
-                let opened = state.windows.index(forKey: windowStart) == nil
-                state.windows[windowStart, default: WindowTotals()].add(event, cause: cause)
-                // A window already open is already scheduled to close.
-                if opened { closeSchedule.schedule(id, at: windows.closesAt(windowStart: windowStart)) }
+            case .open(let windowStart):
+                windowStore.update(id, windowStart: windowStart, empty: WindowTotals()) { $0.add(event, cause: cause) }
                 if case .completed(let c) = event, c.final {
                     state.seenGoodsReceipt += c.goodQty
                     if !state.milestoneReached && state.seenGoodsReceipt >= workOrder.orderedQty {
                         state.milestoneReached = true
-                        let totals = state.windows[windowStart] ?? WindowTotals()
-                        state.windows[windowStart] = WindowTotals()
+                        // The window stays open, emptied: what it held so far goes in the milestone.
+                        let totals = windowStore.update(id, windowStart: windowStart, empty: WindowTotals()) { totals in
+                            defer { totals = WindowTotals() }
+                            return totals
+                        }
                         post(.milestone, windowStart: windowStart, totals: totals, workOrder: workOrder, state: &state, context: context)
                     }
                 }
@@ -162,29 +167,21 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     func due(at dueAt: Int64, for id: String) { dueSchedule.schedule(id, at: dueAt) }
 
-    public func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) throws {
-        load(context)
+    func streamTimeAdvanced(to milliseconds: Int64, context: any ProcessorContext) {
         // Stream time moves with nearly every event; the schedules rarely have anything due.
-        if closeSchedule.isDue(at: milliseconds) { closeWindows(through: milliseconds, context: context) }
+        if windowStore.isDue(at: milliseconds) { closeWindows(at: milliseconds, context: context) }
         if dueSchedule.isDue(at: milliseconds, inclusive: false) { markLate(before: milliseconds, context: context) }
     }
 
-    func closeWindows(through milliseconds: Int64, context: any ProcessorContext) {
-        for (_, ids) in closeSchedule.takeDue(at: milliseconds) {
-            for id in ids {
-                guard let resident = workOrders[id], progress[id] != nil else { continue }
-                modifyProgress(id) { state in
-                    var closing: [(start: Int64, totals: WindowTotals)] = []
-                    for (start, totals) in state.windows where windows.isClosed(windowStart: start, streamTime: milliseconds) {
-                        closing.append((start, totals))
-                    }
-                    guard !closing.isEmpty else { return }
-                    for (start, _) in closing { state.windows[start] = nil }
-                    dirty.insert(id)
-                    if closing.count > 1 { closing.sort { $0.start < $1.start } }
-                    for (start, totals) in closing where totals.eventCount > 0 {
-                        post(.window, windowStart: start, totals: totals, workOrder: resident.workOrder, state: &state, context: context)
-                    }
+    /// A WINDOW posting for each window stream time closed that holds events.
+    func closeWindows(at milliseconds: Int64, context: any ProcessorContext) {
+        for (id, closed) in windowStore.takeClosed(at: milliseconds) {
+            // A work order with an open window is never evicted: it is resident.
+            guard let resident = workOrders[id], progress[id] != nil else { continue }
+            dirty.insert(id)
+            modifyProgress(id) { state in
+                for (start, totals) in closed where totals.eventCount > 0 {
+                    post(.window, windowStart: start, totals: totals, workOrder: resident.workOrder, state: &state, context: context)
                 }
             }
         }
@@ -198,19 +195,6 @@ public final class ConfirmationProcessor: StreamProcessor {
                     publishStatus(resident.workOrder, state: &state, cause: state.lastCause, context: context)
                 }
             }
-        }
-    }
-
-    public func wallClockTick(_ milliseconds: Int64, context: any ProcessorContext) throws {
-        load(context)
-        for (id, events) in parked {
-            let (expired, waiting) = (
-                events.filter { $0.parkedAt + settings.parkingTimeout <= milliseconds }, events.filter { $0.parkedAt + settings.parkingTimeout > milliseconds }
-            )
-            guard !expired.isEmpty else { continue }
-            parked[id] = waiting.isEmpty ? nil : waiting
-            dirtyParking.insert(id)
-            for event in expired { quarantineUnknown(event, workOrderId: id, context: context) }
         }
     }
 
@@ -314,62 +298,5 @@ public final class ConfirmationProcessor: StreamProcessor {
         let records = factory.statusRecords(
             orderStatus, sequence: sequence, erp: statusOrRiskChanged || erpChanged, crm: statusOrRiskChanged || crmChanged)
         for record in records { context.forward(record) }
-    }
-
-    // MARK: Parking
-
-    func park(_ record: StreamRecord, workOrderId: String, now: Int64, correlation: String?) {
-        guard let value = record.value.flatMap({ String(validating: $0, as: UTF8.self) }) else { return }
-        var list = parked[workOrderId] ?? []
-        guard !list.contains(where: { $0.topic == record.topic && $0.partition == record.partition && $0.offset == record.offset }) else { return }
-        list.append(
-            ParkedEvent(
-                topic: record.topic, partition: record.partition, offset: record.offset, key: record.keyString, value: value, correlationHeader: correlation,
-                parkedAt: now))
-        parked[workOrderId] = list
-        dirtyParking.insert(workOrderId)
-    }
-
-    func record(of event: ParkedEvent) -> StreamRecord {
-        StreamRecord(
-            topic: event.topic, partition: event.partition, offset: event.offset, key: event.key.map { Array($0.utf8) },
-            value: Array(event.value.utf8), headers: event.correlationHeader.map { [.init(key: EventHeader.correlationId, value: $0)] } ?? [])
-    }
-
-    func replayParked(_ event: ParkedEvent, context: any ProcessorContext) {
-        let record = record(of: event)
-        let decoded: (ShopFloorEvent, EventMetadata)?
-        switch event.topic {
-        case Topics.operationCompleted:
-            decoded = (try? EventDecoder.decode(record, as: OperationCompleted.self).get()).map { (.completed($0.data), $0.metadata) }
-        default: decoded = (try? EventDecoder.decode(record, as: ScrapReported.self).get()).map { (.scrap($0.data), $0.metadata) }
-        }
-        guard let (shopFloorEvent, metadata) = decoded, let resident = resident(shopFloorEvent.workOrderId) else { return }
-        let cause = EventCause(
-            eventId: metadata.eventId, correlationId: metadata.correlationId, topic: event.topic, partition: Int(event.partition), offset: event.offset)
-        apply(shopFloorEvent, cause: cause, workOrder: resident.workOrder, context: context)
-    }
-
-    func quarantineUnknown(_ event: ParkedEvent, workOrderId: String, context: any ProcessorContext) {
-        replayable.insert("\(event.topic):\(event.offset)")
-        appliedDirty = true
-        let original = (try? JSONParser.parse(Array(event.value.utf8))) ?? .null
-        var metadata: EventMetadata?
-        if case .object(let object) = original, case .string(let eventId)? = object["eventId"] {
-            let correlation: String
-            if case .string(let c)? = object["correlationId"] { correlation = c } else { correlation = event.correlationHeader ?? eventId }
-            metadata = EventMetadata(
-                schema: "", schemaVersion: 1, eventId: eventId, correlationId: correlation, occurredAt: Timestamp(milliseconds: 0),
-                source: EventSource(system: "MES"))
-        }
-        let eventId = metadata?.eventId ?? "\(event.topic):\(event.partition):\(event.offset)"
-        let factory = OutputFactory(now: context.wallClock, correlationId: metadata?.correlationId ?? eventId, causationId: eventId, plant: nil)
-        let quarantine = Quarantine(
-            reason: .unknownWorkOrder,
-            detail: "no release seen for work order \(workOrderId) within \(settings.parkingTimeout / 1000) s of processing time",
-            originalTopic: event.topic, originalPartition: Int(event.partition), originalOffset: event.offset, original: original)
-        context.forward(
-            factory.record(quarantine, topic: Topics.quarantine, key: event.key ?? workOrderId, eventId: "quarantine:\(eventId)").tallied(
-                .quarantine(.unknownWorkOrder, plant: nil)))
     }
 }

@@ -5,7 +5,8 @@ extension WorkOrderProgress {
     /// 2 added `lastCause` at the end; format 1 (without it) is still read.
     static let formatVersion: UInt8 = 2
 
-    var bytes: [UInt8] {
+    /// The stored row: this progress and the work order's open `windows`.
+    func bytes(windows: [Int64: WindowTotals]) -> [UInt8] {
         var w = StateWriter(capacity: 64 + recentEvents.count * 8 + windows.count * 96)
         w.byte(Self.formatVersion)
         w.count(recentEvents.count)
@@ -39,12 +40,12 @@ extension WorkOrderProgress {
         return w.bytes
     }
 
-    /// Reads either form; nil when the bytes are neither.
-    init?(bytes: [UInt8]) {
+    /// Reads either form, the row's open windows into `windows`; nil when the bytes are neither.
+    init?(bytes: [UInt8], windows: inout [Int64: WindowTotals]) {
         guard let first = bytes.first else { return nil }
         if first == UInt8(ascii: "{") {
             guard let json = try? JSONParser.parse(bytes) else { return nil }
-            self.init(json: json)
+            self.init(json: json, windows: &windows)
             return
         }
         guard first == 1 || first == Self.formatVersion else { return nil }
@@ -78,7 +79,7 @@ extension WorkOrderProgress {
     }
 
     /// The JSON form of earlier versions (read only).
-    private init?(json: JSONValue) {
+    private init?(json: JSONValue, windows: inout [Int64: WindowTotals]) {
         guard case .object(let o) = json else { return nil }
         self.init()
         recentEvents = o["ids"].strings.map(stableHash)

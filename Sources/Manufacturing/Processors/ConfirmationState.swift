@@ -67,8 +67,6 @@ struct WorkOrderProgress: Equatable {
     var postedScrap: Double = 0
     var started = false
     var milestoneReached = false
-    /// Open windows by start (ms).
-    var windows: [Int64: WindowTotals] = [:]
     /// Adjustments posted per window start.
     var adjustments: [Int64: Int] = [:]
     /// The latest posting ids sent to ERP or quarantine (bounded): never twice.
@@ -82,8 +80,8 @@ struct WorkOrderProgress: Equatable {
     /// changes with time alone (LATE at the due date) carries its correlation id.
     var lastCause: EventCause?
 
-    /// Completed, with no window left open: nothing more happens unless a late event comes.
-    var isDone: Bool { lastStatus == OrderStatusCode.completed.rawValue && windows.isEmpty }
+    /// COMPLETED was sent.
+    var isCompleted: Bool { lastStatus == OrderStatusCode.completed.rawValue }
 
     /// A work order just released by `cause`: RELEASED (the release side said so), nothing else.
     static func released(by cause: EventCause?) -> WorkOrderProgress {
@@ -96,6 +94,29 @@ struct WorkOrderProgress: Equatable {
     /// Nothing has happened since the release: the work-order row with its release cause says
     /// all of it (``WorkOrder/storedBytes(releaseCause:)``).
     var isJustReleased: Bool { self == .released(by: lastCause) }
+}
+
+/// A work order's progress row as stored (`progress:<workOrderId>`): its progress and its open
+/// windows, written and committed together.
+struct StoredProgress: Equatable {
+    var progress: WorkOrderProgress
+    var windows: [Int64: WindowTotals]
+
+    init(progress: WorkOrderProgress, windows: [Int64: WindowTotals] = [:]) {
+        self.progress = progress
+        self.windows = windows
+    }
+
+    /// Completed, with no window left open: nothing more happens unless a late event comes.
+    var isDone: Bool { progress.isCompleted && windows.isEmpty }
+
+    var bytes: [UInt8] { progress.bytes(windows: windows) }
+
+    init?(bytes: [UInt8]) {
+        var windows: [Int64: WindowTotals] = [:]
+        guard let progress = WorkOrderProgress(bytes: bytes, windows: &windows) else { return nil }
+        self.init(progress: progress, windows: windows)
+    }
 }
 
 /// An MES event waiting for its work order.

@@ -57,6 +57,8 @@ final class StreamTask: ProcessorContext {
     /// The task's state on local disk, if it could be opened.
     var stateFile: TaskStateFile?
     private var lastWallClockTick: Int64
+    private var punctuations = PunctuationSchedule()
+    private var initialized = false
     var processedRecords = 0
     /// Input records processed per topic since the last ``takeCommit()``, for the metrics.
     private var consumed: [String: Int] = [:]
@@ -77,6 +79,9 @@ final class StreamTask: ProcessorContext {
     func forward(_ record: OutputRecord) { outputs.append(record) }
     func store(_ name: String) -> any KeyValueStore { taskStore(name) }
     func observeEventTime(_ milliseconds: Int64) { pendingEventTime = max(pendingEventTime ?? .min, milliseconds) }
+    func schedule(_ type: PunctuationType, every interval: Int64, _ punctuator: @escaping Punctuation.Punctuator) -> Punctuation {
+        punctuations.schedule(type, every: interval, wallClock: wallClock, punctuator)
+    }
 
     func taskStore(_ name: String) -> TaskStore {
         if let store = stores[name] { return store }
@@ -87,8 +92,21 @@ final class StreamTask: ProcessorContext {
 
     // MARK: Driving
 
+    /// The processor's ``StreamProcessor/initialize(context:)``, once, before it gets anything
+    /// else (the task's stores are restored by then: a task is used only once opened).
+    private func initializeOnce() throws {
+        guard !initialized else { return }
+        initialized = true
+        try processor.initialize(context: self)
+    }
+
+    private func punctuate(_ type: PunctuationType, at time: Int64) throws {
+        for punctuation in punctuations.takeDue(type, at: time) { try punctuation.punctuator(time, self) }
+    }
+
     func process(_ record: StreamRecord, now: Int64) throws {
         wallClock = now
+        try initializeOnce()
         pendingEventTime = nil
         try processor.process(record, context: self)
         positions[record.topic] = record.offset + 1
@@ -98,19 +116,21 @@ final class StreamTask: ProcessorContext {
         dirty = true
         if let eventTime = pendingEventTime, let advanced = clock.observe(eventTime: eventTime, wallClock: now) {
             pendingEventTime = nil
-            try processor.streamTimeAdvanced(to: advanced, context: self)
+            try punctuate(.streamTime, at: advanced)
         }
         pendingEventTime = nil
     }
 
-    /// Wall-clock hook and idle advance.
+    /// Wall-clock punctuations and the idle advance (with its stream-time punctuations), at most
+    /// every `interval` ms.
     func tick(now: Int64, interval: Int64) throws {
         wallClock = now
         guard now - lastWallClockTick >= interval else { return }
         lastWallClockTick = now
-        try processor.wallClockTick(now, context: self)
+        try initializeOnce()
+        try punctuate(.wallClock, at: now)
         if let advanced = clock.idleAdvance(wallClock: now) {
-            try processor.streamTimeAdvanced(to: advanced, context: self)
+            try punctuate(.streamTime, at: advanced)
         }
         if !outputs.isEmpty { dirty = true }
     }
@@ -128,6 +148,7 @@ final class StreamTask: ProcessorContext {
 
     /// Everything to commit: outputs, store changes, positions. Resets the task to clean.
     func takeCommit() throws -> Commit {
+        try initializeOnce()
         try processor.flush(context: self)
         var changes: [(String, String, [UInt8]?)] = []
         for (name, store) in stores.sorted(by: { $0.key < $1.key }) {
@@ -159,7 +180,10 @@ final class StreamTask: ProcessorContext {
 
 extension StreamTask {
     /// Runs the processor's flush (its buffered state into its stores), keeping the outputs.
-    func flushProcessor() throws { try processor.flush(context: self) }
+    func flushProcessor() throws {
+        try initializeOnce()
+        try processor.flush(context: self)
+    }
 
     /// The outputs forwarded so far, removed from the task.
     func takeOutputs() -> [OutputRecord] {

@@ -5,7 +5,7 @@ import Testing
 /// The confirmation state's stored form (written to the task store and changelog on every commit).
 @Suite("Confirmation state bytes")
 struct ConfirmationStateTests {
-    static func populated() -> WorkOrderProgress {
+    static func populated() -> StoredProgress {
         var state = WorkOrderProgress()
         state.recentEvents = [stableHash("mes-1"), stableHash("mes-2"), .max, 0]
         state.seenGoodsReceipt = 120.5
@@ -26,32 +26,31 @@ struct ConfirmationStateTests {
                     workOrderId: "WO-1", operationSeq: -1, plant: "P100", scrapQty: 0.25, uom: "EA", reasonCode: "DAMAGE",
                     reportedAt: Timestamp(milliseconds: 2_000))),
             cause: EventCause(eventId: "mes-2", correlationId: "c", topic: "mes.scrap-reported.v1", partition: 0, offset: 0))
-        state.windows = [-900_000: WindowTotals(), 1_800_000: window]
         state.adjustments = [0: 3, 900_000: 1]
         state.recentPostings = ["WO-1:2026-11-27T08:00:00.000Z", "WO-1:2026-11-27T08:15:00.000Z:adj1"]
         state.postingCount = 7
         state.lastStatus = "IN_PRODUCTION"
         state.lastRisks = ["LATE", "SCRAP_OVER_TOLERANCE"]
         state.lastCause = EventCause(eventId: "mes-2", correlationId: "c", topic: "mes.scrap-reported.v1", partition: 0, offset: 0)
-        return state
+        return StoredProgress(progress: state, windows: [-900_000: WindowTotals(), 1_800_000: window])
     }
 
     @Test("every field survives the binary form: hashes, quantities, flags, windows with their causes, adjustments, postings, status")
     func roundTrip() {
         let state = Self.populated()
-        #expect(WorkOrderProgress(bytes: state.bytes) == state)
-        #expect(WorkOrderProgress(bytes: WorkOrderProgress().bytes) == WorkOrderProgress())
+        #expect(StoredProgress(bytes: state.bytes) == state)
+        #expect(StoredProgress(bytes: StoredProgress(progress: WorkOrderProgress()).bytes) == StoredProgress(progress: WorkOrderProgress()))
     }
 
     @Test("state in binary format 1 (before the last cause was kept) is still read, with no last cause")
     func formatOne() {
         var state = Self.populated()
-        state.lastCause = nil
+        state.progress.lastCause = nil
         let current = state.bytes
         #expect(current.first == 2 && current.last == 0, "format 2 ends with the empty cause flag")
         let formatOne = [1] + current.dropFirst().dropLast()
-        #expect(WorkOrderProgress(bytes: Array(formatOne)) == state)
-        #expect(WorkOrderProgress(bytes: [1] + Self.populated().bytes.dropFirst()) == nil, "a format 1 row cannot carry a cause")
+        #expect(StoredProgress(bytes: Array(formatOne)) == state)
+        #expect(StoredProgress(bytes: [1] + Self.populated().bytes.dropFirst()) == nil, "a format 1 row cannot carry a cause")
     }
 
     @Test("the same state always gives the same bytes (windows and adjustments in key order)")
@@ -65,24 +64,24 @@ struct ConfirmationStateTests {
     func legacyJSON() {
         let json =
             #"{"ids":["mes-1"],"seenGR":10,"postedGR":5,"postedScrap":1,"started":true,"milestone":false,"windows":{"900000":{"ops":{"10":{"g":5,"s":1}},"gr":5,"scrap":1,"n":2,"cause":{"e":"mes-1","c":"corr","t":"mes.operation-completed.v1","p":3,"o":42}}},"adjustments":{"0":2},"postings":["p1"],"postingCount":1,"status":"IN_PRODUCTION","risks":["LATE"]}"#
-        let state = WorkOrderProgress(bytes: Array(json.utf8))
-        #expect(state?.recentEvents == [stableHash("mes-1")])
-        #expect(state?.postedGoodsReceipt == 5)
+        let state = StoredProgress(bytes: Array(json.utf8))
+        #expect(state?.progress.recentEvents == [stableHash("mes-1")])
+        #expect(state?.progress.postedGoodsReceipt == 5)
         #expect(state?.windows[900_000]?.operations[10]?.goodQty == 5)
         #expect(state?.windows[900_000]?.lastCause?.offset == 42)
-        #expect(state?.adjustments[0] == 2)
-        #expect(state?.lastStatus == "IN_PRODUCTION")
-        #expect(state?.lastRisks == ["LATE"])
+        #expect(state?.progress.adjustments[0] == 2)
+        #expect(state?.progress.lastStatus == "IN_PRODUCTION")
+        #expect(state?.progress.lastRisks == ["LATE"])
     }
 
     @Test("truncated, extended or unknown-format bytes are refused, never misread")
     func damaged() {
         let bytes = Self.populated().bytes
         for length in 0..<bytes.count {
-            #expect(WorkOrderProgress(bytes: Array(bytes.prefix(length))) == nil, "cut at \(length) of \(bytes.count)")
+            #expect(StoredProgress(bytes: Array(bytes.prefix(length))) == nil, "cut at \(length) of \(bytes.count)")
         }
-        #expect(WorkOrderProgress(bytes: bytes + [0]) == nil)
-        #expect(WorkOrderProgress(bytes: [9] + bytes.dropFirst()) == nil)
+        #expect(StoredProgress(bytes: bytes + [0]) == nil)
+        #expect(StoredProgress(bytes: [9] + bytes.dropFirst()) == nil)
     }
 
     @Test("the duplicate check's hash is stable across processes (FNV-1a 64, known values)")
