@@ -69,8 +69,13 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            plugins: ["EmbedCatalog"]
         ),
+        // The topic catalog (topics/) inside the binary: a build tool plugin runs the embedder,
+        // which writes every file of the folder into generated Swift source.
+        .executableTarget(name: "CatalogEmbedder", swiftSettings: strict),
+        .plugin(name: "EmbedCatalog", capability: .buildTool(), dependencies: ["CatalogEmbedder"], path: "Sources/EmbedCatalogPlugin"),
         // The worker's edges: configuration (file, environment, flags), the services of a worker
         // process, its HTTP server (health, readiness, metrics) and logging.
         .target(

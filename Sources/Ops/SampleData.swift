@@ -6,10 +6,10 @@ import Streams
 /// orders (from `topics/examples`), and shop-floor events for the work orders they release —
 /// including input that must be quarantined or dead-lettered.
 public struct SampleData: Sendable {
-    /// The catalog folder (`topics`), whose `examples` hold the master data and orders.
-    public var catalog: URL
+    /// The catalog, whose `examples` hold the master data and orders.
+    public var catalog: CatalogFiles
 
-    public init(catalog: URL) {
+    public init(catalog: CatalogFiles = .embedded) {
         self.catalog = catalog
     }
 
@@ -17,8 +17,7 @@ public struct SampleData: Sendable {
     public func masterData() throws -> [OutputRecord] {
         var records: [OutputRecord] = []
         func add<P: EventPayload>(_ topic: String, _ type: P.Type, key: (P) -> String) throws {
-            for file in try files(topic, valid: true) {
-                let bytes = Array(try Data(contentsOf: file))
+            for bytes in try files(topic, valid: true) {
                 let event = try EventDecoder.decode(bytes, as: type).get()
                 records.append(OutputRecord(topic: topic, key: key(event.data), value: bytes))
             }
@@ -33,13 +32,12 @@ public struct SampleData: Sendable {
     /// The order examples: five valid ones (three release, two quarantine) and two poison ones.
     public func orders() throws -> [OutputRecord] {
         var records: [OutputRecord] = []
-        for file in try files(Topics.orderApproved, valid: true) {
-            let bytes = Array(try Data(contentsOf: file))
+        for bytes in try files(Topics.orderApproved, valid: true) {
             let order = try EventDecoder.decode(bytes, as: OrderApproved.self).get()
             records.append(OutputRecord(topic: Topics.orderApproved, key: order.data.orderId, value: bytes))
         }
         for name in ["invalid-MALFORMED_JSON-truncated.json", "invalid-INVALID_FIELD-quantity-negative.json"] {
-            let bytes = Array(try Data(contentsOf: folder(Topics.orderApproved).appendingPathComponent(name)))
+            let bytes = try file("examples/\(Topics.orderApproved)/\(name)")
             records.append(OutputRecord(topic: Topics.orderApproved, key: "poison-\(name)", value: bytes))
         }
         return records
@@ -97,11 +95,20 @@ public struct SampleData: Sendable {
         return (main, records)
     }
 
-    private func folder(_ topic: String) -> URL { catalog.appendingPathComponent("examples").appendingPathComponent(topic) }
+    private func file(_ path: String) throws -> [UInt8] {
+        guard let bytes = catalog.contents(path) else { throw MissingExample(path: path, catalog: catalog.origin) }
+        return bytes
+    }
 
-    private func files(_ topic: String, valid: Bool) throws -> [URL] {
-        try FileManager.default.contentsOfDirectory(at: folder(topic), includingPropertiesForKeys: nil)
-            .filter { $0.lastPathComponent.hasPrefix(valid ? "valid-" : "invalid-") }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    /// The example files of a topic, valid or invalid ones, in name order.
+    private func files(_ topic: String, valid: Bool) throws -> [[UInt8]] {
+        let folder = "examples/\(topic)"
+        return try catalog.fileNames(in: folder).filter { $0.hasPrefix(valid ? "valid-" : "invalid-") }.map { try file("\(folder)/\($0)") }
+    }
+
+    struct MissingExample: Error, CustomStringConvertible {
+        var path: String
+        var catalog: String
+        var description: String { "the catalog (\(catalog)) has no example \(path)" }
     }
 }

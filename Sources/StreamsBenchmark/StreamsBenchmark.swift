@@ -22,7 +22,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Option(help: "Events per second for the latency run.") var rate: Int = 5_000
     @Option(help: "Seconds of the latency run.") var seconds: Int = 6
     @Option(help: "The millwright executable.") var millwright: String = ".build/release/millwright"
-    @Option(help: "The topic catalog folder.") var catalog: String = "topics"
+    @Option(help: "A topic catalog folder instead of the built-in one.") var catalog: String?
     @Option(help: "The worker's loop threads per processor (streamThreads; default: the worker's own, the machine's cores up to 4).")
     var streamThreads: Int = StreamsConfiguration.defaultStreamThreads
     @Option(help: "The worker's log level (its log goes to this process's standard error).") var workerLogLevel: String = "error"
@@ -42,7 +42,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         logger.logLevel = ProcessInfo.processInfo.environment["KAFKA_MOCK_DEBUG"] == nil ? .error : .debug
         let cluster = try InProcessKafkaCluster(brokers: 3, logger: logger)
         let bootstrap = cluster.bootstrapServers
-        for spec in try TopicCatalog.load(from: URL(fileURLWithPath: catalog)).topics {
+        for spec in try TopicCatalog.load(CatalogFiles.from(folder: catalog)).topics {
             try cluster.createTopic(
                 spec.template ? spec.name(forPlant: "P100") : spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
         }

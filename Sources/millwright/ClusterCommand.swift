@@ -25,8 +25,7 @@ struct ClusterCommand: AsyncParsableCommand {
     @Option(help: "Number of brokers (ids 1…N).")
     var brokers: Int = 3
 
-    @Option(help: "The topic catalog folder.")
-    var catalog: String = "topics"
+    @OptionGroup var catalog: CatalogOptions
 
     @Option(help: "Plants whose release topics to create up front (comma-separated).")
     var plants: String = "P100"
@@ -37,7 +36,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "millwright.cluster")
-        let topics = try TopicCatalog.load(from: URL(fileURLWithPath: catalog))
+        let topics = try catalog.load()
         let plants = plants.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let (cluster, created) = try EmbeddedCluster.start(catalog: topics, brokers: brokers, plants: plants, logger: logger)
         // Written unbuffered so that a pipe sees the line at once.

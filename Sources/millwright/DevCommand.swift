@@ -10,35 +10,45 @@ import Synchronization
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "The embedded default: a cluster in this process, a worker, a seeded sample, and what came out.",
+        abstract: "The embedded default: a cluster in this process, a worker, the plant simulator, and a live summary.",
         discussion: """
-            Starts the in-process Kafka cluster, creates the catalog's topics, loads a sample plant's \
-            master data, runs a worker, feeds sample orders and shop-floor events (some of which must \
-            be quarantined or dead-lettered) and prints what came out per topic. Then it stays up, \
-            printing the bootstrap servers and the worker's HTTP endpoints (/healthz, /readyz, \
-            /metrics on 127.0.0.1:8080 by default), until Ctrl-C — point kcat, curl or another \
-            worker at it.
+            Starts the in-process Kafka cluster with the catalog's topics, runs a worker, and plays \
+            three plants' ERP and MES against them (`millwright simulate`: master data, orders, \
+            shop-floor events, some of which must be quarantined or dead-lettered). A one-screen \
+            summary is redrawn every second: records sent, inputs and outputs committed per \
+            second, releases per plant, postings, quarantines by reason, dead letters, lag; under \
+            it the console's address (with its admin token), /metrics and the bootstrap servers \
+            (for kcat, curl or another `millwright run`). Ctrl-C stops it cleanly.
             """
     )
 
-    @Option(help: "The topic catalog folder.") var catalog: String = "topics"
-    @Option(help: "Seconds to wait for outputs before printing them.") var settle: Int = 20
-    @Flag(help: "Exit after printing instead of staying up.") var once = false
+    @OptionGroup var catalog: CatalogOptions
+    @Option(help: "Simulated seconds per wall-clock second.") var speed: Double = 60
+    @Option(help: "Records the simulator sends a second, on average.") var rate: Double = 50
+    @Option(help: "The simulator's seed.") var seed: UInt64 = 42
+    @Option(help: "Stop after this many seconds (default: until Ctrl-C).") var duration: Int?
     @OptionGroup var http: HTTPOptions
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws {
+        if let duration, duration < 1 { throw ValidationError("--duration: at least 1 second (got \(duration))") }
+        do { try simulatorOptions.validate() } catch { throw ValidationError(error.description) }
+    }
+
+    var simulatorOptions: PlantSimulator.Options {
+        var options = PlantSimulator.Options()
+        options.speed = speed
+        options.rate = rate
+        options.seed = seed
+        return options
+    }
+
     func run() async throws {
         let logger = try logging.bootstrap(label: "millwright.dev", defaultLevel: "warning")
-        let catalogURL = URL(fileURLWithPath: catalog)
-        let topics = try TopicCatalog.load(from: catalogURL)
-        let cluster = try EmbeddedCluster.start(catalog: topics, brokers: 3, plants: ["P100"], logger: logger).cluster
-        say("in-process cluster: \(cluster.bootstrapServers) (\(topics.topics.count) topics)")
-
-        let sample = SampleData(catalog: catalogURL)
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]), logger: logger)
-        let masterData = try sample.masterData()
-        _ = try await producer.send(batch: masterData.map(KafkaProducerMessage.init))
-        say("master data: \(masterData.count) records (plants, items, BOMs, routings of plant P100 and friends)")
+        let topics = try catalog.load()
+        let plants = PlantSimulation.plants.map(\.plantCode)
+        let cluster = try EmbeddedCluster.start(catalog: topics, brokers: 3, plants: plants, logger: logger).cluster
+        say("in-process cluster: \(cluster.bootstrapServers) (\(topics.topics.count) topics, catalog \(topics.files.origin))")
 
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("millwright-dev-\(UUID().uuidString.prefix(8))").path
         var configuration: MillwrightConfiguration
@@ -49,14 +59,15 @@ struct DevCommand: AsyncParsableCommand {
                 httpHost: "127.0.0.1")
         } catch { throw CommandError(error.description) }
         configuration.streams.sessionTimeout = .seconds(10)
-        // The console's admin token: MILLWRIGHT_ADMIN_TOKEN, or one made for this run (printed
+        // The console's admin token: MILLWRIGHT_ADMIN_TOKEN, or one made for this run (shown
         // below as part of the console's address; never logged).
         let adminToken =
             ProcessInfo.processInfo.environment["MILLWRIGHT_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
             ?? UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         configuration.http.adminToken = adminToken
         configuration.registerSecrets()
-        let metrics = configuration.http.enabled ? MillwrightMetrics.bootstrap() : nil
+        // Always: the summary reads the worker's own series, with or without the HTTP server.
+        let metrics = MillwrightMetrics.bootstrap()
         let worker = try MillwrightWorker(configuration: configuration, logger: logger)
         let port = Mutex<Int?>(nil)
         let ended = Atomic<Bool>(false)
@@ -67,8 +78,7 @@ struct DevCommand: AsyncParsableCommand {
         }
         let deadline = ContinuousClock.now.advanced(by: .seconds(120))
         while !Probes.readiness(worker.healthSnapshot()).healthy {
-            if ContinuousClock.now > deadline || worker.failure != nil { break }
-            if ended.load(ordering: .relaxed) { break }  // it failed (a port in use…): its error is thrown below
+            if ContinuousClock.now > deadline || worker.failure != nil || ended.load(ordering: .relaxed) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         if ended.load(ordering: .relaxed) {
@@ -78,47 +88,56 @@ struct DevCommand: AsyncParsableCommand {
             _ = try? await runner.value
             throw CommandError("worker failed: \(failure)")
         }
-        say("worker running (state in \(state)); master data caught up; allocator \(Allocator.description)")
+        say("worker running (state in \(state)); allocator \(Allocator.description)")
 
-        let orders = try sample.orders()
-        _ = try await producer.send(batch: orders.map(KafkaProducerMessage.init))
-        try await Task.sleep(for: .seconds(3))  // let the releases reach the work-order table
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let shopFloor = sample.shopFloor(now: now)
-        _ = try await producer.send(batch: shopFloor.main.map(KafkaProducerMessage.init))
-        try await Task.sleep(for: .seconds(3))
-        _ = try await producer.send(batch: shopFloor.closing.map(KafkaProducerMessage.init))
-        say("fed \(orders.count) orders and \(shopFloor.main.count + shopFloor.closing.count) shop-floor events; waiting \(settle) s for the outputs")
-        try await Task.sleep(for: .seconds(settle))
-
-        try await printOutputs(cluster, logger: logger)
-        if let failure = worker.failure { say("worker failure: \(failure)") }
+        let simulator = PlantSimulator(client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), options: simulatorOptions, logger: logger)
+        let simulation = Task { try await simulator.run() }
+        var footer: [String] = []
         if let bound = port.withLock({ $0 }) {
             let base = "http://\(configuration.http.host == "0.0.0.0" ? "127.0.0.1" : configuration.http.host):\(bound)"
-            say("\nThe worker's endpoints: \(base)/healthz  \(base)/readyz  \(base)/metrics")
-            say("The console (admin token in the address's fragment, which the browser keeps to itself): \(base)/console/P100#token=\(adminToken)")
+            footer.append("console:  \(base)/console/P100#token=\(adminToken)   (P200: /console/P200)")
+            footer.append("metrics:  \(base)/metrics   probes: \(base)/healthz \(base)/readyz")
         }
-        if once {
-            kill(getpid(), SIGTERM)  // the same graceful stop as Ctrl-C
-        } else {
-            say("\nStill running. Bootstrap servers (for kcat -b, or `millwright run --bootstrap-servers`):")
-            FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
-            say("Ctrl-C to stop.")
+        footer.append("bootstrap servers (kcat -b, millwright run --bootstrap-servers): \(cluster.bootstrapServers)")
+        footer.append(duration.map { "stops after \($0) s; Ctrl-C stops now" } ?? "Ctrl-C to stop")
+
+        let terminal = isatty(STDOUT_FILENO) == 1
+        var summary = DevSummary()
+        var last = ContinuousClock.now
+        let began = last
+        var printed = ContinuousClock.now - .seconds(60)
+        while !ended.load(ordering: .relaxed) {
+            try? await Task.sleep(for: .seconds(1))
+            let now = ContinuousClock.now
+            let text = String(decoding: metrics.scrape(health: nil, livenessTimeout: .seconds(30), masterData: nil), as: UTF8.self)
+            summary.update(DevSummary.Snapshot(metrics: text, sent: simulator.sent.total), interval: Self.seconds(now - last))
+            last = now
+            let title =
+                "Millwright dev — \(PlantSimulation.plants.count) plants simulated at \(Int(speed))× (seed \(seed)), up \(Int((now - began).components.seconds)) s"
+            if terminal {
+                say("\u{1B}[H\u{1B}[2J" + summary.render(title: title, footer: footer), newline: false)
+            } else if now - printed >= .seconds(10) {
+                // Not a terminal (a log, a pipe): the screen every 10 s, without redrawing.
+                say(summary.render(title: title, footer: footer), newline: false)
+                printed = now
+            }
+            if let duration, now - began >= .seconds(duration) {
+                if !terminal { say(summary.render(title: title + " (end)", footer: []), newline: false) }
+                kill(getpid(), SIGTERM)  // the same graceful stop as Ctrl-C
+                break
+            }
         }
+        simulation.cancel()
+        _ = try? await simulation.value
+        if let failure = worker.failure { say("worker failure: \(failure)") }
         let outcome = try await runner.value
-        await producer.close()
         withExtendedLifetime(cluster) {}
         if outcome == .deadlinePassed { Foundation.exit(1) }
     }
 
-    func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
-
-    func printOutputs(_ cluster: InProcessKafkaCluster, logger: Logger) async throws {
-        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
-        say("\nWhat came out:")
-        for (topic, lines) in try await EmbeddedCluster.outputs(EmbeddedCluster.sampleOutputs, client: client, logger: logger) {
-            say("\n\(topic): \(lines.count)")
-            for line in lines { say("  " + line) }
-        }
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
+
+    func say(_ text: String, newline: Bool = true) { FileHandle.standardOutput.write(Data((newline ? text + "\n" : text).utf8)) }
 }

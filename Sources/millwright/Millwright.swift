@@ -12,6 +12,8 @@ struct Millwright: AsyncParsableCommand {
               millwright run --bootstrap-servers localhost:9092
             Start a Kafka cluster inside this process:
               millwright cluster
+            Play three plants' ERP and MES against a cluster (orders, shop-floor events):
+              millwright simulate --bootstrap-servers localhost:9092
             Create the catalog's topics on a cluster:
               millwright topics apply --bootstrap-servers localhost:9092
             Replay, clear exceptions:
@@ -22,7 +24,7 @@ struct Millwright: AsyncParsableCommand {
             """,
         subcommands: [
             DevCommand.self, RunCommand.self, ClusterCommand.self, TopicsCommand.self, OffsetsCommand.self, QuarantineCommand.self,
-            DeadLetterCommand.self, ConsoleCommand.self,
+            DeadLetterCommand.self, ConsoleCommand.self, SimulateCommand.self,
         ]
     )
 }

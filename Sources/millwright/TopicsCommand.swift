@@ -8,8 +8,8 @@ import Ops
 struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
-        abstract: "Create or list the topics of the catalog (topics/) on a cluster.",
-        subcommands: [Apply.self, List.self]
+        abstract: "Create or list the catalog's topics on a cluster, or write the built-in catalog out.",
+        subcommands: [Apply.self, List.self, Export.self]
     )
 
     struct Apply: AsyncParsableCommand {
@@ -27,12 +27,12 @@ struct TopicsCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var connection: ConnectionOptions
-        @Option(help: "The topic catalog folder.") var catalog: String = "topics"
+        @OptionGroup var catalog: CatalogOptions
         @Option(help: "Also create the release topics of these plants (comma-separated).") var plants: String?
         @Option(help: "Seconds to wait for the cluster.") var timeout: Int = 30
 
         func run() async throws {
-            let catalog = try TopicCatalog.load(from: URL(fileURLWithPath: catalog))
+            let catalog = try catalog.load()
             let provisioner = TopicProvisioner(client: try connection.clientConfiguration(), logger: quietLogger(), timeout: .seconds(timeout))
             let plants = (plants ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             var missing: [KafkaNewTopic] = []
@@ -72,11 +72,11 @@ struct TopicsCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var connection: ConnectionOptions
-        @Option(help: "The topic catalog folder.") var catalog: String = "topics"
+        @OptionGroup var catalog: CatalogOptions
         @Flag(help: "Include internal topics (__consumer_offsets, …).") var all = false
 
         func run() async throws {
-            let catalog = try? TopicCatalog.load(from: URL(fileURLWithPath: catalog))
+            let catalog = try? catalog.load()
             let provisioner = TopicProvisioner(client: try connection.clientConfiguration(), logger: quietLogger())
             let (topics, missing) = try await provisioner.inventory(catalog, all: all)
             print("TOPIC".padding(toLength: 44, withPad: " ", startingAt: 0) + " PARTITIONS  CATALOG")
@@ -89,6 +89,28 @@ struct TopicsCommand: AsyncParsableCommand {
             if !missing.isEmpty {
                 print("\nin the catalog but not on the cluster: \(missing.joined(separator: ", "))")
             }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the topic catalog built into this binary (topic files, schemas, examples) to a folder.",
+            discussion: """
+                For other teams (the JSON Schemas and examples of every event), or to change it \
+                and run with --catalog <folder>. Existing files of the same name are replaced.
+
+                Example: millwright topics export --to ./millwright-topics
+                """
+        )
+
+        @Option(help: "The folder to write to (created if needed).") var to: String
+
+        func run() throws {
+            let catalog = CatalogFiles.embedded
+            do {
+                let written = try catalog.export(to: URL(fileURLWithPath: to))
+                print("wrote \(written) files to \(to)")
+            } catch { throw CommandError("cannot write the catalog to \(to): \(error.localizedDescription)") }
         }
     }
 }

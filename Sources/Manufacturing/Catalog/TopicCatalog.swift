@@ -3,8 +3,8 @@ import Foundation
 /// The topics of `topics/`, loaded and checked.
 public struct TopicCatalog: Sendable {
     public let topics: [TopicSpec]
-    /// The folder the catalog was read from.
-    public let directory: URL
+    /// The files the catalog was read from (built in, or a folder).
+    public let files: CatalogFiles
 
     /// A problem with a catalog file, naming the file and the rule.
     public struct LoadError: Error, CustomStringConvertible {
@@ -13,36 +13,30 @@ public struct TopicCatalog: Sendable {
         public var description: String { "topic catalog \(file): \(reason)" }
     }
 
-    /// Reads every `*.topic.json` in `directory` (the contract's topics) and in its `internal/`
-    /// folder (Millwright's own: the work-order table and the changelogs), and checks them.
-    public static func load(from directory: URL) throws(LoadError) -> TopicCatalog {
-        var files: [URL]
-        do {
-            files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
-                .filter { $0.lastPathComponent.hasSuffix(".topic.json") }
-                .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        } catch {
-            throw LoadError(file: directory.path, reason: "cannot list the folder: \(error.localizedDescription)")
-        }
-        let internalFolder = directory.appendingPathComponent("internal")
-        if let internalFiles = try? FileManager.default.contentsOfDirectory(at: internalFolder, includingPropertiesForKeys: nil) {
-            files += internalFiles.filter { $0.lastPathComponent.hasSuffix(".topic.json") }.sorted { $0.lastPathComponent < $1.lastPathComponent }
-        }
-        if files.isEmpty { throw LoadError(file: directory.path, reason: "no *.topic.json files") }
+    /// The catalog built into the binary.
+    public static func embedded() throws(LoadError) -> TopicCatalog { try load(.embedded) }
+
+    /// Reads the catalog in a folder on disk.
+    public static func load(from directory: URL) throws(LoadError) -> TopicCatalog { try load(.directory(directory)) }
+
+    /// Reads every `*.topic.json` at the catalog's top (the contract's topics) and in its
+    /// `internal/` folder (Millwright's own: the work-order table and the changelogs), and checks them.
+    public static func load(_ files: CatalogFiles) throws(LoadError) -> TopicCatalog {
+        let names =
+            files.fileNames(in: "").filter { $0.hasSuffix(".topic.json") }
+            + files.fileNames(in: "internal").filter { $0.hasSuffix(".topic.json") }.map { "internal/\($0)" }
+        if names.isEmpty { throw LoadError(file: files.origin, reason: "no *.topic.json files") }
         var topics: [TopicSpec] = []
-        for file in files {
+        for path in names {
+            let file = String(path.split(separator: "/").last ?? Substring(path))
             let spec: TopicSpec
-            let bytes: [UInt8]
-            do { bytes = Array(try Data(contentsOf: file)) } catch {
-                throw LoadError(file: file.lastPathComponent, reason: error.localizedDescription)
+            do { spec = try TopicSpec(json: files.contents(path) ?? []) } catch {
+                throw LoadError(file: file, reason: error.field.isEmpty ? error.rule : "\(error.field): \(error.rule)")
             }
-            do { spec = try TopicSpec(json: bytes) } catch {
-                throw LoadError(file: file.lastPathComponent, reason: error.field.isEmpty ? error.rule : "\(error.field): \(error.rule)")
-            }
-            try check(spec, file: file.lastPathComponent, directory: directory)
+            try check(spec, file: file, files: files)
             topics.append(spec)
         }
-        let catalog = TopicCatalog(topics: topics, directory: directory)
+        let catalog = TopicCatalog(topics: topics, files: files)
         try catalog.checkCoPartitioning()
         return catalog
     }
@@ -52,7 +46,7 @@ public struct TopicCatalog: Sendable {
 
     public func topic(named name: String) -> TopicSpec? { topics.first { $0.name == name } }
 
-    private static func check(_ spec: TopicSpec, file: String, directory: URL) throws(LoadError) {
+    private static func check(_ spec: TopicSpec, file: String, files: CatalogFiles) throws(LoadError) {
         if file != "\(spec.name).topic.json" {
             throw LoadError(file: file, reason: "name '\(spec.name)' does not match the file name")
         }
@@ -63,9 +57,7 @@ public struct TopicCatalog: Sendable {
         if spec.template != spec.name.contains("{plant}") {
             throw LoadError(file: file, reason: "template: must be true exactly when the name contains {plant}")
         }
-        if let schemaFile = spec.schemaFile,
-            !FileManager.default.fileExists(atPath: directory.appendingPathComponent(schemaFile).path)
-        {
+        if let schemaFile = spec.schemaFile, files.contents(schemaFile) == nil {
             throw LoadError(file: file, reason: "schemaFile: \(schemaFile) does not exist")
         }
     }

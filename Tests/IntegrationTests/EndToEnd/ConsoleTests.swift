@@ -46,7 +46,7 @@ struct ConsoleTests {
     )
     func consoleShowsTheRunAndActs() async throws {
         let e2e = try EndToEnd()
-        let sample = SampleData(catalog: EndToEnd.catalog)
+        let sample = SampleData()
         try await e2e.send(try sample.masterData())
         let tokens = ["MILLWRIGHT_READ_TOKEN": "plant-read", "MILLWRIGHT_ADMIN_TOKEN": "plant-admin"]
         let worker = try WorkerProcess(bootstrap: e2e.bootstrap, group: e2e.group, stateDirectory: "\(e2e.root)/console", name: "worker", environment: tokens)

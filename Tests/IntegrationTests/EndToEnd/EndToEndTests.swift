@@ -11,7 +11,7 @@ struct EndToEndTests {
     @Test("a mixed batch of orders: releases to the plant, quarantines, dead letters; SIGTERM exits 0")
     func mixedOrders() async throws {
         let e2e = try EndToEnd()
-        let sample = SampleData(catalog: EndToEnd.catalog)
+        let sample = SampleData()
         try await e2e.send(try sample.masterData())
         let worker = try e2e.worker("a")
         defer { worker.kill() }
@@ -161,7 +161,7 @@ struct EndToEndTests {
         EndToEnd, (table: [OutputRecord], events: [OutputRecord], goodsReceipt: Double, scrap: Double), WorkerProcess, WorkerProcess, Task<Void, any Error>
     ) {
         let e2e = try EndToEnd()
-        try await e2e.send(try SampleData(catalog: EndToEnd.catalog).masterData())
+        try await e2e.send(try SampleData().masterData())
         let work = Self.workload(workOrders: 24, eventsPerWorkOrder: 60)
         try await e2e.send(work.table)
         let a = try e2e.worker("a", environment: Self.underLoad)

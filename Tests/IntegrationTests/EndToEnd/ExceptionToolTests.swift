@@ -13,7 +13,7 @@ struct ExceptionToolTests {
     )
     func releaseAndRedrive() async throws {
         let e2e = try EndToEnd()
-        let sample = SampleData(catalog: EndToEnd.catalog)
+        let sample = SampleData()
         try await e2e.send(try sample.masterData())
         let worker = try WorkerProcess(
             bootstrap: e2e.bootstrap, group: e2e.group, stateDirectory: "\(e2e.root)/ops", name: "ops",

@@ -43,7 +43,7 @@ struct ObservabilityTests {
     @Test("/readyz is 503 until the worker joined and restored, then 200; /metrics counts what was fed; SIGTERM exits 0")
     func probesMetricsAndShutdown() async throws {
         let e2e = try EndToEnd()
-        let sample = SampleData(catalog: EndToEnd.catalog)
+        let sample = SampleData()
         try await e2e.send(try sample.masterData())
         let worker = try e2e.worker("observed")
         defer { worker.kill() }

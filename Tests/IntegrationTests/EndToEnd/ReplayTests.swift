@@ -52,7 +52,7 @@ struct ReplayTests {
     @Test("run, stop with SIGTERM, reset both processors to earliest, start again: input read again, no release or postingId twice, the reset audited")
     func replayAfterCleanStop() async throws {
         let e2e = try EndToEnd()
-        let sample = SampleData(catalog: EndToEnd.catalog)
+        let sample = SampleData()
         try await e2e.send(try sample.masterData())
         try await e2e.send(try sample.orders())
         let work = EndToEndTests.workload(workOrders: 6, eventsPerWorkOrder: 20)
@@ -134,7 +134,7 @@ struct ReplayTests {
     @Test("a reset while a worker runs is refused and changes nothing")
     func refusedWhileLive() async throws {
         let e2e = try EndToEnd()
-        try await e2e.send(try SampleData(catalog: EndToEnd.catalog).masterData())
+        try await e2e.send(try SampleData().masterData())
         let worker = try e2e.worker("live")
         defer { worker.kill() }
         let ready = try await e2e.eventually(timeout: .seconds(60)) {

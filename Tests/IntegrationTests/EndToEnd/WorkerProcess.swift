@@ -44,6 +44,8 @@ final class WorkerProcess {
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = Self.executable
         process.arguments = arguments
+        // Started in its own folder, not the repository's: the binary carries its topic catalog.
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         // The worker refuses unknown MILLWRIGHT_* settings: pass on none of the test runner's.
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MILLWRIGHT_") }
         environment["MILLWRIGHT_IDLE_TIMEOUT"] = "3s"
@@ -189,6 +191,11 @@ struct EndToEnd {
 
     /// Polls `check` every 500 ms until it holds or `timeout` passes.
     func eventually(timeout: Duration = .seconds(60), _ check: () async throws -> Bool) async throws -> Bool {
+        try await Self.poll(timeout: timeout, check)
+    }
+
+    /// Polls `check` every 500 ms until it holds or `timeout` passes.
+    static func poll(timeout: Duration = .seconds(60), _ check: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if try await check() { return true }

@@ -49,4 +49,33 @@ struct TopicCatalogTests {
         let missing = #expect(throws: TopicCatalog.LoadError.self) { try TopicCatalog.load(from: folder) }
         #expect(missing?.reason.contains("partitions: required, missing") == true)
     }
+
+    @Test("the catalog built into the binary is the repository's topics/ folder, byte for byte, and loads the same topics")
+    func embeddedIsTheFolder() throws {
+        let folder = try CatalogFiles.directory(Self.topicsFolder)
+        let embedded = CatalogFiles.embedded
+        #expect(embedded.paths == folder.paths)
+        #expect(embedded.paths.contains("schemas/mes.operation-completed.v1.schema.json"))
+        #expect(embedded.paths.contains("internal/millwright.work-orders.v1.topic.json"))
+        for path in folder.paths { #expect(embedded.contents(path) == folder.contents(path), "\(path) differs") }
+        #expect(try TopicCatalog.embedded().topics.map(\.name) == TopicCatalog.load(from: Self.topicsFolder).topics.map(\.name))
+    }
+
+    @Test("exporting the built-in catalog writes every file; the written folder loads as a catalog and reads back identical")
+    func exportRoundTrip() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let written = try CatalogFiles.embedded.export(to: folder)
+        #expect(written == CatalogFiles.embedded.paths.count && written > 100)
+        let back = try CatalogFiles.directory(folder)
+        #expect(back.paths == CatalogFiles.embedded.paths)
+        #expect(back.paths.allSatisfy { back.contents($0) == CatalogFiles.embedded.contents($0) })
+        #expect(try TopicCatalog.load(from: folder).topics.count == TopicCatalog.embedded().topics.count)
+    }
+
+    @Test("a folder that does not exist is refused naming it")
+    func missingFolder() {
+        let error = #expect(throws: TopicCatalog.LoadError.self) { try TopicCatalog.load(from: URL(fileURLWithPath: "/nonexistent/topics")) }
+        #expect(error?.file == "/nonexistent/topics" && error?.reason.contains("cannot list the folder") == true)
+    }
 }
