@@ -79,7 +79,9 @@ struct SimulatorTests {
         #expect(worker.process.terminationStatus == 0)
     }
 
-    @Test("`millwright cluster` and `millwright dev` start from a folder that is not the repository: the catalog is in the binary; dev's summary shows the simulated plants' releases and postings, and it stops cleanly")
+    @Test(
+        "`millwright cluster` and `millwright dev` start from a folder that is not the repository: the catalog is in the binary; dev's summary shows the simulated plants' releases and postings, and it stops cleanly"
+    )
     func startsFromAnyFolder() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("elsewhere")).path
         let cluster = try WorkerProcess(arguments: ["cluster", "--brokers", "1"], directory: folder, name: "cluster", environment: [:])
@@ -97,7 +99,8 @@ struct SimulatorTests {
         #expect(dev.process.terminationStatus == 0)
         let last = dev.output.components(separatedBy: "(end)").last ?? ""
         func count(_ label: String) -> Int {
-            last.split(separator: "\n").first { $0.hasPrefix(label) }.flatMap { $0.dropFirst(label.count).split(separator: " ").first }.flatMap { Int($0) } ?? -1
+            last.split(separator: "\n").first { $0.hasPrefix(label) }.flatMap { $0.dropFirst(label.count).split(separator: " ").first }.flatMap { Int($0) }
+                ?? -1
         }
         #expect(count("releases to MES") > 0, "releases:\n\(last)")
         #expect(count("postings to ERP") > 0, "postings:\n\(last)")

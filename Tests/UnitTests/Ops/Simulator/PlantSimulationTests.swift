@@ -73,7 +73,9 @@ struct PlantSimulationTests {
         #expect(events.filter { $0.kind == .mes }.count == expected.mesEvents)
     }
 
-    @Test("the account adds up: every order is released or quarantined; goods receipt of a work order is its final operation's completions; every kind of trouble occurs in a long enough run")
+    @Test(
+        "the account adds up: every order is released or quarantined; goods receipt of a work order is its final operation's completions; every kind of trouble occurs in a long enough run"
+    )
     func account() throws {
         var settings = Self.settings(orders: 2_000)
         settings.overDeliveryShare = 0.02
