@@ -60,7 +60,8 @@ public final class MasterDataCache: MasterDataLookup, Sendable {
 
     /// Starts loading the four master-data topics (``MasterDataTopic/all``) into the store, from
     /// the positions it holds. Returns once reading has begun; see ``waitUntilCaughtUp(timeout:)``.
-    /// A cache starts once; after ``stop()`` create a new one on the same store.
+    /// A cache starts once (a start that failed may be tried again); after ``stop()`` create a
+    /// new one on the same store.
     /// - Throws: what ``GlobalTableLoader/start()`` throws; `.invalidState` on a second call.
     public func start(configuration: GlobalTableConfiguration) async throws(GlobalTableError) {
         let created = try GlobalTableLoader(
@@ -72,7 +73,13 @@ public final class MasterDataCache: MasterDataLookup, Sendable {
             }
             current = created
         }
-        try await created.start()
+        do {
+            try await created.start()
+        } catch {
+            // Not started (the cluster did not answer, a topic is missing): a later start may try again.
+            loader.withLock { if $0 === created { $0 = nil } }
+            throw error
+        }
     }
 
     /// Stops loading; lookups keep answering from the store as it was. Waits for the loader's thread.

@@ -120,7 +120,8 @@ public final class ConsoleFeed: Service, Sendable {
     /// beginning, postings and releases from an hour back.
     private func discover(excluding assigned: Set<KafkaTopicPartition>) async throws -> [KafkaTopicPartitionOffset] {
         let admin = try KafkaAdminClient(configuration: client, logger: logger)
-        let topics = try await admin.listTopics().filter { topic in
+        // A short timeout: a shutdown waits for this call (it cannot be cancelled).
+        let topics = try await admin.listTopics(timeout: .seconds(3)).filter { topic in
             topic.name == Topics.productionConfirmation || topic.name == Topics.erpOrderStatus || Self.releasePlant(topic.name) != nil
         }
         let hourAgo = Int64(Date().timeIntervalSince1970 * 1000) - ConsoleFeedState.windowMinutes * 60_000

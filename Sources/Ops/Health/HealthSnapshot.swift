@@ -14,9 +14,14 @@ public struct HealthSnapshot: Sendable, Hashable {
         /// Per topic, offsets loaded towards the high watermarks at start.
         public var progress: [GlobalTableProgress]
 
-        public init(started: Bool, caughtUp: Bool, failure: String?, progress: [GlobalTableProgress]) {
+        /// Why loading has not started yet, while it is being tried again (the cluster does not
+        /// answer, a topic is missing): not a failure — the worker stays live, and not ready.
+        public var retrying: String?
+
+        public init(started: Bool, caughtUp: Bool, failure: String?, progress: [GlobalTableProgress], retrying: String? = nil) {
             self.started = started
             self.caughtUp = caughtUp
+            self.retrying = retrying
             self.failure = failure
             self.progress = progress
         }

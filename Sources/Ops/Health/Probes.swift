@@ -41,7 +41,9 @@ public enum Probes {
         var pending: [JSONValue] = []
         let master = snapshot.masterData
         if !master.caughtUp {
-            let what = master.failure.map { "failed: \($0)" } ?? (master.started ? "catching up" : "starting")
+            let what =
+                master.failure.map { "failed: \($0)" }
+                ?? (master.started ? "catching up" : master.retrying.map { "starting: \($0); trying again" } ?? "starting")
             pending.append([
                 "part": "masterData", "pending": .string(what),
                 "topics": .array(master.progress.map { ["topic": .string($0.topic), "loaded": number($0.loaded), "toLoad": number($0.toLoad)] }),

@@ -24,6 +24,8 @@ public final class MillwrightWorker: HealthSource, Sendable {
     public let workers: [StreamWorker]
     private let logger: Logger
     private let masterDataStarted = Atomic<Bool>(false)
+    /// Why master data has not started loading yet, while ``MasterDataService`` tries again.
+    private let masterDataStartProblem = Mutex<String?>(nil)
     private let shuttingDown = Atomic<Bool>(false)
     private let caughtUp = MasterDataCaughtUp()
 
@@ -96,7 +98,8 @@ public final class MillwrightWorker: HealthSource, Sendable {
         HealthSnapshot(
             masterData: .init(
                 started: masterDataStarted.load(ordering: .relaxed), caughtUp: masterData.isCaughtUp,
-                failure: masterData.failure.map { "\($0)" }, progress: masterData.progress),
+                failure: masterData.failure.map { "\($0)" }, progress: masterData.progress,
+                retrying: masterDataStartProblem.withLock { $0 }),
             workers: workers.map(\.health), shuttingDown: shuttingDown.load(ordering: .relaxed))
     }
 
@@ -125,7 +128,7 @@ public final class MillwrightWorker: HealthSource, Sendable {
                 worker.shuttingDown.store(true, ordering: .relaxed)
                 worker.caughtUp.signal()
             }
-            try await worker.masterData.start(configuration: GlobalTableConfiguration(client: worker.configuration.streams.client))
+            guard try await startLoading() else { return }  // shut down before the cluster answered
             worker.masterDataStarted.store(true, ordering: .relaxed)
             worker.logger.info("loading master data")
             do {
@@ -155,6 +158,41 @@ public final class MillwrightWorker: HealthSource, Sendable {
             await worker.masterData.stop()
             if let failure = worker.masterData.failure { throw failure }
         }
+
+        /// Starts loading master data, trying again while the cluster cannot be reached or a
+        /// master-data topic is missing (brokers still starting, a network outage, topics not
+        /// applied yet): the worker stays up, not ready, and says why every time. False when a
+        /// shutdown came first.
+        func startLoading() async throws -> Bool {
+            var delay = Duration.seconds(1)
+            while true {
+                do {
+                    try await cancelWhenGracefulShutdown {
+                        try await worker.masterData.start(configuration: GlobalTableConfiguration(client: worker.configuration.streams.client))
+                    }
+                    worker.masterDataStartProblem.withLock { $0 = nil }
+                    return true
+                } catch let error as GlobalTableError where error.code == .kafka || error.code == .unknownTopic {
+                    worker.masterDataStartProblem.withLock { $0 = "\(error)" }
+                    worker.logger.warning(
+                        "cannot start loading master data; trying again (check the bootstrap servers, the brokers, and that the mdm.* topics exist)",
+                        metadata: [
+                            "error": "\(error)", "retryIn": "\(delay)",
+                            "bootstrapServers": "\(worker.configuration.streams.client.bootstrapServers.joined(separator: ","))",
+                        ])
+                    let wait = delay
+                    do {
+                        try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                    } catch {
+                        return false
+                    }
+                    delay = min(delay * 2, .seconds(30))
+                } catch {
+                    if Task.isCancelled || Task.isShuttingDownGracefully { return false }
+                    throw error
+                }
+            }
+        }
     }
 
     /// One processor's loop threads: started once master data has caught up, stopped gracefully
@@ -165,8 +203,9 @@ public final class MillwrightWorker: HealthSource, Sendable {
         let threads: [StreamWorker]
 
         func run() async throws {
-            await worker.caughtUp.wait()
-            guard !worker.shuttingDown.load(ordering: .relaxed), !Task.isCancelled else { return }
+            // A shutdown while master data is still loading (or cannot start) ends the wait.
+            try? await cancelWhenGracefulShutdown { await worker.caughtUp.wait() }
+            guard !worker.shuttingDown.load(ordering: .relaxed), !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
             for thread in threads { try thread.start() }
             await withGracefulShutdownHandler {
                 for thread in threads { await thread.waitUntilFinished() }
@@ -186,24 +225,40 @@ public final class MillwrightWorker: HealthSource, Sendable {
 
 /// Opens once master data has caught up (or shutdown began); processors wait on it.
 final class MasterDataCaughtUp: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private struct State {
+        var open = false
+        var nextID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
 
     func signal() {
         let waiters = state.withLock { s in
             s.open = true
-            defer { s.waiters = [] }
-            return s.waiters
+            defer { s.waiters = [:] }
+            return s.waiters.values
         }
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Returns once open, or when the waiting task is cancelled.
     func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let open = state.withLock { s in
-                if !s.open { s.waiters.append(continuation) }
-                return s.open
+        let id = state.withLock { s in
+            s.nextID += 1
+            return s.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s in
+                    if s.open || Task.isCancelled { return true }
+                    s.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if open { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }
