@@ -40,38 +40,35 @@ public final class Punctuation {
 }
 
 /// A task's punctuations, and which of them are due. Pure: when its stream time moved or its wall
-/// clock ticked, the task takes what is due (``takeDue(_:at:)``) and calls it.
+/// clock ticked, the task walks ``punctuations`` and calls each one ``claim(_:_:at:)`` says is due.
 struct PunctuationSchedule {
-    private var punctuations: [Punctuation] = []
+    /// In the order they were scheduled; a cancelled one is dropped at the next schedule.
+    private(set) var punctuations: [Punctuation] = []
 
     /// Adds a punctuation of `type`; a wall-clock one is first due `interval` after `wallClock`.
     mutating func schedule(
         _ type: PunctuationType, every interval: Int64, wallClock: Int64, _ punctuator: @escaping Punctuation.Punctuator
     ) -> Punctuation {
+        punctuations.removeAll(where: \.isCancelled)
         let punctuation = Punctuation(
             type: type, interval: interval, next: type == .wallClock ? wallClock + interval : nil, punctuator: punctuator)
         punctuations.append(punctuation)
         return punctuation
     }
 
-    /// The punctuations of `type` due at `time`, in the order they were scheduled, each set to
-    /// when it is due next; the caller calls them (outside this value: a punctuator may schedule
-    /// another). Cancelled ones are dropped.
-    mutating func takeDue(_ type: PunctuationType, at time: Int64) -> [Punctuation] {
-        if punctuations.contains(where: \.isCancelled) { punctuations.removeAll(where: \.isCancelled) }
-        var due: [Punctuation] = []
-        for punctuation in punctuations where punctuation.type == type {
-            if let next = punctuation.next, time < next { continue }
-            switch type {
-            case .streamTime:
-                punctuation.next = Self.floorDivide(time, punctuation.interval) * punctuation.interval + punctuation.interval
-            case .wallClock:
-                let next = punctuation.next ?? time
-                punctuation.next = next + ((time - next) / punctuation.interval + 1) * punctuation.interval
-            }
-            due.append(punctuation)
+    /// Whether `punctuation` is of `type`, not cancelled and due at `time`; if so, sets when it is
+    /// due next (the caller then calls it). No allocation: asked on nearly every record.
+    static func claim(_ punctuation: Punctuation, _ type: PunctuationType, at time: Int64) -> Bool {
+        guard punctuation.type == type, !punctuation.isCancelled else { return false }
+        if let next = punctuation.next, time < next { return false }
+        switch type {
+        case .streamTime:
+            punctuation.next = floorDivide(time, punctuation.interval) * punctuation.interval + punctuation.interval
+        case .wallClock:
+            let next = punctuation.next ?? time
+            punctuation.next = next + ((time - next) / punctuation.interval + 1) * punctuation.interval
         }
-        return due
+        return true
     }
 
     var count: Int { punctuations.count { !$0.isCancelled } }

@@ -100,8 +100,16 @@ final class StreamTask: ProcessorContext {
         try processor.initialize(context: self)
     }
 
+    /// Calls the punctuations of `type` due at `time`, in the order they were scheduled. By
+    /// index: a punctuator may schedule another (called from the next time on).
     private func punctuate(_ type: PunctuationType, at time: Int64) throws {
-        for punctuation in punctuations.takeDue(type, at: time) { try punctuation.punctuator(time, self) }
+        var index = 0
+        let count = punctuations.punctuations.count  // one scheduled meanwhile waits for the next time
+        while index < min(count, punctuations.punctuations.count) {
+            let punctuation = punctuations.punctuations[index]
+            index += 1
+            if PunctuationSchedule.claim(punctuation, type, at: time) { try punctuation.punctuator(time, self) }
+        }
     }
 
     func process(_ record: StreamRecord, now: Int64) throws {

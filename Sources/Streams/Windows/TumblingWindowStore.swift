@@ -32,12 +32,24 @@ public struct TumblingWindowStore<Key: Hashable & Sendable, Aggregate: Sendable>
     /// Runs `body` on the aggregate of `key`'s window at `windowStart` in place, opening it with
     /// `empty` (and scheduling its close) if it is not open.
     public mutating func update<R>(_ key: Key, windowStart: Int64, empty: @autoclosure () -> Aggregate, _ body: (inout Aggregate) -> R) -> R {
-        if open[key]?[windowStart] == nil {
-            open[key, default: [:]][windowStart] = empty()
+        // One lookup of the key, the key's windows changed in place (asked for every event).
+        var opened = false
+        let result = modifyWindows(of: key) { windows in
+            if windows.index(forKey: windowStart) == nil {
+                windows[windowStart] = empty()
+                opened = true
+            }
+            return body(&windows[windowStart]!)
+        }
+        if opened {
             closing.schedule(key, at: windows.closesAt(windowStart: windowStart))
             count += 1
         }
-        return body(&open[key]![windowStart]!)
+        return result
+    }
+
+    private mutating func modifyWindows<R>(of key: Key, _ body: (inout [Int64: Aggregate]) -> R) -> R {
+        body(&open[key, default: [:]])
     }
 
     /// `key`'s open windows by start (empty when none): what a processor persists.
