@@ -68,7 +68,7 @@ struct DevCommand: AsyncParsableCommand {
         configuration.registerSecrets()
         // Always: the summary reads the worker's own series, with or without the HTTP server.
         let metrics = MillwrightMetrics.bootstrap()
-        let worker = try MillwrightWorker(configuration: configuration, logger: logger)
+        let worker = try MillwrightWorker(configuration: configuration, logger: logger, topicCreation: InProcessTopicCreation(cluster: cluster))
         let port = Mutex<Int?>(nil)
         let ended = Atomic<Bool>(false)
         let runner = Task { [configuration] in

@@ -18,7 +18,8 @@ struct TopicsCommand: AsyncParsableCommand {
             discussion: """
                 Existing topics are left alone (a differing partition count is reported). \
                 Replication is capped to the number of brokers. Per-plant release topics \
-                (mes.{plant}.production-release.v1) are created on first use, or here with --plants.
+                (mes.{plant}.production-release.v1) are created for every plant in master data \
+                (mdm.plant.v1) and for --plants; a worker creates a new plant's before its first release.
                 librdkafka's mock cluster does not answer CreateTopics: `millwright cluster` \
                 creates the catalog itself, and unknown topics are auto-created with 4 partitions.
 
@@ -34,7 +35,12 @@ struct TopicsCommand: AsyncParsableCommand {
         func run() async throws {
             let catalog = try catalog.load()
             let provisioner = TopicProvisioner(client: try connection.clientConfiguration(), logger: quietLogger(), timeout: .seconds(timeout))
-            let plants = (plants ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            var plants = (plants ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            // Every plant master data knows gets its release topic too (a worker creates a new
+            // plant's on its first release; here it is there before).
+            let known = try await provisioner.plantsInMasterData()
+            if !known.isEmpty { print("plants in master data (mdm.plant.v1): \(known.joined(separator: ", "))") }
+            plants = Array(Set(plants).union(known)).sorted()
             var missing: [KafkaNewTopic] = []
             for finding in try await provisioner.plan(catalog, plants: plants) {
                 switch finding {

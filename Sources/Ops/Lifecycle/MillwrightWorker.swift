@@ -29,7 +29,16 @@ public final class MillwrightWorker: HealthSource, Sendable {
     private let shuttingDown = Atomic<Bool>(false)
     private let caughtUp = MasterDataCaughtUp()
 
-    public init(configuration: MillwrightConfiguration, logger: Logger) throws {
+    /// - Parameter topicCreation: how missing output topics the catalog knows (a new plant's
+    ///   release topic) are created before the first record goes to them; default: Kafka's admin
+    ///   API on the configured cluster.
+    public init(configuration: MillwrightConfiguration, logger: Logger, topicCreation: (any TopicCreation)? = nil) throws {
+        var configuration = configuration
+        if configuration.streams.topicPreparer == nil {
+            configuration.streams.topicPreparer = CatalogTopicPreparer(
+                catalog: try TopicCatalog.embedded(), creation: topicCreation ?? AdminTopicCreation(client: configuration.streams.client, logger: logger),
+                logger: logger)
+        }
         self.configuration = configuration
         self.logger = logger
         try FileManager.default.createDirectory(atPath: configuration.streams.stateDirectory, withIntermediateDirectories: true)

@@ -57,6 +57,22 @@ public struct TopicProvisioner: Sendable {
         }
     }
 
+    /// The plant codes in master data (`mdm.plant.v1`, read to its end, the last record per plant;
+    /// a plant deleted with a tombstone is left out), sorted: whose release topics `topics apply`
+    /// creates. Empty when the topic does not exist yet.
+    public func plantsInMasterData() async throws -> [String] {
+        var plants: [String: Bool] = [:]
+        for message in try await TopicReader(client: client, logger: logger).readAll([MasterDataTopic.plant], timeout: timeout) {
+            guard let key = message.keyString else { continue }
+            guard let value = message.value else {
+                plants[key] = false
+                continue
+            }
+            if case .success(let plant) = EventDecoder.decode(value, as: Plant.self) { plants[plant.data.plantCode] = true }
+        }
+        return plants.filter(\.value).keys.sorted()
+    }
+
     /// One topic of the cluster, and whether the catalog knows it.
     public struct Listed: Sendable, Hashable {
         public var name: String

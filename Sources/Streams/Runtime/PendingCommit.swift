@@ -35,11 +35,26 @@ final class PendingCommit: @unchecked Sendable {
     var failedStateFiles: [Int32] = []
 
     let metrics: StreamMetrics
+    let preparer: (any OutputTopicPreparer)?
 
-    init(batch: String, changelog: String, metrics: StreamMetrics) {
+    init(batch: String, changelog: String, metrics: StreamMetrics, preparer: (any OutputTopicPreparer)? = nil) {
         self.batch = batch
         self.changelog = changelog
         self.metrics = metrics
+        self.preparer = preparer
+    }
+
+    /// Asks the preparer about every topic the outputs go to, once each.
+    private func prepareTopics() throws(KafkaError) {
+        guard let preparer else { return }
+        var seen = Set<String>()
+        for task in tasks {
+            var last: String?
+            for output in task.outputs where output.topic != last {
+                last = output.topic
+                if seen.insert(output.topic).inserted { try preparer.prepare(output.topic) }
+            }
+        }
     }
 
     /// Counts the committed transaction in the metrics (committer thread, before `done`), and
@@ -88,6 +103,7 @@ final class PendingCommit: @unchecked Sendable {
         var written = began
         var markers: [KafkaDeliveryTicket] = []
         do throws(KafkaError) {
+            try prepareTopics()
             try producer.beginTransaction()
             let header = KafkaHeader(key: ChangelogFormat.batchHeader, value: batch)
             // Each task's changelog records, in order: abort notes, changes, positions, the

@@ -30,7 +30,9 @@ extension StreamLoop {
         let (records, sinceLast) = schedule.handedOver(now: .now)
         let busy = tasks.values.filter { $0.hasWork || !ledger.notes(for: $0.partition).isEmpty }
         guard !busy.isEmpty else { return }
-        let pending = PendingCommit(batch: ledger.nextBatch(), changelog: worker.definition.changelogTopic, metrics: worker.metrics)
+        let pending = PendingCommit(
+            batch: ledger.nextBatch(), changelog: worker.definition.changelogTopic, metrics: worker.metrics,
+            preparer: worker.configuration.topicPreparer)
         for task in busy.sorted(by: { $0.partition < $1.partition }) {
             let work: StreamTask.Commit
             do { work = try task.takeCommit() } catch {

@@ -53,6 +53,9 @@ public struct StreamsConfiguration: Sendable {
     /// How often the group member's librdkafka statistics are read for the broker metrics
     /// (`statistics.interval.ms`); `nil` turns them off. Default 10 s.
     public var statisticsInterval: Duration? = .seconds(10)
+    /// Creates missing output topics before the first record goes to them (a new plant's
+    /// release topic); `nil` leaves that to the cluster (auto-creation, or a failed transaction).
+    public var topicPreparer: (any OutputTopicPreparer)?
     /// How often the processors' wall-clock hook runs. Default 1 s.
     public var wallClockInterval: Duration = .seconds(1)
     /// A quiet partition's stream time moves to the wall clock after this. Default 60 s.

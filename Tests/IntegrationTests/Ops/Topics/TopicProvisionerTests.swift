@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Manufacturing
 import Ops
+import Streams
 import TestSupport
 import Testing
 
@@ -32,5 +33,25 @@ struct TopicProvisionerTests {
         #expect(TopicProvisioner.matches("mes.P100.production-release.v1", template: "mes.{plant}.production-release.v1"))
         #expect(!TopicProvisioner.matches("mes..production-release.v1", template: "mes.{plant}.production-release.v1"))
         withExtendedLifetime(cluster) {}
+    }
+
+    @Test("the plants of master data are read from mdm.plant.v1 to its end: the last record per plant, tombstoned and undecodable ones left out")
+    func plantsInMasterData() async throws {
+        let cluster = try TestKafka.cluster(brokers: 1)
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+        let provisioner = TopicProvisioner(client: client, logger: TestKafka.logger("topics"))
+        #expect(try await provisioner.plantsInMasterData().isEmpty, "no master-data topic yet: no plants")
+        try cluster.createTopic(MasterDataTopic.plant, partitions: 3)
+        let records = PlantSimulation(settings: .init(start: 0)).masterData().filter { $0.topic == MasterDataTopic.plant }
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        var messages = records.map(KafkaProducerMessage.init)
+        messages.append(KafkaProducerMessage(topic: MasterDataTopic.plant, key: "P777", value: "{not json"))
+        messages.append(KafkaProducerMessage(topic: MasterDataTopic.plant, key: Array("P300".utf8), value: [UInt8]?.none))
+        _ = try await producer.send(batch: messages)
+        await producer.close()
+        #expect(try await provisioner.plantsInMasterData() == ["P100", "P200"], "P300 deleted by its tombstone, P777 unreadable")
+        let findings = try await provisioner.plan(try TopicCatalog.embedded(), plants: ["P100", "P200"])
+        let missing = findings.compactMap { if case .missing(let topic) = $0 { topic.name } else { nil } }
+        #expect(missing.contains("mes.P200.production-release.v1") && missing.contains("mes.P100.production-release.v1"))
     }
 }
