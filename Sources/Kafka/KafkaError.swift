@@ -57,6 +57,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let groupNotEmpty = librdkafka(68)
         public static let transport = librdkafka(-195)
         public static let allBrokersDown = librdkafka(-187)
+        /// A record larger than the producer's `message.max.bytes` (refused before it is sent)
+        /// or the topic's `max.message.bytes` (refused by the broker).
+        public static let messageSizeTooLarge = librdkafka(10)
     }
 
     /// What went wrong.

@@ -45,7 +45,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
             print("\(entries.count) dead letter\(entries.count == 1 ? "" : "s")")
             for entry in entries {
                 print(
-                    "\(entry.id)  \(entry.reason)  from \(entry.originalTopic)[\(entry.originalPartition)]@\(entry.originalOffset)  age=\(entry.deadLetteredAt.map { age(now - $0) } ?? "-")  \(entry.state)"
+                    "\(entry.id)  \(entry.reason)  from \(entry.originalTopic)[\(entry.originalPartition)]@\(entry.originalOffset)  age=\(entry.deadLetteredAt.map { age(now - $0) } ?? "-")  \(entry.state)\(entry.truncatedFrom.map { "  truncated (first bytes of \($0))" } ?? "")"
                 )
                 print("    \(entry.error)")
             }
@@ -64,9 +64,10 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let tool = try selection.tool()
             let entries = selection.select(try await tool.list())
             guard !entries.isEmpty else { throw CommandError("no dead letter matches") }
-            let (redriven, skipped) = try await tool.redrive(entries, execute: execute)
+            let (redriven, skipped, truncated) = try await tool.redrive(entries, execute: execute)
             for id in redriven { print("\(id)  \(execute ? "redriven" : "would redrive")") }
             for id in skipped { print("\(id)  already redriven: nothing done") }
+            for id in truncated { print("\(id)  truncated copy (dlq-truncated): not redriven; send the input again from its source") }
             print(execute ? "redrove \(redriven.count); audit record on ops.audit.v1" : "dry run: nothing changed (add --execute)")
         }
     }

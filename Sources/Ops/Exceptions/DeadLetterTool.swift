@@ -22,6 +22,9 @@ public struct DeadLetterEntry: Sendable, Hashable {
     public var deadLetteredAt: Int64?
     /// `open`, or `DEAD_LETTER_REDRIVE`.
     public var state: String
+    /// The original value's size when the dead letter holds only its first bytes
+    /// (`dlq-truncated`): such a dead letter cannot be redriven.
+    public var truncatedFrom: Int?
 }
 
 /// `millwright dlq`: list dead letters and redrive them — the original bytes, key and headers,
@@ -37,6 +40,7 @@ public struct DeadLetterTool: Sendable {
     static let added: Set<String> = [
         DeadLetter.HeaderName.reason, DeadLetter.HeaderName.error, DeadLetter.HeaderName.originalTopic,
         DeadLetter.HeaderName.originalPartition, DeadLetter.HeaderName.originalOffset, DeadLetter.HeaderName.originalTimestamp,
+        DeadLetter.HeaderName.truncated, DeadLetter.HeaderName.droppedHeaders, DeadLetter.HeaderName.truncatedKey,
     ]
 
     /// Who the audit records name as acting; `nil`: the user running this process.
@@ -68,17 +72,21 @@ public struct DeadLetterTool: Sendable {
                     id: id, reason: header(DeadLetter.HeaderName.reason), error: header(DeadLetter.HeaderName.error),
                     originalTopic: header(DeadLetter.HeaderName.originalTopic), originalPartition: header(DeadLetter.HeaderName.originalPartition),
                     originalOffset: header(DeadLetter.HeaderName.originalOffset), key: record.key, value: record.value, originalHeaders: original,
-                    deadLetteredAt: record.timestamp?.milliseconds, state: handled[id] ?? "open"))
+                    deadLetteredAt: record.timestamp?.milliseconds, state: handled[id] ?? "open",
+                    truncatedFrom: record.headers.last(DeadLetter.HeaderName.truncated)?.stringValue.flatMap { Int($0) }))
         }
         return entries
     }
 
-    /// Redrives open entries (the others are skipped and returned as such). With `execute: false`
-    /// nothing is written.
-    public func redrive(_ entries: [DeadLetterEntry], execute: Bool) async throws -> (redriven: [String], skipped: [String]) {
-        let open = entries.filter { $0.state == "open" && !$0.originalTopic.isEmpty }
-        let skipped = entries.filter { !open.contains($0) }.map(\.id)
-        guard execute, !open.isEmpty else { return (open.map(\.id), skipped) }
+    /// Redrives open entries (the others are skipped and returned as such). A truncated dead
+    /// letter (``DeadLetterEntry/truncatedFrom``) holds only the first bytes of its input and is
+    /// never redriven: it is returned in `truncated` (send the input again from its source).
+    /// With `execute: false` nothing is written.
+    public func redrive(_ entries: [DeadLetterEntry], execute: Bool) async throws -> (redriven: [String], skipped: [String], truncated: [String]) {
+        let truncated = entries.filter { $0.truncatedFrom != nil }
+        let open = entries.filter { $0.state == "open" && !$0.originalTopic.isEmpty && $0.truncatedFrom == nil }
+        let skipped = entries.filter { !open.contains($0) && $0.truncatedFrom == nil }.map(\.id)
+        guard execute, !open.isEmpty else { return (open.map(\.id), skipped, truncated.map(\.id)) }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
         _ = try await producer.send(
             batch: open.map { entry in
@@ -90,6 +98,6 @@ public struct DeadLetterTool: Sendable {
         try await OperatorAudit(client: client, logger: logger, user: actor).record(
             action: "DEAD_LETTER_REDRIVE", group: group,
             details: [("ids", .array(open.map { .string($0.id) })), ("count", .number(Double(open.count), isInteger: true))])
-        return (open.map(\.id), skipped)
+        return (open.map(\.id), skipped, truncated.map(\.id))
     }
 }

@@ -115,12 +115,12 @@ public struct OperatorAPI: Sendable {
                     && (body["topic"].map { $0 == .string(entry.originalTopic) } ?? true)
             }
             guard !entries.isEmpty else { return Self.problem(.notFound, "no dead letter matches") }
-            let (redriven, skipped) = try await tool.redrive(entries, execute: body["execute"] == .bool(true))
+            let (redriven, skipped, truncated) = try await tool.redrive(entries, execute: body["execute"] == .bool(true))
             return Self.json(
                 .ok,
                 [
                     "executed": .bool(body["execute"] == .bool(true)), "redriven": .array(redriven.map(JSONValue.string)),
-                    "alreadyRedriven": .array(skipped.map(JSONValue.string)),
+                    "alreadyRedriven": .array(skipped.map(JSONValue.string)), "truncated": .array(truncated.map(JSONValue.string)),
                 ])
         }
         api.get("offsets") { request, _ -> Response in
@@ -190,6 +190,7 @@ public struct OperatorAPI: Sendable {
         [
             "id": .string(entry.id), "reason": .string(entry.reason), "error": .string(entry.error), "originalTopic": .string(entry.originalTopic),
             "originalPartition": .string(entry.originalPartition), "originalOffset": .string(entry.originalOffset), "state": .string(entry.state),
+            "truncatedFrom": entry.truncatedFrom.map { .number(Double($0), isInteger: true) } ?? .null,
         ]
     }
 
