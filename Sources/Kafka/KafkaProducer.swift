@@ -197,13 +197,17 @@ public final class KafkaDeliveryTicket: Sendable {
     public func wait(timeout: Duration = .seconds(60)) throws(KafkaError) -> KafkaDeliveryReport {
         try waiter.wait(timeout: timeout)
     }
+
+    /// The report if it has arrived, without waiting: `nil` while the record is still queued or
+    /// in flight.
+    public var result: Result<KafkaDeliveryReport, KafkaError>? { waiter.result.withLock { $0 } }
 }
 
 /// Receives one report; `wait` blocks on a semaphore until it is there.
 private final class TicketWaiter: RDKafkaDeliveryWaiter, @unchecked Sendable {
     // @unchecked: `result` sits behind a Mutex; the semaphore only signals.
     private let arrived = DispatchSemaphore(value: 0)
-    private let result = Mutex<Result<KafkaDeliveryReport, KafkaError>?>(nil)
+    let result = Mutex<Result<KafkaDeliveryReport, KafkaError>?>(nil)
 
     override func complete(_ result: Result<KafkaDeliveryReport, KafkaError>) {
         self.result.withLock { $0 = result }

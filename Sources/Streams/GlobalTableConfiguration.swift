@@ -25,6 +25,13 @@ public struct GlobalTableConfiguration: Sendable {
     /// `queued.min.messages`: records librdkafka prefetches per partition. Default 100,000
     /// (librdkafka's); lower it to bound memory when records are large.
     public var maxPrefetchedMessages: Int = 100_000
+    /// `message.timeout.ms` of the producer that sends the sink's outputs (dead letters of
+    /// records it rejected): an output not acknowledged within it counts as failed, stays in the
+    /// sink and is sent again after a backoff (0.5 s doubling to 30 s). Default 60 s.
+    public var outboxDeliveryTimeout: Duration = .seconds(60)
+    /// How long a stopping loader waits for the delivery reports of outputs in flight; those not
+    /// reported by then stay in the sink and the next loader sends them again. Default 5 s.
+    public var outboxStopTimeout: Duration = .seconds(5)
 
     /// Every other setting at its default.
     public init(client: KafkaClientConfiguration) {
@@ -48,6 +55,8 @@ public struct GlobalTableConfiguration: Sendable {
         }
         if retryBackoff < .zero { throw fail("retryBackoff: must be ≥ 0 (got \(retryBackoff))") }
         if maxPrefetchedMessages < 1 { throw fail("maxPrefetchedMessages: must be ≥ 1 (got \(maxPrefetchedMessages))") }
+        if outboxDeliveryTimeout < .milliseconds(1) { throw fail("outboxDeliveryTimeout: must be ≥ 1 ms (got \(outboxDeliveryTimeout))") }
+        if outboxStopTimeout < .zero { throw fail("outboxStopTimeout: must be ≥ 0 (got \(outboxStopTimeout))") }
     }
 
     /// The consumer the loader reads with.

@@ -25,6 +25,13 @@ import Logging
 /// ``waitUntilCaughtUp(timeout:)`` and ``waitUntilFinished()`` and kept in ``failure``; a new
 /// loader on the same sink reads the failed batch again.
 ///
+/// What the sink keeps in its outbox (``GlobalTableSink/pendingOutputs(limit:)``: the dead letters
+/// of records it rejected, stored with the batch) the loader produces on a producer of its own,
+/// idempotent and not transactional, and reports each acknowledged record back to the sink. A
+/// delivery that fails is logged and tried again after a backoff (0.5 s doubling to 30 s); it
+/// never stops the loader. At least once: a record acknowledged just before the process ended,
+/// before the sink stored that, is sent again by the next loader.
+///
 /// - Important: Thread-safe. Polling and every sink call run on one dedicated thread
 ///   (`millwright.global-table`), never on Swift's cooperative pool; the `async` methods only
 ///   wait. Call ``stop()`` when done; a loader dropped without it stops its thread at the next
@@ -92,8 +99,9 @@ public final class GlobalTableLoader: Sendable {
     }
 
     /// Stops polling, closes the consumer and returns once the polling thread has ended (at most
-    /// one `pollTimeout` plus a running sink call). The batch being applied is finished, not cut.
-    /// Calling it again, or before ``start()``, is fine.
+    /// one `pollTimeout` plus a running sink call, plus up to `outboxStopTimeout` for the delivery
+    /// reports of outputs in flight). The batch being applied is finished, not cut. Calling it
+    /// again, or before ``start()``, is fine.
     public func stop() async {
         await runner.stop()
     }

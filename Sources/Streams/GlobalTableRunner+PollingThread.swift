@@ -12,6 +12,8 @@ extension GlobalTableRunner {
         var started: ContinuousClock.Instant
         /// When loading progress was last logged (at most every 2 s until caught up).
         var logged: ContinuousClock.Instant
+        /// Produces what the sink leaves in its outbox (dead letters).
+        let outbox: GlobalTableOutboxPublisher
     }
 
     func run(_ partitions: [TopicPartition], startup: Waiter) {
@@ -27,6 +29,8 @@ extension GlobalTableRunner {
         }
         startup.resume(returning: .success(()))
         let error = poll(progress)
+        // Dead letters in flight are given a moment; what stays unreported is sent by the next start.
+        progress.outbox.finish(within: configuration.outboxStopTimeout)
         cancelRefresher()
         releaseDiscovery()
         closeConsumerOnThread()
@@ -76,7 +80,9 @@ extension GlobalTableRunner {
             logCaughtUp(since: started)
             resume(caughtUp)
         }
-        return Progress(assigned: partitions, positions: positions, started: started, logged: started)
+        return Progress(
+            assigned: partitions, positions: positions, started: started, logged: started,
+            outbox: GlobalTableOutboxPublisher(sink: sink, configuration: configuration, logger: logger))
     }
 
     private func poll(_ start: Progress) -> GlobalTableError? {
@@ -106,8 +112,8 @@ extension GlobalTableRunner {
                 }
                 return GlobalTableError(code: .kafka, reason: "polling \(topics.joined(separator: ", ")) failed", underlying: error)
             }
-            if events.isEmpty { continue }
-            if let error = apply(events, &progress) { return error }
+            if !events.isEmpty, let error = apply(events, &progress) { return error }
+            do { try progress.outbox.pump() } catch { return error }
         }
         return nil
     }
@@ -149,6 +155,7 @@ extension GlobalTableRunner {
             }
             applied.add(records.count, ordering: .relaxed)
             progress.positions.merge(advanced) { $1 }
+            progress.outbox.applied()
         }
         let (caughtUp, loading) = state.withLock { machine in
             (machine.applied(positions: advanced, ends: ends), machine.isCaughtUp ? [] : machine.progress)

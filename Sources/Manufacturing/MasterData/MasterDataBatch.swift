@@ -33,7 +33,8 @@ struct MasterDataBatch {
                         topic: record.topic, partition: record.partition, offset: record.offset,
                         key: record.key.map { String(decoding: $0, as: UTF8.self) }, value: record.value,
                         reason: cause.reason, error: cause.error,
-                        correlationId: cause.correlationId ?? Self.correlationId(of: record), receivedAt: receivedAt))
+                        correlationId: cause.correlationId ?? Self.correlationId(of: record), receivedAt: receivedAt,
+                        rawKey: record.key, headers: record.headers, timestamp: record.timestamp))
                 changes.rejected += 1
             }
         }

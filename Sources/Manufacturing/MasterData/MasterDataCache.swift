@@ -184,4 +184,12 @@ private struct InvalidatingSink: GlobalTableSink {
     func apply(_ records: [StreamRecord], positions: [TopicPartition: Int64]) throws {
         front.invalidate(try store.applyBatch(records, positions: positions))
     }
+
+    func pendingOutputs(limit: Int) throws -> [GlobalTableOutput] {
+        try store.pendingOutputs(limit: limit)
+    }
+
+    func outputsDelivered(_ ids: [GlobalTableOutput.ID]) throws {
+        try store.outputsDelivered(ids)
+    }
 }

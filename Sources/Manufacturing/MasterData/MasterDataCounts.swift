@@ -10,14 +10,17 @@ public struct MasterDataCounts: Sendable, Hashable, CustomStringConvertible {
     public var routings: Int
     /// Records that were not applied (see ``MasterDataRejection``).
     public var rejected: Int
+    /// Rejected records whose dead letter the cluster has not acknowledged yet.
+    public var pendingDeadLetters: Int
 
     /// Counts, 0 where not given.
-    public init(plants: Int = 0, items: Int = 0, boms: Int = 0, routings: Int = 0, rejected: Int = 0) {
+    public init(plants: Int = 0, items: Int = 0, boms: Int = 0, routings: Int = 0, rejected: Int = 0, pendingDeadLetters: Int = 0) {
         self.plants = plants
         self.items = items
         self.boms = boms
         self.routings = routings
         self.rejected = rejected
+        self.pendingDeadLetters = pendingDeadLetters
     }
 
     /// The rows of one kind.
@@ -41,6 +44,6 @@ public struct MasterDataCounts: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        "plants \(plants), items \(items), boms \(boms), routings \(routings), rejected \(rejected)"
+        "plants \(plants), items \(items), boms \(boms), routings \(routings), rejected \(rejected), dead letters pending \(pendingDeadLetters)"
     }
 }

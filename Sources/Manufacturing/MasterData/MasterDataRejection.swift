@@ -1,6 +1,9 @@
+import Streams
+
 /// A master-data record that was not applied: it did not decode, or its Kafka key is not the
-/// payload's natural key. Kept in the store's `rejected` table with the original bytes, so nothing
-/// is lost and an operator can see why; the last good version of the key stays in the cache.
+/// payload's natural key. Kept in the store's `rejected` table with the original bytes, key,
+/// headers and timestamp, so nothing is lost and an operator can see why, and dead-lettered to
+/// `ops.dead-letter.v1` once (``deadLetter``); the last good version of the key stays in the cache.
 public struct MasterDataRejection: Sendable, Hashable {
     /// Why a record was rejected, as a code that new cases can be added to.
     public struct Reason: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
@@ -34,6 +37,29 @@ public struct MasterDataRejection: Sendable, Hashable {
         public static let unknownTopic = Reason(rawValue: "UNKNOWN_TOPIC")
 
         public var description: String { rawValue }
+
+        /// The contract's `dlq-reason` of the dead letter: the decoder's reasons as they are; a
+        /// key that is not the natural key is `INVALID_FIELD` (the payload's key field and the
+        /// record disagree), a tombstone without a key `INVALID_ENVELOPE`, a record from another
+        /// topic `UNSUPPORTED_SCHEMA_VERSION`.
+        public var deadLetterReason: DeadLetterReason {
+            if let reason = DeadLetterReason(rawValue: rawValue) { return reason }
+            switch self {
+            case .missingKey: return .invalidEnvelope
+            case .unknownTopic: return .unsupportedSchemaVersion
+            default: return .invalidField
+            }
+        }
+    }
+
+    /// Whether the record went to `ops.dead-letter.v1`.
+    public enum DeadLetterState: Sendable, Hashable {
+        /// Stored, not acknowledged by the cluster yet: the loader sends it (again after a restart).
+        case pending
+        /// Acknowledged by the cluster at this time (wall clock).
+        case sent(at: Timestamp)
+        /// Rejected by a version that did not dead-letter master data: in this table only.
+        case notSent
     }
 
     /// Where the record was read: topic, partition and offset.
@@ -52,11 +78,20 @@ public struct MasterDataRejection: Sendable, Hashable {
     public var correlationId: String?
     /// When the store saw the record (wall clock).
     public var receivedAt: Timestamp
+    /// The record's key bytes, unchanged (``key`` is their text); `nil` when it has none.
+    public var rawKey: [UInt8]?
+    /// The record's headers, in their order.
+    public var headers: [StreamRecord.Header]
+    /// The record's Kafka timestamp (ms since the epoch), if it had one.
+    public var timestamp: Int64?
+    /// Whether its dead letter was sent.
+    public var deadLetter: DeadLetterState
 
     /// A rejection as stored.
     public init(
         topic: String, partition: Int32, offset: Int64, key: String?, value: [UInt8]?, reason: Reason, error: String,
-        correlationId: String?, receivedAt: Timestamp
+        correlationId: String?, receivedAt: Timestamp, rawKey: [UInt8]? = nil, headers: [StreamRecord.Header] = [], timestamp: Int64? = nil,
+        deadLetter: DeadLetterState = .pending
     ) {
         self.topic = topic
         self.partition = partition
@@ -67,5 +102,23 @@ public struct MasterDataRejection: Sendable, Hashable {
         self.error = error
         self.correlationId = correlationId
         self.receivedAt = receivedAt
+        self.rawKey = rawKey
+        self.headers = headers
+        self.timestamp = timestamp
+        self.deadLetter = deadLetter
+    }
+
+    /// The record as it was read, for its dead letter.
+    public var record: StreamRecord {
+        StreamRecord(topic: topic, partition: partition, offset: offset, key: rawKey, value: value, headers: headers, timestamp: timestamp)
+    }
+
+    /// The dead letter of the record (``DeadLetter/record(for:reason:error:topic:)``): its bytes,
+    /// key and headers unchanged, `dlq-reason` the contract's reason (``Reason/deadLetterReason``),
+    /// `dlq-error` the error — after the store's own reason when that is finer (`KEY_MISMATCH: …`).
+    public var deadLetterRecord: OutputRecord {
+        let mapped = reason.deadLetterReason
+        let text = mapped.rawValue == reason.rawValue ? error : "\(reason.rawValue): \(error)"
+        return DeadLetter.record(for: record, reason: mapped.rawValue, error: text)
     }
 }

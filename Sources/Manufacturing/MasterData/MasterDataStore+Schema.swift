@@ -45,6 +45,19 @@ extension MasterDataStore {
                     )
                     """)
         }
+        migrator.registerMigration("v2: rejected records are dead-lettered") { db in
+            // What a dead letter needs beyond the bytes: the key as bytes, the headers, the Kafka
+            // timestamp; and whether it was sent: 'PENDING' until the cluster acknowledged it,
+            // then 'SENT' (when, in dead_lettered_at_ms). Rows rejected before keep NULL: they
+            // stay in this table only.
+            try db.execute(sql: "ALTER TABLE rejected ADD COLUMN raw_key BLOB")
+            try db.execute(sql: "ALTER TABLE rejected ADD COLUMN headers BLOB")
+            try db.execute(sql: "ALTER TABLE rejected ADD COLUMN timestamp_ms INTEGER")
+            try db.execute(sql: "ALTER TABLE rejected ADD COLUMN dead_letter TEXT")
+            try db.execute(sql: "ALTER TABLE rejected ADD COLUMN dead_lettered_at_ms INTEGER")
+            // The outbox: pending rows in rowid order (the order they were stored).
+            try db.execute(sql: "CREATE INDEX rejected_dead_letter_pending ON rejected (dead_letter) WHERE dead_letter = 'PENDING'")
+        }
         return migrator
     }
 }

@@ -20,7 +20,9 @@ extension MasterDataStore: GlobalTableSink {
     /// Applies a batch in one SQLite transaction: for each record by topic, a tombstone deletes
     /// the row of its key and a value is decoded and upserted under the payload's natural key; a
     /// record that does not decode, or whose Kafka key is not the natural key, goes to `rejected`
-    /// instead (and is logged). The positions are written in the same transaction.
+    /// instead (and is logged), its dead letter pending there (``pendingOutputs(limit:)``). The
+    /// positions are written in the same transaction, so a dead letter is stored before the
+    /// position that covers its record.
     public func apply(_ records: [StreamRecord], positions: [TopicPartition: Int64]) throws(MasterDataStoreError) {
         _ = try applyBatch(records, positions: positions)
     }
@@ -75,17 +77,34 @@ extension MasterDataStore: GlobalTableSink {
             }
         }
         if !batch.rejections.isEmpty {
+            // A record is dead-lettered once: when it is first stored here. Read again (the same
+            // bytes, key and headers at the same offset, after a position reset), its row keeps
+            // its dead-letter state and is only refreshed; a different record at that offset (a
+            // re-created topic) replaces the row and is dead-lettered as new.
+            let replaced = try db.cachedStatement(
+                sql: """
+                    DELETE FROM rejected WHERE topic = ? AND "partition" = ? AND "offset" = ?
+                        AND NOT (value IS ? AND raw_key IS ? AND headers IS ?)
+                    """)
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT OR REPLACE INTO rejected
-                        (topic, "partition", "offset", key, value, reason, error, correlation_id, received_at, received_at_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO rejected
+                        (topic, "partition", "offset", key, value, reason, error, correlation_id, received_at, received_at_ms,
+                         raw_key, headers, timestamp_ms, dead_letter)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING')
+                    ON CONFLICT (topic, "partition", "offset") DO UPDATE SET
+                        key = excluded.key, reason = excluded.reason, error = excluded.error, correlation_id = excluded.correlation_id,
+                        received_at = excluded.received_at, received_at_ms = excluded.received_at_ms, timestamp_ms = excluded.timestamp_ms
                     """)
             for rejection in batch.rejections {
+                let value = rejection.value.map { Data($0) }
+                let rawKey = rejection.rawKey.map { Data($0) }
+                let headers = Self.encode(rejection.headers)
+                try replaced.execute(arguments: [rejection.topic, rejection.partition, rejection.offset, value, rawKey, headers])
                 try insert.execute(arguments: [
-                    rejection.topic, rejection.partition, rejection.offset, rejection.key, rejection.value.map { Data($0) },
+                    rejection.topic, rejection.partition, rejection.offset, rejection.key, value,
                     rejection.reason.rawValue, rejection.error, rejection.correlationId, rejection.receivedAt.rfc3339,
-                    rejection.receivedAt.milliseconds,
+                    rejection.receivedAt.milliseconds, rawKey, headers, rejection.timestamp,
                 ])
             }
         }

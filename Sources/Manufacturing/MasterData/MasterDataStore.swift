@@ -6,7 +6,8 @@ import Streams
 /// Master data on disk: one SQLite database at `<stateDirectory>/master-data.sqlite` in WAL mode,
 /// with a table per kind (`plant`, `item`, `bom`, `routing`: the natural key, the data as JSON
 /// written by the model, and the partition and offset of the record that wrote it), the positions
-/// read (`positions`), and the records that could not be applied (`rejected`).
+/// read (`positions`), and the records that could not be applied (`rejected`, which is also the
+/// outbox of their dead letters until the cluster acknowledged them).
 ///
 /// It is the ``GlobalTableSink`` of the master-data topics: each batch — rows, rejections and
 /// positions — is one SQLite transaction, so a crash loses nothing and a restart reads only what
@@ -124,6 +125,7 @@ public final class MasterDataStore: Sendable {
                     counts[kind] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(kind.table)") ?? 0
                 }
                 counts.rejected = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected") ?? 0
+                counts.pendingDeadLetters = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected WHERE dead_letter = 'PENDING'") ?? 0
                 return counts
             }
         }
@@ -134,19 +136,8 @@ public final class MasterDataStore: Sendable {
         try await MasterDataStoreError.check("read the rejected records") {
             try await database.read { db in
                 try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT topic, "partition", "offset", key, value, reason, error, correlation_id, received_at_ms
-                        FROM rejected ORDER BY received_at_ms DESC, rowid DESC LIMIT ?
-                        """,
-                    arguments: [limit]
-                ).map { row in
-                    MasterDataRejection(
-                        topic: row["topic"], partition: row["partition"], offset: row["offset"], key: row["key"],
-                        value: (row["value"] as Data?).map { Array($0) },
-                        reason: MasterDataRejection.Reason(rawValue: row["reason"]), error: row["error"],
-                        correlationId: row["correlation_id"], receivedAt: Timestamp(milliseconds: row["received_at_ms"]))
-                }
+                    db, sql: "SELECT \(Self.rejectedColumns) FROM rejected ORDER BY received_at_ms DESC, rowid DESC LIMIT ?", arguments: [limit]
+                ).map(Self.rejection)
             }
         }
     }

@@ -33,6 +33,12 @@ struct StateWriter {
             bytes.append(contentsOf: utf8)
         }
     }
+
+    /// Length-prefixed bytes, as they are.
+    mutating func data(_ value: [UInt8]) {
+        count(value.count)
+        bytes.append(contentsOf: value)
+    }
 }
 
 /// Reads what ``StateWriter`` wrote; every read checks the bounds.
@@ -85,6 +91,13 @@ struct StateReader {
         guard index + length <= bytes.count else { throw Truncated() }
         defer { index += length }
         return String(decoding: bytes[index..<index + length], as: UTF8.self)
+    }
+
+    mutating func data() throws(Truncated) -> [UInt8] {
+        let length = try count()
+        guard index + length <= bytes.count else { throw Truncated() }
+        defer { index += length }
+        return Array(bytes[index..<index + length])
     }
 }
 

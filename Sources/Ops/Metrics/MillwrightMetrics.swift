@@ -12,6 +12,7 @@ public final class MillwrightMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let masterDataRows: [MasterDataKind: Prometheus.Gauge]
     private let masterDataRejected: Prometheus.Gauge
+    private let masterDataDeadLettersPending: Prometheus.Gauge
     private let masterDataCaughtUp: Prometheus.Gauge
     private let live: Prometheus.Gauge
     private let ready: Prometheus.Gauge
@@ -46,6 +47,10 @@ public final class MillwrightMetrics: Sendable {
             descriptor: .init(
                 metricName: "millwright_master_data_rejected_records", unitName: "",
                 helpText: "Master-data records that failed validation and were not applied."))
+        masterDataDeadLettersPending = registry.makeGauge(
+            descriptor: .init(
+                metricName: "millwright_master_data_dead_letters_pending", unitName: "",
+                helpText: "Rejected master-data records whose dead letter the cluster has not acknowledged yet."))
         masterDataCaughtUp = registry.makeGauge(
             descriptor: .init(
                 metricName: "millwright_master_data_caught_up", unitName: "", helpText: "1 once master data has caught up with the high watermarks at start."))
@@ -74,6 +79,7 @@ public final class MillwrightMetrics: Sendable {
         if let masterData {
             for (kind, gauge) in masterDataRows { gauge.set(Int64(masterData[kind])) }
             masterDataRejected.set(Int64(masterData.rejected))
+            masterDataDeadLettersPending.set(Int64(masterData.pendingDeadLetters))
         }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16_384)

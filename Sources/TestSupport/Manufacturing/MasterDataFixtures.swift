@@ -62,11 +62,16 @@ public enum MasterDataFixtures {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// A fresh cluster with the four master-data topics, 3 partitions each.
+    /// A fresh cluster with the four master-data topics and the dead-letter topic, 3 partitions each.
     public static func cluster() throws -> InProcessKafkaCluster {
         let cluster = try TestKafka.cluster()
-        for topic in MasterDataTopic.all { try cluster.createTopic(topic, partitions: 3) }
+        for topic in MasterDataTopic.all + [DeadLetter.topic] { try cluster.createTopic(topic, partitions: 3) }
         return cluster
+    }
+
+    /// Every dead letter on the cluster, read to the end.
+    public static func deadLetters(_ cluster: InProcessKafkaCluster) async throws -> [KafkaConsumerMessage] {
+        try await TestKafka.readToEnd(cluster, partitions: (0..<3).map { KafkaTopicPartition(topic: DeadLetter.topic, partition: $0) })
     }
 
     public static func configuration(_ cluster: InProcessKafkaCluster) -> GlobalTableConfiguration {

@@ -153,6 +153,60 @@ struct GlobalTableLoaderTests {
         await again.stop()
     }
 
+    @Test(
+        "the sink's outbox: each dead letter it stores is produced once and marked delivered; one the producer refuses stays pending and is tried again, logged, without stopping the loader; a restart sends only what was not delivered"
+    )
+    func outboxIsProducedOnce() async throws {
+        let cluster = try TestKafka.cluster()
+        let topic = TestKafka.uniqueName("outbox")
+        try cluster.createTopic(topic, partitions: 3)
+        try cluster.createTopic(DeadLetter.topic, partitions: 3)
+        try await Self.produce(cluster, topic, count: 30)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        _ = try await producer.send(
+            batch: ["poison-1", "poison-2", "poison-huge", "poison-3"].enumerated().map { i, value in
+                KafkaProducerMessage(
+                    topic: topic, partition: Int32(i % 3), key: "bad-\(i)", value: value, headers: [KafkaHeader(key: "trace", value: "t-\(i)")])
+            })
+        await producer.close()
+        let logs = RecordingLogHandler.Store()
+        let logger = Logger(label: "gt") { _ in RecordingLogHandler(store: logs) }
+        var configuration = Self.configuration(cluster)
+        configuration.retryBackoff = .milliseconds(100)
+        let sink = GlobalTableTestSink()
+        let loader = try GlobalTableLoader(configuration: configuration, topics: [topic], sink: sink, logger: logger)
+        try await loader.start()
+        try await loader.waitUntilCaughtUp(timeout: .seconds(15))
+        #expect(try await Self.eventually { sink.snapshot.delivered.count == 3 }, "the three that fit are delivered: \(sink.snapshot.delivered)")
+        func refusals() -> Int { logs.all.filter { $0.level == .warning && $0.message.contains("not delivered") }.count }
+        #expect(try await Self.eventually { refusals() >= 2 }, "the refused one is tried again after a backoff, each failure logged")
+        #expect(sink.snapshot.pending.count == 1, "the refused one stays pending")
+        #expect(sink.snapshot.pending.values.first?.headers.last { $0.key == DeadLetter.HeaderName.originalOffset } != nil)
+        #expect(loader.failure == nil && loader.isCaughtUp, "a delivery failure does not stop the loader")
+        try await Self.produce(cluster, topic, count: 3, from: 30)
+        #expect(try await Self.eventually { sink.snapshot.appliedRecords == 37 }, "records keep being applied meanwhile")
+        let delivered = logs.all.filter { $0.message == "input dead-lettered" }
+        #expect(delivered.count == 3, "each delivered dead letter is logged once, by its tally's message")
+        #expect(delivered.allSatisfy { $0.metadata["topic"] == "\(topic)" && $0.metadata["reason"] == "MALFORMED_JSON" })
+        await loader.stop()
+
+        let dlq = (0..<3).map { KafkaTopicPartition(topic: DeadLetter.topic, partition: $0) }
+        let letters = try await TestKafka.readToEnd(cluster, partitions: dlq)
+        #expect(letters.compactMap(\.valueString).sorted() == ["poison-1", "poison-2", "poison-3"], "each once, the original bytes")
+        #expect(letters.allSatisfy { $0.headers.last(DeadLetter.HeaderName.originalTopic)?.stringValue == topic })
+        #expect(letters.allSatisfy { $0.headers.last("trace")?.stringValue?.hasPrefix("t-") == true }, "original headers kept")
+
+        // A new loader on the same state sends what is still pending, nothing delivered again.
+        let restarted = GlobalTableTestSink(sink.snapshot)
+        let second = try GlobalTableLoader(configuration: configuration, topics: [topic], sink: restarted, logger: TestKafka.logger("gt"))
+        try await second.start()
+        try await second.waitUntilCaughtUp(timeout: .seconds(15))
+        #expect(try await Self.eventually { restarted.snapshot.outboxLooks >= 2 }, "the outbox is looked at after the restart")
+        await second.stop()
+        #expect(restarted.snapshot.delivered == sink.snapshot.delivered, "no delivery repeated")
+        #expect(try await TestKafka.readToEnd(cluster, partitions: dlq).count == 3, "nothing dead-lettered twice")
+    }
+
     @Test("a partition that appears later is assigned and read, without reading the others again")
     func partitionAddedLater() async throws {
         let cluster = try TestKafka.cluster()

@@ -17,6 +17,16 @@ struct MasterDataCacheTests {
         try MasterDataCache(stateDirectory: directory, frontCapacity: frontCapacity, logger: TestKafka.logger("cache"))
     }
 
+    /// Polls until the store has no dead letter waiting for the cluster's acknowledgement (10 s at most).
+    static func deadLettersDelivered(_ cache: MasterDataCache) async throws -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while ContinuousClock.now < deadline {
+            if try await cache.counts().pendingDeadLetters == 0 { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
     @Test("every kind loads and the lookups answer what was produced")
     func everyKindLoads() async throws {
         let cluster = try F.cluster()
@@ -183,8 +193,80 @@ struct MasterDataCacheTests {
         #expect(rejected.allSatisfy { $0.topic == MasterDataTopic.item && $0.partition == 0 })
         #expect(rejected[0].error.contains("data.status"))
         #expect(rejected[0].value == poison)
+        #expect(try await Self.deadLettersDelivered(cache), "each is dead-lettered")
         #expect(try await cache.counts() == MasterDataCounts(items: 2, rejected: 3))
         await cache.stop()
+    }
+
+    @Test(
+        "a bad item on mdm.item.v1 (a unit conversion of 0, truncated JSON) goes to ops.dead-letter.v1 with its bytes, key and headers unchanged and the dlq-* headers; the last good version still answers; restarts, even from the first offset, do not dead-letter it again"
+    )
+    func badItemIsDeadLetteredOnce() async throws {
+        let cluster = try F.cluster()
+        let directory = F.stateDirectory()
+        defer { F.cleanUp(directory) }
+        let text = String(decoding: F.envelope(F.item, correlationId: "corr-zero"), as: UTF8.self)
+        let zero = Array(text.replacingOccurrences(of: "\"BOX\":12", with: "\"BOX\":0").utf8)
+        let truncated = Array(F.envelope(F.item).prefix(57))
+        let key = Array("ITEM-1".utf8)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        let good = try await producer.sendAndAwait(F.message(F.item, partition: 0))
+        let zeroSent = try await producer.sendAndAwait(
+            KafkaProducerMessage(
+                topic: MasterDataTopic.item, partition: 0, key: key, value: zero,
+                headers: [KafkaHeader(key: "traceparent", value: "00-zero"), KafkaHeader(key: "correlation-id", value: "hdr-zero")],
+                timestamp: 1_790_000_000_001))
+        let cutSent = try await producer.sendAndAwait(
+            KafkaProducerMessage(topic: MasterDataTopic.item, partition: 0, key: key, value: truncated, timestamp: 1_790_000_000_002))
+        #expect(good.offset == 0 && zeroSent.offset == 1 && cutSent.offset == 2)
+
+        let first = try Self.cache(directory)
+        try await first.start(configuration: F.configuration(cluster))
+        try await first.waitUntilCaughtUp(timeout: .seconds(15))
+        #expect(try await Self.deadLettersDelivered(first), "both dead letters acknowledged")
+        #expect(first.item("ITEM-1") == F.item, "the last good version still answers lookups")
+        await first.stop()
+
+        let letters = try await F.deadLetters(cluster).sorted {
+            $0.headers.last("original-offset")?.stringValue ?? "" < $1.headers.last("original-offset")?.stringValue ?? ""
+        }
+        #expect(letters.count == 2)
+        guard letters.count == 2 else { return }
+        #expect(letters[0].value == zero && letters[1].value == truncated, "the original bytes, unchanged")
+        #expect(letters.allSatisfy { $0.key == key }, "the original key")
+        #expect(letters[0].headers.last("dlq-reason")?.stringValue == "INVALID_FIELD")
+        #expect(letters[0].headers.last("dlq-error")?.stringValue == "data.uomConversions.BOX: must be > 0, found 0")
+        #expect(letters[1].headers.last("dlq-reason")?.stringValue == "MALFORMED_JSON")
+        #expect(letters[1].headers.last("dlq-error")?.stringValue?.hasPrefix("not JSON: ") == true)
+        #expect(letters.allSatisfy { $0.headers.last("original-topic")?.stringValue == MasterDataTopic.item })
+        #expect(letters.allSatisfy { $0.headers.last("original-partition")?.stringValue == "0" })
+        #expect(letters.map { $0.headers.last("original-offset")?.stringValue } == ["1", "2"])
+        #expect(letters.map { $0.headers.last("original-timestamp")?.stringValue } == ["1790000000001", "1790000000002"])
+        #expect(letters[0].headers.last("traceparent")?.stringValue == "00-zero", "every original header")
+        #expect(letters[0].headers.last("correlation-id")?.stringValue == "hdr-zero")
+
+        // A restart on the same state directory: the delta only, nothing dead-lettered again.
+        let second = try Self.cache(directory)
+        try await second.start(configuration: F.configuration(cluster))
+        try await second.waitUntilCaughtUp(timeout: .seconds(15))
+        try await F.send(cluster, [F.message(F.item(1), partition: 0)])
+        #expect(try await F.eventually { second.item(F.item(1).itemId) != nil }, "the restarted loader runs")
+        #expect(second.item("ITEM-1") == F.item)
+        await second.stop()
+        #expect(try await F.deadLetters(cluster).count == 2, "not dead-lettered again after a restart")
+
+        // Positions lost (the loader reads the topic from its first offset again): still not again.
+        let store = try MasterDataStore(stateDirectory: directory, logger: TestKafka.logger("store"))
+        try await store.database.write { db in try db.execute(sql: "DELETE FROM positions") }
+        let third = MasterDataCache(store: store, logger: TestKafka.logger("cache"))
+        try await third.start(configuration: F.configuration(cluster))
+        try await third.waitUntilCaughtUp(timeout: .seconds(15))
+        #expect(third.statistics.appliedRecords == 4, "every record read again")
+        #expect(third.item("ITEM-1") == F.item)
+        await third.stop()
+        #expect(try await F.deadLetters(cluster).count == 2, "the same records at the same offsets: not dead-lettered again")
+        #expect(try await store.counts() == MasterDataCounts(items: 2, rejected: 2, pendingDeadLetters: 0))
+        await producer.close()
     }
 
     @Test("a batch that fails inside its SQLite transaction leaves no partial rows and no moved positions; the next start reads it again")

@@ -32,7 +32,7 @@ struct OpsEndpointsTests {
     {
         let endpoints = OpsEndpoints(
             health: FixedHealth(snapshot: snapshot), metrics: metrics, livenessTimeout: .seconds(60),
-            masterDataCounts: { MasterDataCounts(plants: 2, items: 5, boms: 1, routings: 4, rejected: 1) })
+            masterDataCounts: { MasterDataCounts(plants: 2, items: 5, boms: 1, routings: 4, rejected: 1, pendingDeadLetters: 1) })
         try await Application(router: endpoints.router()).test(.router, body)
     }
 
@@ -109,6 +109,7 @@ struct OpsEndpointsTests {
                 #expect(text.contains("millwright_dead_letters_total{reason=\"MALFORMED_JSON\",topic=\"erp.order-approved.v1\"} 2"))
                 #expect(text.contains("millwright_master_data_records{topic=\"mdm.item.v1\"} 5"))
                 #expect(text.contains("millwright_master_data_rejected_records 1"))
+                #expect(text.contains("millwright_master_data_dead_letters_pending 1"))
                 #expect(text.contains("millwright_ready 1"))
                 #expect(text.contains("# TYPE process_resident_memory_bytes gauge"))
                 #expect(text.contains("process_cpu_seconds_total "))
