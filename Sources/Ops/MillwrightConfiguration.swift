@@ -111,6 +111,14 @@ public struct MillwrightConfiguration: Sendable {
         guard let servers = values["kafka.bootstrapServers"], !servers.isEmpty else {
             throw Failure("kafka.bootstrapServers: required (--bootstrap-servers, MILLWRIGHT_BOOTSTRAP_SERVERS or the config file)")
         }
+        if let raw = kafkaProperties["message.max.bytes"] {
+            // Dead letters are cut to fit DeadLetter.messageMaxBytes; a smaller limit would refuse them.
+            guard let bytes = Int(raw.trimmingCharacters(in: .whitespaces)), bytes >= DeadLetter.messageMaxBytes else {
+                throw Failure(
+                    "kafka.properties message.max.bytes: at least \(DeadLetter.messageMaxBytes), librdkafka's default: a dead letter of a larger input is cut to that size (got '\(raw)')"
+                )
+            }
+        }
         var client = KafkaClientConfiguration(bootstrapServers: servers)
         if let v = values["kafka.clientId"] { client.clientID = v }
         client.additionalProperties = kafkaProperties
@@ -125,7 +133,12 @@ public struct MillwrightConfiguration: Sendable {
             streams.maxBufferedRecordsPerPartition = try wholeNumber("maxBufferedRecordsPerPartition", v, minimum: 5)
         }
         if let v = values["stateFileInterval"] { streams.stateFileInterval = .milliseconds(try duration("stateFileInterval", v)) }
-        if let v = values["sessionTimeout"] { streams.sessionTimeout = .milliseconds(try duration("sessionTimeout", v)) }
+        if let v = values["sessionTimeout"] {
+            streams.sessionTimeout = .milliseconds(try duration("sessionTimeout", v))
+            guard streams.sessionTimeout <= longestSessionTimeout else {
+                throw Failure("sessionTimeout: at most 1h, librdkafka's limit of session.timeout.ms (got '\(v)')")
+            }
+        }
         var processing = ProcessingSettings()
         if let v = values["processing.windowSize"] { processing.windowSize = try duration("processing.windowSize", v) }
         if let v = values["processing.grace"] { processing.grace = try duration("processing.grace", v) }
@@ -200,24 +213,35 @@ public struct MillwrightConfiguration: Sendable {
         }
     }
 
-    /// `250ms`, `30s`, `15m`, `2h`, or a number of milliseconds.
+    /// The longest duration a setting takes, in milliseconds: 2,500,000 h, about 285 years. A
+    /// `Duration` in nanoseconds overflows past about 292 years; nothing sensible is this long.
+    public static let longestDuration: Int64 = 9_000_000_000_000
+
+    /// `250ms`, `30s`, `15m`, `2h`, or a number of milliseconds; fractions and exponents are fine
+    /// (`1.5s`, `1e3ms`). The error names the setting and the rule: not a duration, negative, or
+    /// longer than ``longestDuration`` (`99999999999999999h`, `1e30s`, `1e400ms`).
     public static func duration(_ name: String, _ text: String) throws(Failure) -> Int64 {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            if let number = Double(trimmed.dropLast(suffix.count)), number >= 0 {
-                let milliseconds = number * Double(factor)
-                // Past ~285 years a Duration's nanoseconds overflow: a mistake, not a setting.
-                guard milliseconds.isFinite && milliseconds < 9e12 else { throw Failure("\(name): '\(text)' is too long a duration") }
-                return Int64(milliseconds)
+        let units: [(suffix: String, factor: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("", 1)]
+        let numeral = Set("0123456789.eE+-")
+        for unit in units where trimmed.hasSuffix(unit.suffix) {
+            let digits = trimmed.dropLast(unit.suffix.count)
+            // Digits only: Double would also take `inf`, `nan` and hexadecimal.
+            guard !digits.isEmpty, digits.allSatisfy(numeral.contains), let number = Double(digits) else { continue }
+            if number < 0 { throw Failure("\(name): '\(text)' is negative; a duration is 0 or more") }
+            let milliseconds = number * unit.factor
+            guard milliseconds <= Double(longestDuration) else {
+                throw Failure(
+                    "\(name): '\(text)' is longer than the longest duration a setting takes, 2500000h (\(longestDuration) ms, about 285 years)")
             }
+            return Int64(milliseconds)
         }
-        if let number = Int64(trimmed), number >= 0 {
-            guard number < 9_000_000_000_000 else { throw Failure("\(name): '\(text)' is too long a duration") }
-            return number
-        }
-        throw Failure("\(name): '\(text)' is not a duration (like 250ms, 30s, 15m, 2h)")
+        throw Failure("\(name): '\(text)' is not a duration (like 250ms, 30s, 15m, 2h, or a number of milliseconds)")
     }
+
+    /// librdkafka's largest `session.timeout.ms` (brokers allow 30 min unless
+    /// `group.max.session.timeout.ms` says more).
+    static let longestSessionTimeout = Duration.seconds(3_600)
 
     static func wholeNumber(_ name: String, _ text: String, minimum: Int) throws(Failure) -> Int {
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= minimum else {

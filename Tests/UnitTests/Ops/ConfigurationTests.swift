@@ -97,5 +97,60 @@ struct ConfigurationTests {
         #expect(failure("processing:\n  windowSize: 7m")?.contains("windowSize: must divide a day") == true)
         #expect(failure("processing:\n  scrapTolerance: 1.5")?.contains("scrapTolerance") == true)
         #expect(failure(": : :")?.contains("config file") == true)
+        #expect(failure("group: plant 1")?.contains("group: 'plant 1' has ' '; letters, digits, '.', '_' and '-' only") == true)
+        #expect(failure(nil, ["MILLWRIGHT_GROUP": "a/b"])?.contains("group: 'a/b' has '/'") == true)
+    }
+
+    @Test(
+        "durations that overflow or make no sense are configuration errors naming the setting and the rule, from the environment, the file and the flags; the longest accepted one still loads"
+    )
+    func absurdDurations() throws {
+        func failure(_ yaml: String?, _ environment: [String: String] = [:], shutdown: String? = nil) -> String? {
+            do {
+                _ = try MillwrightConfiguration.load(
+                    yaml: yaml, environment: environment, overrides: .init(bootstrapServers: "h:1", shutdownTimeout: shutdown))
+                return nil
+            } catch { return error.description }
+        }
+        let tooLong = "is longer than the longest duration a setting takes, 2500000h (9000000000000 ms, about 285 years)"
+        #expect(failure(nil, ["MILLWRIGHT_SESSION_TIMEOUT": "99999999999999999h"]) == "sessionTimeout: '99999999999999999h' \(tooLong)")
+        #expect(failure("commitInterval: 1e30s") == "commitInterval: '1e30s' \(tooLong)")
+        #expect(failure("commitInterval: 1e30") == "commitInterval: '1e+30' \(tooLong)", "a YAML number is milliseconds")
+        #expect(failure(nil, ["MILLWRIGHT_IDLE_COMMIT_WAIT": "99999999999999999999999"]) == "idleCommitWait: '99999999999999999999999' \(tooLong)")
+        #expect(failure("processing:\n  grace: 1e400ms") == "processing.grace: '1e400ms' \(tooLong)", "beyond a Double: still a clear error")
+        #expect(failure(nil, shutdown: "2500001h") == "shutdownTimeout: '2500001h' \(tooLong)")
+        #expect(failure("http:\n  livenessTimeout: -5s") == "http.livenessTimeout: '-5s' is negative; a duration is 0 or more")
+        for nonsense in ["infs", "nan", "NaNms", "0x10s", "5 s", "", "s", "1e", "--1s"] {
+            #expect(
+                failure(nil, ["MILLWRIGHT_PARKING_TIMEOUT": nonsense])
+                    == "processing.parkingTimeout: '\(nonsense)' is not a duration (like 250ms, 30s, 15m, 2h, or a number of milliseconds)",
+                "\(nonsense)")
+        }
+        #expect(
+            failure(nil, ["MILLWRIGHT_SESSION_TIMEOUT": "2h"]) == "sessionTimeout: at most 1h, librdkafka's limit of session.timeout.ms (got '2h')",
+            "past librdkafka's range: refused here, not by the consumer at start")
+
+        let longest = try MillwrightConfiguration.load(
+            yaml: "processing:\n  parkingTimeout: 2500000h\n  grace: 1.5s\nsessionTimeout: 1h\nstateFileInterval: -0s", environment: [:],
+            overrides: .init(bootstrapServers: "h:1"))
+        #expect(longest.processing.parkingTimeout == 9_000_000_000_000)
+        #expect(longest.processing.grace == 1_500)
+        #expect(longest.streams.sessionTimeout == .seconds(3_600))
+        #expect(longest.streams.stateFileInterval == .zero, "-0 is 0")
+        #expect(try MillwrightConfiguration.duration("x", "1e3ms") == 1_000)
+    }
+
+    @Test("message.max.bytes below the size dead letters are cut to is refused, naming the property and the rule; larger is fine")
+    func messageMaxBytes() throws {
+        func load(_ environment: [String: String]) throws -> MillwrightConfiguration {
+            try MillwrightConfiguration.load(yaml: nil, environment: environment, overrides: .init(bootstrapServers: "h:1"))
+        }
+        let small = #expect(throws: MillwrightConfiguration.Failure.self) { try load(["MILLWRIGHT_KAFKA_MESSAGE_MAX_BYTES": "65536"]) }
+        #expect(
+            small?.description
+                == "kafka.properties message.max.bytes: at least 1000000, librdkafka's default: a dead letter of a larger input is cut to that size (got '65536')"
+        )
+        #expect(throws: MillwrightConfiguration.Failure.self) { try load(["MILLWRIGHT_KAFKA_MESSAGE_MAX_BYTES": "lots"]) }
+        #expect(try load(["MILLWRIGHT_KAFKA_MESSAGE_MAX_BYTES": "2000000"]).streams.client.additionalProperties["message.max.bytes"] == "2000000")
     }
 }
