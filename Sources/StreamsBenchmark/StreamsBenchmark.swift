@@ -42,9 +42,10 @@ struct StreamsBenchmark: AsyncParsableCommand {
         logger.logLevel = ProcessInfo.processInfo.environment["KAFKA_MOCK_DEBUG"] == nil ? .error : .debug
         let cluster = try InProcessKafkaCluster(brokers: 3, logger: logger)
         let bootstrap = cluster.bootstrapServers
-        for spec in try TopicCatalog.load(CatalogFiles.from(folder: catalog)).topics {
-            try cluster.createTopic(
-                spec.template ? spec.name(forPlant: "P100") : spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+        let group = "bench"
+        // The worker's group's own changelogs too: created before it starts, with the inputs' partitions.
+        for spec in try TopicCatalog.load(CatalogFiles.from(folder: catalog)).concreteTopics(groups: [group], plants: ["P100"]) {
+            try cluster.createTopic(spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
         }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
         let probes = rate * seconds
@@ -73,7 +74,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         guard ["on", "off"].contains(metrics) else { throw BenchmarkError("--metrics: on or off (got '\(metrics)')") }
         worker.arguments =
             [
-                "run", "--bootstrap-servers", bootstrap, "--group", "bench", "--state-dir", state, "--log-level", workerLogLevel,
+                "run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", state, "--log-level", workerLogLevel,
             ] + (metrics == "on" ? ["--http-port", "0"] : ["--no-http"])
         print("worker's metrics: \(metrics)")
         var environment = ProcessInfo.processInfo.environment
@@ -103,7 +104,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
         // carries its tasks' input positions, so this is what committed, with its outputs. The
         // group's offsets, committed after each transaction, lag it when a rebalance refuses
         // them, and records processed before that then counted at the speed of their re-reading.
-        let progress = try CommittedProgress(bootstrap: bootstrap, changelog: "millwright.confirmation.changelog.v1", logger: logger)
+        let progress = try CommittedProgress(
+            bootstrap: bootstrap, changelog: ProcessorDefinition.changelogTopic(group: group, processor: "confirmation"), logger: logger)
         defer { progress.stop() }
         let events: Set<String> = [Topics.operationCompleted, Topics.scrapReported]
         // The worker reads the work-order table and the events at once (each task's events wait

@@ -47,7 +47,8 @@ struct DevCommand: AsyncParsableCommand {
         let logger = try logging.bootstrap(label: "millwright.dev", defaultLevel: "warning")
         let topics = try catalog.load()
         let plants = PlantSimulation.plants.map(\.plantCode)
-        let cluster = try EmbeddedCluster.start(catalog: topics, brokers: 3, plants: plants, logger: logger).cluster
+        let group = "millwright-dev"
+        let cluster = try EmbeddedCluster.start(catalog: topics, brokers: 3, plants: plants, groups: [group], logger: logger).cluster
         say("in-process cluster: \(cluster.bootstrapServers) (\(topics.topics.count) topics, catalog \(topics.files.origin))")
 
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("millwright-dev-\(UUID().uuidString.prefix(8))").path
@@ -55,7 +56,7 @@ struct DevCommand: AsyncParsableCommand {
         do {
             configuration = try MillwrightConfiguration.load(
                 yaml: "processing:\n  parkingTimeout: 15s\n  idleTimeout: 5s\n", environment: [:],
-                overrides: http.overrides(.init(bootstrapServers: cluster.bootstrapServers, group: "millwright-dev", stateDirectory: state)),
+                overrides: http.overrides(.init(bootstrapServers: cluster.bootstrapServers, group: group, stateDirectory: state)),
                 httpHost: "127.0.0.1")
         } catch { throw CommandError(error.description) }
         configuration.streams.sessionTimeout = .seconds(10)

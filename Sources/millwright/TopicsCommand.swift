@@ -17,20 +17,30 @@ struct TopicsCommand: AsyncParsableCommand {
             abstract: "Create every catalog topic that the cluster does not have yet.",
             discussion: """
                 Existing topics are left alone (a differing partition count is reported). \
-                Replication is capped to the number of brokers. Per-plant release topics \
+                Replication is capped to the number of brokers. Each consumer group has its own \
+                changelog topics (millwright.{group}.release.changelog.v1, \
+                millwright.{group}.confirmation.changelog.v1): they are created for --group \
+                (default millwright; several comma-separated). Per-plant release topics \
                 (mes.{plant}.production-release.v1) are created for every plant in master data \
                 (mdm.plant.v1) and for --plants; a worker creates a new plant's before its first release.
                 librdkafka's mock cluster does not answer CreateTopics: `millwright cluster` \
-                creates the catalog itself, and unknown topics are auto-created with 4 partitions.
+                creates the catalog itself (its --group too), and unknown topics are auto-created \
+                with 4 partitions.
 
-                Example: millwright topics apply --bootstrap-servers localhost:9092
+                Example: millwright topics apply --bootstrap-servers localhost:9092 --group millwright
                 """
         )
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var catalog: CatalogOptions
         @Option(help: "Also create the release topics of these plants (comma-separated).") var plants: String?
+        @Option(help: "The consumer groups whose changelog topics to create (comma-separated): the --group of the workers.")
+        var group: String = "millwright"
         @Option(help: "Seconds to wait for the cluster.") var timeout: Int = 30
+
+        func validate() throws {
+            if groupNames(group).isEmpty { throw ValidationError("--group: at least one group") }
+        }
 
         func run() async throws {
             let catalog = try catalog.load()
@@ -42,7 +52,7 @@ struct TopicsCommand: AsyncParsableCommand {
             if !known.isEmpty { print("plants in master data (mdm.plant.v1): \(known.joined(separator: ", "))") }
             plants = Array(Set(plants).union(known)).sorted()
             var missing: [KafkaNewTopic] = []
-            for finding in try await provisioner.plan(catalog, plants: plants) {
+            for finding in try await provisioner.plan(catalog, groups: groupNames(group), plants: plants) {
                 switch finding {
                 case .exists(let name, let partitions, let wanted):
                     let note = wanted.map { " — catalog says \($0) partitions; change it by hand if needed" } ?? ""
@@ -80,11 +90,12 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var catalog: CatalogOptions
         @Flag(help: "Include internal topics (__consumer_offsets, …).") var all = false
+        @Option(help: "The consumer groups whose changelog topics the cluster should have (comma-separated).") var group: String = "millwright"
 
         func run() async throws {
             let catalog = try? catalog.load()
             let provisioner = TopicProvisioner(client: try connection.clientConfiguration(), logger: quietLogger())
-            let (topics, missing) = try await provisioner.inventory(catalog, all: all)
+            let (topics, missing) = try await provisioner.inventory(catalog, groups: groupNames(group), all: all)
             print("TOPIC".padding(toLength: 44, withPad: " ", startingAt: 0) + " PARTITIONS  CATALOG")
             for topic in topics {
                 print(
@@ -119,6 +130,11 @@ struct TopicsCommand: AsyncParsableCommand {
             } catch { throw CommandError("cannot write the catalog to \(to): \(error.localizedDescription)") }
         }
     }
+}
+
+/// `a, b` → `["a", "b"]`.
+func groupNames(_ list: String) -> [String] {
+    list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
 
 /// librdkafka's warnings (broker connection retries) would drown the command's output.

@@ -7,20 +7,33 @@ import Streams
 /// The embedded default: librdkafka's in-process cluster with the catalog's topics, and what
 /// `millwright dev` shows of the outputs. `millwright cluster` and `millwright dev` are built on it.
 public enum EmbeddedCluster {
-    /// Starts a cluster of `brokers` with every catalog topic (a per-plant template once per
-    /// plant). Returns it and the topics created (`name (n partitions)`).
-    public static func start(catalog: TopicCatalog, brokers: Int, plants: [String], logger: Logger) throws -> (
+    /// Starts a cluster of `brokers` with every catalog topic: the fixed ones, a per-group
+    /// template (the changelogs) once per group, a per-plant template once per plant. Returns it
+    /// and the topics created (`name (n partitions)`).
+    ///
+    /// A worker of another group needs its changelogs before it starts: ``createTopics(of:catalog:in:)``
+    /// (the cluster does not answer CreateTopics from another process, and creates an unknown
+    /// topic on first use with 4 partitions, not the inputs' 12).
+    public static func start(catalog: TopicCatalog, brokers: Int, plants: [String], groups: [String] = ["millwright"], logger: Logger) throws -> (
         cluster: InProcessKafkaCluster, created: [String]
     ) {
         let cluster = try InProcessKafkaCluster(brokers: brokers, logger: logger)
         var created: [String] = []
-        for spec in catalog.topics {
-            for name in spec.template ? plants.map(spec.name(forPlant:)) : [spec.name] {
-                try cluster.createTopic(name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
-                created.append("\(name) (\(spec.partitions) partitions)")
-            }
+        for spec in catalog.concreteTopics(groups: groups, plants: plants) {
+            try cluster.createTopic(spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+            created.append("\(spec.name) (\(spec.partitions) partitions)")
         }
         return (cluster, created)
+    }
+
+    /// Creates a group's own topics (its changelogs) on a running in-process cluster, with the
+    /// catalog's partitions. Returns their names.
+    @discardableResult
+    public static func createTopics(of group: String, catalog: TopicCatalog, in cluster: InProcessKafkaCluster) throws -> [String] {
+        try catalog.topics(forGroup: group).map { spec in
+            try cluster.createTopic(spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+            return spec.name
+        }
     }
 
     /// The sample run's output topics, in the order `millwright dev` shows them.

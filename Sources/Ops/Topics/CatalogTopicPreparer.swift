@@ -23,8 +23,11 @@ public enum TopicCreationOutcome: Sendable, Hashable {
 /// The worker's ``OutputTopicPreparer``: an output topic the catalog knows (a plant's release
 /// topic from the `mes.{plant}.production-release.v1` template, or a fixed catalog topic) is
 /// created with the catalog's partitions, configs and replication (capped to the brokers) before
-/// the first record goes to it; other names are left alone. Each topic is settled once per
-/// process.
+/// the first record goes to it; other names are left alone. A processor's changelog (the group's
+/// instance of `millwright.{group}.<processor>.changelog.v1`) is made sure of the same way when
+/// the worker starts, except that a cluster that does not answer CreateTopics is an error there:
+/// auto-created on first use, it would have the wrong partition count and no compaction. Each
+/// topic is settled once per process.
 public final class CatalogTopicPreparer: OutputTopicPreparer {
     private let catalog: TopicCatalog
     private let creation: any TopicCreation
@@ -37,13 +40,11 @@ public final class CatalogTopicPreparer: OutputTopicPreparer {
         self.logger = logger
     }
 
-    /// The catalog's settings for `topic`, if the catalog knows it.
+    /// The catalog's settings for `topic`, if the catalog knows it (a fixed topic, or an instance
+    /// of a template: a plant's release topic, a group's changelog).
     func spec(for topic: String) -> KafkaNewTopic? {
-        if let fixed = catalog.fixedTopics.first(where: { $0.name == topic }) {
-            return KafkaNewTopic(name: topic, partitions: fixed.partitions, replicationFactor: fixed.replicationFactor, config: fixed.config)
-        }
-        guard let template = catalog.topics.first(where: { $0.template && TopicProvisioner.matches(topic, template: $0.name) }) else { return nil }
-        return KafkaNewTopic(name: topic, partitions: template.partitions, replicationFactor: template.replicationFactor, config: template.config)
+        guard let spec = catalog.spec(forConcrete: topic) else { return nil }
+        return KafkaNewTopic(name: topic, partitions: spec.partitions, replicationFactor: spec.replicationFactor, config: spec.config)
     }
 
     public func prepare(_ topic: String) throws(KafkaError) {
@@ -61,6 +62,30 @@ public final class CatalogTopicPreparer: OutputTopicPreparer {
             logger.warning(
                 "the cluster did not answer CreateTopics; the topic is left to its auto-creation (librdkafka's in-process cluster: 4 partitions)",
                 metadata: ["topic": "\(topic)"])
+        case .existed:
+            break
+        }
+        settled.withLock { _ = $0.insert(topic) }
+    }
+
+    public func prepareChangelog(_ topic: String) throws(KafkaError) {
+        if settled.withLock({ $0.contains(topic) }) { return }
+        guard let spec = spec(for: topic) else {
+            logger.warning("the topic catalog has no template for this changelog; it must exist already", metadata: ["topic": "\(topic)"])
+            settled.withLock { _ = $0.insert(topic) }
+            return
+        }
+        switch try creation.createIfMissing(spec) {
+        case .created:
+            logger.notice(
+                "created changelog topic", metadata: ["topic": "\(topic)", "partitions": "\(spec.partitions)", "config": "\(spec.config)"])
+        case .unanswered:
+            let group = catalog.groupTemplates.lazy.compactMap { $0.value(in: topic) }.first ?? "<group>"
+            throw KafkaError(
+                code: .unknownTopicOrPartition,
+                reason:
+                    "changelog topic \(topic) does not exist and the cluster did not answer CreateTopics (librdkafka's in-process cluster does not): create it before the worker starts — `millwright topics apply --group \(group)` on a real cluster, `millwright cluster --group \(group)` for the in-process one — with \(spec.partitions) partitions and \(spec.config)"
+            )
         case .existed:
             break
         }
@@ -98,7 +123,7 @@ public struct AdminTopicCreation: TopicCreation {
             throw KafkaError(
                 code: failure.code,
                 reason:
-                    "cannot create \(topic.name) (\(failure.reason)): create it with `millwright topics apply --bootstrap-servers … --plants <plant>` (or by hand: \(capped.partitions) partitions, \(capped.config)) and start the worker again",
+                    "cannot create \(topic.name) (\(failure.reason)): create it with `millwright topics apply --bootstrap-servers … --group <group> --plants <plant>` (or by hand: \(capped.partitions) partitions, \(capped.config)) and start the worker again",
                 isRetriable: failure.isRetriable)
         }
     }

@@ -24,22 +24,19 @@ public struct TopicProvisioner: Sendable {
         case missing(KafkaNewTopic)
     }
 
-    /// What the cluster has of the catalog's topics (and of the release topics of `plants`).
-    public func plan(_ catalog: TopicCatalog, plants: [String] = []) async throws -> [Finding] {
+    /// What the cluster has of the catalog's topics: the fixed ones, the changelogs of each of
+    /// `groups` (`millwright.<group>.release.changelog.v1`, …) and the release topics of `plants`.
+    public func plan(_ catalog: TopicCatalog, groups: [String] = [], plants: [String] = []) async throws -> [Finding] {
         let admin = try KafkaAdminClient(configuration: client, logger: logger)
         let existing = try await admin.listTopics(timeout: timeout)
         let brokers = max(try await admin.brokerCount(timeout: timeout), 1)
-        var wanted: [(TopicSpec, String)] = catalog.fixedTopics.map { ($0, $0.name) }
-        if let template = catalog.topics.first(where: \.template) {
-            wanted += plants.map { (template, template.name(forPlant: $0)) }
-        }
-        return wanted.map { spec, name in
-            if let found = existing.first(where: { $0.name == name }) {
+        return catalog.concreteTopics(groups: groups, plants: plants).map { spec in
+            if let found = existing.first(where: { $0.name == spec.name }) {
                 let differs = found.partitions.count == spec.partitions ? nil : spec.partitions
-                return .exists(name: name, partitions: found.partitions.count, catalogPartitions: differs)
+                return .exists(name: spec.name, partitions: found.partitions.count, catalogPartitions: differs)
             }
             return .missing(
-                KafkaNewTopic(name: name, partitions: spec.partitions, replicationFactor: min(spec.replicationFactor, brokers), config: spec.config))
+                KafkaNewTopic(name: spec.name, partitions: spec.partitions, replicationFactor: min(spec.replicationFactor, brokers), config: spec.config))
         }
     }
 
@@ -80,23 +77,24 @@ public struct TopicProvisioner: Sendable {
         public var inCatalog: Bool
     }
 
-    /// The cluster's topics (internal ones only with `all`), and the catalog's topics it lacks.
-    public func inventory(_ catalog: TopicCatalog?, all: Bool) async throws -> (topics: [Listed], missing: [String]) {
+    /// The cluster's topics (internal ones only with `all`), and the catalog's topics it lacks:
+    /// the fixed ones and those of `groups` (their changelogs).
+    public func inventory(_ catalog: TopicCatalog?, groups: [String] = [], all: Bool) async throws -> (topics: [Listed], missing: [String]) {
         let admin = try KafkaAdminClient(configuration: client, logger: logger)
         let existing = try await admin.listTopics(timeout: timeout)
-        let known = Set(catalog?.fixedTopics.map(\.name) ?? [])
-        let template = catalog?.topics.first(where: \.template)
         let listed = existing.filter { all || !$0.name.hasPrefix("__") }.map { topic in
-            Listed(
-                name: topic.name, partitions: topic.partitions.count,
-                inCatalog: known.contains(topic.name) || (template.map { Self.matches(topic.name, template: $0.name) } ?? false))
+            Listed(name: topic.name, partitions: topic.partitions.count, inCatalog: catalog?.spec(forConcrete: topic.name) != nil)
         }
+        let known = Set((catalog?.concreteTopics(groups: groups, plants: []) ?? []).map(\.name))
         return (listed, known.subtracting(existing.map(\.name)).sorted())
     }
 
-    /// `mes.P100.production-release.v1` matches `mes.{plant}.production-release.v1`.
+    /// `mes.P100.production-release.v1` matches `mes.{plant}.production-release.v1`, and
+    /// `millwright.g1.release.changelog.v1` matches `millwright.{group}.release.changelog.v1`.
     public static func matches(_ name: String, template: String) -> Bool {
-        let parts = template.components(separatedBy: "{plant}")
-        return parts.count == 2 && name.hasPrefix(parts[0]) && name.hasSuffix(parts[1]) && name.count > parts[0].count + parts[1].count
+        TopicSpec.Placeholder.allCases.contains { placeholder in
+            let parts = template.components(separatedBy: placeholder.rawValue)
+            return parts.count == 2 && name.hasPrefix(parts[0]) && name.hasSuffix(parts[1]) && name.count > parts[0].count + parts[1].count
+        }
     }
 }

@@ -6,6 +6,17 @@ import Kafka
 /// remembers what it made sure of; the runtime asks again each transaction, so that must be
 /// cheap). Blocking; a thrown error fails the transaction — a fatal or non-retriable code stops
 /// the worker with the error's text, so it should say what to do.
+///
+/// The runtime also asks it for the processor's changelog (``prepareChangelog(_:)``), once, on the
+/// loop thread before the worker joins its group: a changelog must exist with the inputs'
+/// partition count and compacted before the first restore, never be auto-created on first use.
 public protocol OutputTopicPreparer: Sendable {
     func prepare(_ topic: String) throws(KafkaError)
+    /// Makes sure the changelog exists, or throws saying how to create it (the worker stops).
+    /// Default: ``prepare(_:)``.
+    func prepareChangelog(_ topic: String) throws(KafkaError)
+}
+
+extension OutputTopicPreparer {
+    public func prepareChangelog(_ topic: String) throws(KafkaError) { try prepare(topic) }
 }

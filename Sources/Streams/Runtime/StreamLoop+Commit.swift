@@ -31,7 +31,7 @@ extension StreamLoop {
         let busy = tasks.values.filter { $0.hasWork || !ledger.notes(for: $0.partition).isEmpty }
         guard !busy.isEmpty else { return }
         let pending = PendingCommit(
-            batch: ledger.nextBatch(), changelog: worker.definition.changelogTopic, metrics: worker.metrics,
+            batch: ledger.nextBatch(), changelog: worker.changelogTopic, metrics: worker.metrics,
             preparer: worker.configuration.topicPreparer)
         for task in busy.sorted(by: { $0.partition < $1.partition }) {
             let work: StreamTask.Commit

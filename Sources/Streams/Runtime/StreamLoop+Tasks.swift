@@ -83,7 +83,7 @@ extension StreamLoop {
         let began = ContinuousClock.now
         var lastLog = began
         defer { worker.updateHealth { _, restoring in restoring[partition] = nil } }
-        return try restorer.restore(topic: worker.definition.changelogTopic, partition: partition, from: start, aborted: ledger.aborted) { read, total in
+        return try restorer.restore(topic: worker.changelogTopic, partition: partition, from: start, aborted: ledger.aborted) { read, total in
             worker.progressed()
             worker.updateHealth { _, restoring in restoring[partition] = TaskRestoreProgress(partition: partition, restored: read, toRestore: total) }
             let now = ContinuousClock.now

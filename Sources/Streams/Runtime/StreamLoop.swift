@@ -126,14 +126,20 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     private func loop() throws(StreamsError) {
+        // The group's changelog, before anything reads or writes it (a cluster that creates
+        // topics on first use would make it with its own partition count, uncompacted).
+        if let preparer = worker.configuration.topicPreparer {
+            try kafka { () throws(KafkaError) in try preparer.prepareChangelog(worker.changelogTopic) }
+        }
         try kafka { () throws(KafkaError) in try producer.initTransactions(timeout: .seconds(30)) }
-        producer.prepareTopics([worker.definition.changelogTopic] + worker.definition.outputTopics)
+        producer.prepareTopics([worker.changelogTopic] + worker.definition.outputTopics)
         if mailbox == nil {
             try kafka { () throws(KafkaError) in try consumer.subscribe(topics: worker.definition.inputTopics, listener: self) }
         } else {
             worker.updateHealth { joined, _ in joined = true }  // the member joined for it
         }
-        logger.info("worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "instance": "\(instance)"])
+        logger.info(
+            "worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "changelog": "\(worker.changelogTopic)", "instance": "\(instance)"])
         let interval = worker.configuration.wallClockInterval.wholeMilliseconds
         var pollTimeout = CommitSchedule.idlePoll
         var lastPublished: Int64 = 0

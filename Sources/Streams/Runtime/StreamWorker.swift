@@ -24,6 +24,9 @@ import Synchronization
 public final class StreamWorker: Sendable {
     public let definition: ProcessorDefinition
     public let configuration: StreamsConfiguration
+    /// Where this worker's task state is logged: the group's own changelog
+    /// (``ProcessorDefinition/changelogTopic(group:)``).
+    public let changelogTopic: String
     private let logger: Logger
     private let state = Mutex<State>(State())
 
@@ -88,6 +91,10 @@ public final class StreamWorker: Sendable {
         }
         self.definition = definition
         self.configuration = configuration
+        changelogTopic = definition.changelogTopic(group: configuration.group)
+        if changelogTopic.utf8.count > 249 {
+            throw StreamsError(.configuration, "changelog topic \(changelogTopic): longer than Kafka's 249 characters (shorten the group)")
+        }
         self.thread = thread
         self.threads = threads
         metrics = StreamMetrics(processor: definition.name, thread: thread)

@@ -5,7 +5,9 @@ import Kafka
 public struct StreamsConfiguration: Sendable {
     /// Brokers, client id, security, raw librdkafka properties.
     public var client: KafkaClientConfiguration
-    /// The consumer group prefix; each processor joins `<group>.<processor>`. Default `millwright`.
+    /// The consumer group prefix; each processor joins `<group>.<processor>` and keeps its state in
+    /// `millwright.<group>.<processor>.changelog.v1`, so groups on one cluster never share state.
+    /// Letters, digits, `.`, `_` and `-` only (it is part of topic names). Default `millwright`.
     public var group: String = "millwright"
     /// Where local state lives between restarts: task state (SQLite per task, current to a
     /// changelog offset), the master-data cache and the instance ids. Default `./state`.
@@ -71,9 +73,17 @@ public struct StreamsConfiguration: Sendable {
         self.client = client
     }
 
+    /// What Kafka allows in a topic name.
+    static let topicNameCharacters = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
     /// Checks every setting; the message names the setting and the rule.
     public func validate() throws(StreamsError) {
         if group.isEmpty { throw StreamsError(.configuration, "group: must not be empty") }
+        if let bad = group.unicodeScalars.first(where: { !Self.topicNameCharacters.contains($0) }) {
+            throw StreamsError(
+                .configuration, "group: '\(group)' has '\(bad)'; letters, digits, '.', '_' and '-' only (the group is part of its changelog topics' names)")
+        }
+        if group.utf8.count > 200 { throw StreamsError(.configuration, "group: at most 200 characters (it is part of topic names)") }
         if commitInterval < .milliseconds(1) { throw StreamsError(.configuration, "commitInterval: at least 1 ms") }
         if idleCommitWait < .milliseconds(1) { throw StreamsError(.configuration, "idleCommitWait: at least 1 ms") }
         if maxRecordsPerTransaction < 1 { throw StreamsError(.configuration, "maxRecordsPerTransaction: at least 1") }
@@ -93,8 +103,9 @@ public struct ProcessorDefinition: Sendable {
     public var name: String
     /// Co-partitioned input topics: partition p of each forms task p.
     public var inputTopics: [String]
-    /// The changelog: `millwright.<name>.changelog.v1` by default; partitioned like the inputs.
-    public var changelogTopic: String
+    /// The changelog, when not the group's own (``changelogTopic(group:)``); partitioned like the
+    /// inputs. Default nil: `millwright.<group>.<name>.changelog.v1`.
+    public var changelogTopic: String?
     /// Inputs that are tables (for example the work-order table): within a poll their records are
     /// processed before the event streams', whatever their timestamps, so a table row is there
     /// before the events that need it. Default none.
@@ -113,7 +124,20 @@ public struct ProcessorDefinition: Sendable {
         self.inputTopics = inputTopics
         self.tableTopics = tableTopics
         self.outputTopics = outputTopics
-        self.changelogTopic = changelogTopic ?? "millwright.\(name).changelog.v1"
+        self.changelogTopic = changelogTopic
         self.makeProcessor = makeProcessor
+    }
+
+    /// The changelog a worker of `group` writes and restores from: ``changelogTopic`` if set,
+    /// else `millwright.<group>.<name>.changelog.v1` (as Kafka Streams names its changelogs after
+    /// the application id): every group has its own state.
+    public func changelogTopic(group: String) -> String {
+        changelogTopic ?? Self.changelogTopic(group: group, processor: name)
+    }
+
+    /// `millwright.<group>.<processor>.changelog.v1`: the catalog's
+    /// `millwright.{group}.<processor>.changelog.v1` for that group.
+    public static func changelogTopic(group: String, processor: String) -> String {
+        "millwright.\(group).\(processor).changelog.v1"
     }
 }

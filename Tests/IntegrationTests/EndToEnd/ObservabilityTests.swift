@@ -142,13 +142,13 @@ struct ObservabilityTests {
                 records.append(
                     (
                         OutputRecord(
-                            topic: "millwright.release.changelog.v1", key: Array("\(ReleaseProcessor.storeName)\u{1F}seed-\(partition)-\(n)".utf8),
+                            topic: e2e.changelog("release"), key: Array("\(ReleaseProcessor.storeName)\u{1F}seed-\(partition)-\(n)".utf8),
                             value: Array("x".utf8), headers: [batch]), partition
                     ))
             }
             records.append(
                 (
-                    OutputRecord(topic: "millwright.release.changelog.v1", key: Array("\u{1F}commit".utf8), value: Array("seed:1".utf8), headers: [batch]),
+                    OutputRecord(topic: e2e.changelog("release"), key: Array("\u{1F}commit".utf8), value: Array("seed:1".utf8), headers: [batch]),
                     partition
                 ))
         }

@@ -84,10 +84,17 @@ struct SimulatorTests {
     )
     func startsFromAnyFolder() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("elsewhere")).path
-        let cluster = try WorkerProcess(arguments: ["cluster", "--brokers", "1"], directory: folder, name: "cluster", environment: [:])
+        let cluster = try WorkerProcess(
+            arguments: ["cluster", "--brokers", "1", "--group", "millwright,line-2"], directory: folder, name: "cluster", environment: [:])
         defer { cluster.kill() }
         let started = try await EndToEnd.poll(timeout: .seconds(30)) { cluster.output.contains("created ") }
         #expect(started && cluster.output.contains("millwright.work-orders.v1"), "cluster log:\n\(cluster.output)")
+        for changelog in [
+            "millwright.millwright.release.changelog.v1", "millwright.millwright.confirmation.changelog.v1", "millwright.line-2.release.changelog.v1",
+            "millwright.line-2.confirmation.changelog.v1",
+        ] {
+            #expect(cluster.output.contains("\(changelog) (12 partitions)"), "each group's changelogs, with the catalog's partitions:\n\(cluster.output)")
+        }
         cluster.terminate()
         #expect(cluster.process.terminationStatus == 0)
 

@@ -108,6 +108,9 @@ struct WorkerProcessError: Error, CustomStringConvertible {
 /// The in-process cluster with the catalog's topics, and readers of what came out.
 struct EndToEnd {
     let cluster: InProcessKafkaCluster
+    /// The test's own group: its changelogs are created with the catalog's topics (a `millwright
+    /// run` child cannot create them on this cluster, which would make them on first use with 4
+    /// partitions).
     let group = TestKafka.uniqueName("e2e")
     let root = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("e2e")).path
     static let catalog = Repository.topics
@@ -115,11 +118,13 @@ struct EndToEnd {
     init() throws {
         cluster = try TestKafka.cluster()
         let topics = try TopicCatalog.load(from: Self.catalog)
-        for spec in topics.topics {
-            try cluster.createTopic(
-                spec.template ? spec.name(forPlant: "P100") : spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
+        for spec in topics.concreteTopics(groups: [group], plants: ["P100"]) {
+            try cluster.createTopic(spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor)
         }
     }
+
+    /// The group's changelog of a processor (`release`, `confirmation`).
+    func changelog(_ processor: String) -> String { ProcessorDefinition.changelogTopic(group: group, processor: processor) }
 
     var bootstrap: String { cluster.bootstrapServers }
 
@@ -179,7 +184,7 @@ struct EndToEnd {
     /// read_committed reader sees on a real broker (librdkafka 2.0.2's mock shows aborted
     /// transactions too; Docs/architecture.md).
     func committedBatches() async throws -> Set<String> {
-        let log = try await read(["millwright.release.changelog.v1", "millwright.confirmation.changelog.v1"])
+        let log = try await read([changelog("release"), changelog("confirmation")])
         let aborted = Set(log.filter { $0.keyString == "\u{1F}abort" }.compactMap(\.valueString))
         return Set(log.filter { $0.keyString == "\u{1F}commit" }.compactMap(\.valueString)).subtracting(aborted)
     }

@@ -21,9 +21,10 @@ struct OutputTopicCreationTests {
     )
     func newPlantTopic() async throws {
         let cluster = try TestKafka.cluster(brokers: 1)
-        for topic in ["routes", "millwright.router.changelog.v1"] { try cluster.createTopic(topic, partitions: 2) }
         var configuration = StreamsConfiguration(client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers))
         configuration.group = TestKafka.uniqueName("topics")
+        // The catalog has no changelog for a `router` processor: it must exist.
+        for topic in ["routes", "millwright.\(configuration.group).router.changelog.v1"] { try cluster.createTopic(topic, partitions: 2) }
         configuration.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("state")).path
         configuration.sessionTimeout = .seconds(6)
         configuration.topicPreparer = CatalogTopicPreparer(
@@ -58,5 +59,54 @@ struct OutputTopicCreationTests {
         try await consumer.close()
         await worker.stop()
         #expect(worker.failure == nil)
+    }
+
+    /// A cluster that never answers CreateTopics (as librdkafka's in-process one, reached from
+    /// another process): every missing topic is `.unanswered`.
+    struct Unanswered: TopicCreation {
+        func createIfMissing(_ topic: KafkaNewTopic) throws(KafkaError) -> TopicCreationOutcome { .unanswered }
+    }
+
+    @Test(
+        "a worker makes sure of its group's changelog before it joins: created with the catalog's partitions (12, compacted) when missing; where the cluster cannot create it, the worker stops saying to run topics apply --group"
+    )
+    func changelogBeforeStart() async throws {
+        let cluster = try TestKafka.cluster(brokers: 1)
+        try cluster.createTopic("orders-in", partitions: 12)
+        var configuration = StreamsConfiguration(client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+        configuration.group = TestKafka.uniqueName("own")
+        configuration.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("state")).path
+        configuration.sessionTimeout = .seconds(6)
+        let catalog = try TopicCatalog.embedded()
+        configuration.topicPreparer = CatalogTopicPreparer(
+            catalog: catalog, creation: InProcessTopicCreation(cluster: cluster), logger: TestKafka.logger("topics"))
+        // A processor named `release`: the catalog's millwright.{group}.release.changelog.v1.
+        let definition = ProcessorDefinition(name: "release", inputTopics: ["orders-in"]) { _ in RoutingProcessor() }
+        let changelog = "millwright.\(configuration.group).release.changelog.v1"
+        let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
+        #expect(worker.changelogTopic == changelog)
+        try worker.start()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while worker.statistics.assignedPartitions.count < 12 && worker.failure == nil && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let admin = try KafkaAdminClient(configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: TestKafka.logger("a"))
+        let partitions = try await admin.listTopics().first { $0.name == changelog }?.partitions.count
+        await worker.stop()
+        #expect(worker.failure == nil)
+        #expect(partitions == 12, "created before the first restore with the catalog's partitions, not the cluster's 4")
+        #expect(worker.statistics.assignedPartitions.isEmpty && worker.statistics.restoredRecords == 0)
+
+        // The same on a cluster that does not answer CreateTopics, for a group whose changelog is missing.
+        var other = configuration
+        other.group = TestKafka.uniqueName("missing")
+        other.topicPreparer = CatalogTopicPreparer(catalog: catalog, creation: Unanswered(), logger: TestKafka.logger("topics"))
+        let refused = try StreamWorker(definition: definition, configuration: other, logger: TestKafka.logger("w2"))
+        try refused.start()
+        await refused.waitUntilFinished()
+        let failure = try #require(refused.failure)
+        #expect(failure.description.contains("changelog topic millwright.\(other.group).release.changelog.v1 does not exist"), "\(failure)")
+        #expect(failure.description.contains("millwright topics apply --group \(other.group)"), "\(failure)")
+        #expect(failure.description.contains("millwright cluster --group \(other.group)"), "\(failure)")
     }
 }

@@ -19,19 +19,36 @@ struct TopicProvisionerTests {
         try cluster.createTopic(Topics.quarantine, partitions: 5)
         let catalog = try TopicCatalog.load(from: Self.catalog)
         let provisioner = TopicProvisioner(client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: TestKafka.logger("topics"))
-        let findings = try await provisioner.plan(catalog, plants: ["P200"])
+        let findings = try await provisioner.plan(catalog, groups: ["plant-a"], plants: ["P200"])
         let quarantinePartitions = try #require(catalog.topics.first { $0.name == Topics.quarantine }).partitions
         #expect(findings.contains(.exists(name: Topics.orderApproved, partitions: 12, catalogPartitions: nil)))
         #expect(findings.contains(.exists(name: Topics.quarantine, partitions: 5, catalogPartitions: quarantinePartitions)))
         let missing = findings.compactMap { if case .missing(let topic) = $0 { topic } else { nil } }
         #expect(missing.contains { $0.name == "mes.P200.production-release.v1" })
-        #expect(missing.count == catalog.fixedTopics.count - 2 + 1)
+        #expect(missing.count == catalog.fixedTopics.count - 2 + 2 + 1)
         #expect(missing.allSatisfy { $0.replicationFactor == 1 }, "one broker: replication 1")
-        let (listed, lacking) = try await provisioner.inventory(catalog, all: false)
+        let changelogs = missing.filter { $0.name.hasSuffix(".changelog.v1") }
+        #expect(
+            Set(changelogs.map(\.name)) == ["millwright.plant-a.release.changelog.v1", "millwright.plant-a.confirmation.changelog.v1"],
+            "the group's own changelogs, by the catalog's {group} templates")
+        #expect(changelogs.allSatisfy { $0.partitions == 12 && $0.config["cleanup.policy"] == "compact" })
+        let (listed, lacking) = try await provisioner.inventory(catalog, groups: ["plant-a"], all: false)
         #expect(Set(listed.map(\.name)) == [Topics.orderApproved, Topics.quarantine] && listed.allSatisfy(\.inCatalog))
-        #expect(lacking.count == catalog.fixedTopics.count - 2)
+        #expect(lacking.count == catalog.fixedTopics.count - 2 + 2)
+        #expect(lacking.contains("millwright.plant-a.release.changelog.v1"))
         #expect(TopicProvisioner.matches("mes.P100.production-release.v1", template: "mes.{plant}.production-release.v1"))
         #expect(!TopicProvisioner.matches("mes..production-release.v1", template: "mes.{plant}.production-release.v1"))
+        #expect(TopicProvisioner.matches("millwright.g1.release.changelog.v1", template: TopicCatalog.releaseChangelog))
+        #expect(!TopicProvisioner.matches("millwright.release.changelog.v1", template: TopicCatalog.releaseChangelog))
+
+        // Another group on the same cluster: only its changelogs are missing once the first group's exist.
+        try cluster.createTopic("millwright.plant-a.release.changelog.v1", partitions: 12)
+        try cluster.createTopic("millwright.plant-a.confirmation.changelog.v1", partitions: 12)
+        let second = try await provisioner.plan(catalog, groups: ["plant-a", "plant-b"])
+        let toCreate = second.compactMap { if case .missing(let topic) = $0 { topic.name } else { nil } }.filter { $0.hasSuffix(".changelog.v1") }
+        #expect(Set(toCreate) == ["millwright.plant-b.release.changelog.v1", "millwright.plant-b.confirmation.changelog.v1"])
+        let (relisted, _) = try await provisioner.inventory(catalog, all: false)
+        #expect(relisted.first { $0.name == "millwright.plant-a.release.changelog.v1" }?.inCatalog == true, "a group's changelog is a catalog topic")
         withExtendedLifetime(cluster) {}
     }
 

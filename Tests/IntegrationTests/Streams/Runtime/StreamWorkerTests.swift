@@ -7,12 +7,15 @@ import Testing
 
 /// Counts records per key and forwards `key=count`: state that must survive restarts exactly.
 private final class CountingProcessor: StreamProcessor {
+    let output: String
+    init(output: String = "out") { self.output = output }
+
     func process(_ record: StreamRecord, context: any ProcessorContext) throws {
         let key = record.keyString ?? "-"
         let store = context.store("counts")
         let count = (store.get(key).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0) + 1
         store.put(key, Array(String(count).utf8))
-        context.forward(OutputRecord(topic: "out", key: key, value: Array("\(key)=\(count)".utf8)))
+        context.forward(OutputRecord(topic: output, key: key, value: Array("\(key)=\(count)".utf8)))
     }
 }
 
@@ -29,13 +32,21 @@ private final class FailingProcessor: StreamProcessor {
 struct StreamWorkerTests {
     static func setUp(brokers: Int = 3) throws -> (InProcessKafkaCluster, StreamsConfiguration, ProcessorDefinition) {
         let cluster = try TestKafka.cluster(brokers: brokers)
-        for topic in ["in", "out", "millwright.counter.changelog.v1"] { try cluster.createTopic(topic, partitions: 4) }
+        let configuration = Self.configuration(cluster)
+        let definition = ProcessorDefinition(name: "counter", inputTopics: ["in"]) { _ in CountingProcessor() }
+        // The group's own changelog, with the inputs' partitions (the cluster would make one
+        // with 4 on first use, which only happens to fit here).
+        for topic in ["in", "out", definition.changelogTopic(group: configuration.group)] { try cluster.createTopic(topic, partitions: 4) }
+        return (cluster, configuration, definition)
+    }
+
+    /// A fresh group and state directory on `cluster`.
+    static func configuration(_ cluster: InProcessKafkaCluster) -> StreamsConfiguration {
         var configuration = StreamsConfiguration(client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers))
         configuration.group = TestKafka.uniqueName("streams")
         configuration.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("state")).path
         configuration.sessionTimeout = .seconds(6)
-        let definition = ProcessorDefinition(name: "counter", inputTopics: ["in"]) { _ in CountingProcessor() }
-        return (cluster, configuration, definition)
+        return configuration
     }
 
     static func produce(_ cluster: InProcessKafkaCluster, keys: Int, perKey: Int) async throws {
@@ -56,9 +67,9 @@ struct StreamWorkerTests {
         return threads
     }
 
-    static func outputs(_ cluster: InProcessKafkaCluster, count: Int) async throws -> [String] {
+    static func outputs(_ cluster: InProcessKafkaCluster, count: Int, topic: String = "out") async throws -> [String] {
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
-        try consumer.assign((0..<4).map { KafkaTopicPartitionOffset(topic: "out", partition: $0, offset: KafkaOffset.beginning) })
+        try consumer.assign((0..<4).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
         let messages = try await TestKafka.collect(consumer, count: count, timeout: .seconds(60))
         try await consumer.close()
         return messages.compactMap(\.valueString)
@@ -107,6 +118,61 @@ struct StreamWorkerTests {
         #expect(third.statistics.restoredBatches >= 1)
         for k in 0..<10 { #expect(more.contains("k\(k)=26"), "counts went on from 25 on a fresh machine") }
         #expect(more.count == 260)
+    }
+
+    @Test(
+        "two groups counting the same input on one cluster keep their own state: each writes its own changelog, counts from its own start, and restores its own counts on a fresh machine"
+    )
+    func groupsKeepTheirOwnState() async throws {
+        let cluster = try TestKafka.cluster()
+        let (a, b) = (Self.configuration(cluster), Self.configuration(cluster))
+        let definitionA = ProcessorDefinition(name: "counter", inputTopics: ["in"]) { _ in CountingProcessor(output: "out-a") }
+        let definitionB = ProcessorDefinition(name: "counter", inputTopics: ["in"]) { _ in CountingProcessor(output: "out-b") }
+        let changelogA = definitionA.changelogTopic(group: a.group)
+        let changelogB = definitionB.changelogTopic(group: b.group)
+        #expect(changelogA == "millwright.\(a.group).counter.changelog.v1" && changelogA != changelogB, "the same processor, a changelog per group")
+        for topic in ["in", "out-a", "out-b", changelogA, changelogB] { try cluster.createTopic(topic, partitions: 4) }
+        func run(_ definition: ProcessorDefinition, _ configuration: StreamsConfiguration, fresh: Bool, until count: Int, of topic: String) async throws -> (
+            StreamWorker, [String]
+        ) {
+            var configuration = configuration
+            if fresh { configuration.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("state")).path }
+            let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger(configuration.group))
+            try worker.start()
+            let out = try await Self.outputs(cluster, count: count, topic: topic)
+            await worker.stop()
+            #expect(worker.failure == nil)
+            return (worker, out)
+        }
+        func counts(_ out: [String], _ key: Int) -> Set<String> { Set(out.filter { $0.hasPrefix("k\(key)=") }) }
+
+        // Group A counts 20 per key, then stops; group B starts later, after 5 more per key: it
+        // counts all 25 from 0 — with A's changelog it would have restored A's 20 and said 21…45.
+        try await Self.produce(cluster, keys: 10, perKey: 20)
+        _ = try await run(definitionA, a, fresh: false, until: 200, of: "out-a")
+        try await Self.produce(cluster, keys: 10, perKey: 5)
+        let (firstB, outB) = try await run(definitionB, b, fresh: true, until: 250, of: "out-b")
+        #expect(outB.count == 250)
+        for k in 0..<10 { #expect(counts(outB, k) == Set((1...25).map { "k\(k)=\($0)" }), "group B counted from its own start") }
+        #expect(firstB.statistics.restoredRecords == 0, "B's changelog was empty: nothing of A's to restore")
+
+        // Each group restores its own state on a fresh machine and goes on from it.
+        let (restoredA, outA) = try await run(definitionA, a, fresh: true, until: 250, of: "out-a")
+        #expect(restoredA.statistics.restoredRecords > 0, "A restored from its changelog")
+        for k in 0..<10 { #expect(counts(outA, k) == Set((1...25).map { "k\(k)=\($0)" }), "A went on from its 20") }
+        try await Self.produce(cluster, keys: 10, perKey: 1)
+        let (restoredB, moreB) = try await run(definitionB, b, fresh: true, until: 260, of: "out-b")
+        #expect(restoredB.statistics.restoredRecords > 0)
+        for k in 0..<10 { #expect(moreB.contains("k\(k)=26") && !moreB.contains("k\(k)=27"), "B went on from its own 25") }
+        let (_, moreA) = try await run(definitionA, a, fresh: true, until: 260, of: "out-a")
+        for k in 0..<10 { #expect(moreA.contains("k\(k)=26") && !moreA.contains("k\(k)=27"), "A went on from its own 25") }
+
+        // Each changelog holds only its own group's batches.
+        let logA = try await TestKafka.readToEnd(cluster, partitions: (0..<Int32(4)).map { KafkaTopicPartition(topic: changelogA, partition: $0) })
+        let logB = try await TestKafka.readToEnd(cluster, partitions: (0..<Int32(4)).map { KafkaTopicPartition(topic: changelogB, partition: $0) })
+        let batchesA = Set(logA.compactMap { $0.headers.last("mw-batch")?.stringValue })
+        let batchesB = Set(logB.compactMap { $0.headers.last("mw-batch")?.stringValue })
+        #expect(!batchesA.isEmpty && !batchesB.isEmpty && batchesA.isDisjoint(with: batchesB))
     }
 
     @Test("in a burst the transaction budget goes round the tasks: no partition waits until the others have drained")
@@ -239,7 +305,7 @@ struct StreamWorkerTests {
         while worker.failure == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         await worker.stop()
         #expect(worker.failure?.reason.contains("failed on in[") == true, "the worker stopped on the processor's error")
-        let committed = try await Self.committedOutputs(cluster)
+        let committed = try await Self.committedOutputs(cluster, changelog: definition.changelogTopic(group: configuration.group))
         #expect(committed.count == 20, "the first 20 committed")
         #expect(!committed.contains("k0=3"), "the failing record's output was not committed on the way out")
     }
@@ -315,9 +381,9 @@ struct StreamWorkerTests {
     /// Outputs whose transaction committed: the batch ids with a commit marker and no abort note
     /// in the changelog (the in-process cluster shows aborted transactions to read_committed
     /// readers too).
-    static func committedOutputs(_ cluster: InProcessKafkaCluster) async throws -> [String] {
+    static func committedOutputs(_ cluster: InProcessKafkaCluster, changelog: String) async throws -> [String] {
         let partitions = (0..<Int32(4)).flatMap { p in
-            ["out", "millwright.counter.changelog.v1"].map { KafkaTopicPartition(topic: $0, partition: p) }
+            ["out", changelog].map { KafkaTopicPartition(topic: $0, partition: p) }
         }
         let messages = try await TestKafka.readToEnd(cluster, partitions: partitions)
         let changelog = messages.filter { $0.topic != "out" }
@@ -348,7 +414,7 @@ struct StreamWorkerTests {
         #expect(worker.failure == nil)
         #expect(worker.statistics.abortedTransactions >= 1, "the injected error aborted a transaction")
         #expect(worker.statistics.processedRecords > 450, "records of the aborted transaction were processed again")
-        let outputs = try await Self.committedOutputs(cluster)
+        let outputs = try await Self.committedOutputs(cluster, changelog: definition.changelogTopic(group: configuration.group))
         #expect(outputs.count == 450, "each record's output committed exactly once")
         for k in 0..<10 {
             #expect(outputs.filter { $0.hasPrefix("k\(k)=") }.sorted() == (1...45).map { "k\(k)=\($0)" }.sorted(), "key k\(k) counted 1…45, no gap, no repeat")

@@ -1,5 +1,6 @@
 import Foundation
 import Manufacturing
+import Streams
 import TestSupport
 import Testing
 
@@ -22,12 +23,94 @@ struct TopicCatalogTests {
         #expect(
             catalog.topics.filter(\.isCompacted).map(\.name).sorted() == [
                 "mdm.bom.v1", "mdm.item.v1", "mdm.plant.v1", "mdm.routing.v1",
-                "millwright.confirmation.changelog.v1", "millwright.release.changelog.v1", "millwright.work-orders.v1",
+                "millwright.work-orders.v1", "millwright.{group}.confirmation.changelog.v1", "millwright.{group}.release.changelog.v1",
             ])
         let mes = catalog.topics.filter { $0.name.hasPrefix("mes.") || $0.name.hasPrefix("millwright.") }.map(\.partitions)
         #expect(Set(mes) == [12], "MES topics, the work-order table and the changelogs are co-partitioned")
         #expect(catalog.topic(named: "mes.{plant}.production-release.v1")?.name(forPlant: "P100") == "mes.P100.production-release.v1")
         #expect(!catalog.fixedTopics.contains { $0.template })
+    }
+
+    @Test(
+        "the changelogs are templates with one topic per consumer group, named as the stream runtime names them; a group's topics carry the template's settings"
+    )
+    func changelogsPerGroup() throws {
+        let catalog = try TopicCatalog.load(from: Self.topicsFolder)
+        #expect(catalog.groupTemplates.map(\.name).sorted() == [TopicCatalog.confirmationChangelog, TopicCatalog.releaseChangelog])
+        #expect(catalog.plantTemplates.map(\.name) == ["mes.{plant}.production-release.v1"])
+        for group in ["millwright", "plant-p100", "blue.v2"] {
+            let own = catalog.topics(forGroup: group)
+            #expect(
+                Set(own.map(\.name)) == [
+                    ProcessorDefinition.changelogTopic(group: group, processor: "release"),
+                    ProcessorDefinition.changelogTopic(group: group, processor: "confirmation"),
+                ], "the catalog and the runtime agree on the names")
+            #expect(own.allSatisfy { !$0.template && $0.isCompacted && $0.partitions == 12 })
+        }
+        #expect(
+            catalog.topics(forGroup: "millwright").map(\.name).sorted() == [
+                "millwright.millwright.confirmation.changelog.v1", "millwright.millwright.release.changelog.v1",
+            ])
+        #expect(Set(catalog.topics(forGroup: "a").map(\.name)).isDisjoint(with: catalog.topics(forGroup: "b").map(\.name)), "groups never share a changelog")
+        let concrete = catalog.concreteTopics(groups: ["g1", "g2"], plants: ["P100"]).map(\.name)
+        #expect(concrete.count == catalog.fixedTopics.count + 2 * 2 + 1 && Set(concrete).count == concrete.count)
+        #expect(concrete.contains("millwright.g2.confirmation.changelog.v1") && concrete.contains("mes.P100.production-release.v1"))
+        #expect(!concrete.contains { $0.contains("{") })
+        #expect(catalog.spec(forConcrete: "millwright.g1.release.changelog.v1")?.name == "millwright.g1.release.changelog.v1")
+        #expect(catalog.spec(forConcrete: "millwright.g1.release.changelog.v1")?.config["cleanup.policy"] == "compact")
+        #expect(catalog.spec(forConcrete: "millwright.release.changelog.v1") == nil, "no group: not a catalog topic")
+        #expect(catalog.topic(named: TopicCatalog.releaseChangelog)?.value(in: "millwright.g.1.release.changelog.v1") == "g.1")
+    }
+
+    /// Writes one topic file into a copy of the project's catalog (`internal/` when the name
+    /// starts with `millwright.`), replacing the file of that name if there is one.
+    static func catalog(with json: String, named name: String, removing removed: [String] = []) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+        try CatalogFiles.directory(Self.topicsFolder).export(to: folder)
+        for path in removed { try FileManager.default.removeItem(at: folder.appendingPathComponent(path)) }
+        let sub = name.hasPrefix("millwright.") ? "internal/" : ""
+        try Data(json.utf8).write(to: folder.appendingPathComponent("\(sub)\(name).topic.json"))
+        return folder
+    }
+
+    static func topicFile(_ name: String, template: Bool, partitions: Int = 12) -> String {
+        #"{"name": "\#(name)", "template": \#(template), "partitions": \#(partitions), "replicationFactor": 3, "config": {"cleanup.policy": "compact"}, "key": "$store-key", "owner": "Millwright", "producers": ["p"], "consumers": ["c"], "schema": null, "schemaVersion": null, "schemaFile": null, "description": "x"}"#
+    }
+
+    @Test(
+        "a template is a name with {plant} or {group}, exactly once: template false with {group}, two placeholders, an unknown one, and a changelog template with other partitions than its inputs are refused naming the file"
+    )
+    func templateRules() throws {
+        func refusal(_ json: String, _ name: String, removing: [String] = []) throws -> TopicCatalog.LoadError? {
+            let folder = try Self.catalog(with: json, named: name, removing: removing)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            return #expect(throws: TopicCatalog.LoadError.self) { try TopicCatalog.load(from: folder) }
+        }
+        let notTemplate = try refusal(Self.topicFile("millwright.{group}.extra.v1", template: false), "millwright.{group}.extra.v1")
+        #expect(notTemplate?.file == "millwright.{group}.extra.v1.topic.json")
+        #expect(notTemplate?.reason == "template: must be true exactly when the name contains {plant} or {group}")
+        let fixed = try refusal(Self.topicFile("millwright.extra.v1", template: true), "millwright.extra.v1")
+        #expect(fixed?.reason.hasPrefix("template:") == true)
+        let both = try refusal(Self.topicFile("millwright.{group}.{plant}.v1", template: true), "millwright.{group}.{plant}.v1")
+        #expect(both?.reason.hasPrefix("name: a template has one placeholder") == true)
+        let twice = try refusal(Self.topicFile("millwright.{group}.{group}.v1", template: true), "millwright.{group}.{group}.v1")
+        #expect(twice?.reason.hasPrefix("name: a template has one placeholder") == true)
+        let unknown = try refusal(Self.topicFile("millwright.{line}.v1", template: true), "millwright.{line}.v1")
+        #expect(unknown?.reason.hasPrefix("template:") == true, "no known placeholder: not a template")
+        let unknownInTemplate = try refusal(Self.topicFile("millwright.{group}.{line}.v1", template: true), "millwright.{group}.{line}.v1")
+        #expect(unknownInTemplate?.reason == "name: unknown placeholder (known: {plant}, {group})")
+        let release = try refusal(Self.topicFile(TopicCatalog.releaseChangelog, template: true, partitions: 6), TopicCatalog.releaseChangelog)
+        #expect(release?.file == "internal/\(TopicCatalog.releaseChangelog).topic.json")
+        #expect(release?.reason.contains("differs from erp.order-approved.v1 (12)") == true)
+        let confirmation = try refusal(Self.topicFile(TopicCatalog.confirmationChangelog, template: true, partitions: 6), TopicCatalog.confirmationChangelog)
+        #expect(confirmation?.file == "internal/\(TopicCatalog.confirmationChangelog).topic.json")
+        #expect(confirmation?.reason.contains("co-partitioned by workOrderId") == true)
+
+        // A further per-group template is fine and resolves per group.
+        let folder = try Self.catalog(with: Self.topicFile("millwright.{group}.extra.v1", template: true), named: "millwright.{group}.extra.v1")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let catalog = try TopicCatalog.load(from: folder)
+        #expect(catalog.topics(forGroup: "g").map(\.name).contains("millwright.g.extra.v1"))
     }
 
     @Test("a bad catalog file is refused naming the file and the field")

@@ -67,4 +67,28 @@ struct CatalogTopicPreparerTests {
         try quiet.prepare("mes.P902.production-release.v1")
         #expect(silent.asked.withLock { $0.count } == 1)
     }
+
+    @Test(
+        "a group's changelog is created from the catalog's {group} template (12 partitions, compacted), once; an unanswered CreateTopics is an error naming the group's topics apply; a changelog the catalog does not know is left alone"
+    )
+    func changelogs() throws {
+        let creation = RecordingCreation()
+        let preparer = CatalogTopicPreparer(catalog: try TopicCatalog.embedded(), creation: creation, logger: Self.logger)
+        try preparer.prepareChangelog("millwright.line-2.confirmation.changelog.v1")
+        try preparer.prepareChangelog("millwright.line-2.confirmation.changelog.v1")
+        try preparer.prepareChangelog("millwright.line-2.router.changelog.v1")
+        let asked = creation.asked.withLock { $0 }
+        #expect(asked.map(\.name) == ["millwright.line-2.confirmation.changelog.v1"])
+        #expect(asked.first?.partitions == 12 && asked.first?.config["cleanup.policy"] == "compact")
+
+        let silent = RecordingCreation { _ in .unanswered }
+        let refusing = CatalogTopicPreparer(catalog: try TopicCatalog.embedded(), creation: silent, logger: Self.logger)
+        let error = #expect(throws: KafkaError.self) { try refusing.prepareChangelog("millwright.blue.v2.release.changelog.v1") }
+        #expect(error?.reason.contains("changelog topic millwright.blue.v2.release.changelog.v1 does not exist") == true)
+        #expect(error?.reason.contains("`millwright topics apply --group blue.v2`") == true, "\(String(describing: error))")
+        #expect(error?.reason.contains("`millwright cluster --group blue.v2`") == true)
+        #expect(!(error?.isRetriable ?? true), "the worker stops")
+        // As an output, the same topic would be left to auto-creation.
+        try refusing.prepare("millwright.blue.v2.release.changelog.v1")
+    }
 }
