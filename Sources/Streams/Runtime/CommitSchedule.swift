@@ -1,3 +1,5 @@
+import Foundation
+
 /// The commit state machine of a loop thread, without I/O: when a transaction is handed to the
 /// committer, how long the next poll may wait, and which batches aborted. The loop feeds it what
 /// each turn did; tests feed it instants of their choosing.
@@ -96,8 +98,13 @@ struct CommitSchedule: Sendable {
 /// to each changelog partition it touched, so that a restore anywhere skips it. Once the loop
 /// failed (``poisoned``), nothing more is committed.
 struct TransactionLedger: Sendable {
-    /// This worker thread's instance id: batch ids are `<instance>:<n>`.
+    /// This worker thread's instance id (kept in the state directory across restarts: the
+    /// transactional id's base). Batch ids are `<instance>:<life>:<n>`.
     let instance: String
+    /// This start of the loop: the count restarts with every start, so without it a batch of one
+    /// life could carry the id of another life's — and an abort note for one would make every
+    /// restore skip the other, committed one (state lost, its input not processed again).
+    let life: String
     private(set) var sequence = 0
     /// Batches of this instance that aborted.
     private(set) var aborted = Set<String>()
@@ -107,12 +114,15 @@ struct TransactionLedger: Sendable {
     /// incomplete, and the partitions' next owner processes it again.
     var poisoned = false
 
-    init(instance: String) { self.instance = instance }
+    init(instance: String, life: String = String(UUID().uuidString.prefix(8)).lowercased()) {
+        self.instance = instance
+        self.life = life
+    }
 
-    /// The next transaction's batch id.
+    /// The next transaction's batch id: unique across the instance's restarts.
     mutating func nextBatch() -> String {
         sequence += 1
-        return "\(instance):\(sequence)"
+        return "\(instance):\(life):\(sequence)"
     }
 
     /// The batch aborted: every changelog partition it wrote gets a note.

@@ -64,24 +64,37 @@ struct CommitScheduleTests {
     }
 
     @Test(
-        "batch ids count up per instance; an aborted batch is noted for each partition it wrote, and a committed transaction clears the notes it wrote, oldest first"
+        "batch ids count up per instance and life; an aborted batch is noted for each partition it wrote, and a committed transaction clears the notes it wrote, oldest first"
     )
     func ledger() {
-        var ledger = TransactionLedger(instance: "i")
-        #expect(ledger.nextBatch() == "i:1")
+        var ledger = TransactionLedger(instance: "i", life: "a")
+        #expect(ledger.nextBatch() == "i:a:1")
         let second = ledger.nextBatch()
-        #expect(second == "i:2")
-        ledger.aborted("i:1", partitions: [0, 3])
+        #expect(second == "i:a:2")
+        ledger.aborted("i:a:1", partitions: [0, 3])
         ledger.aborted(second, partitions: [3])
-        #expect(ledger.aborted == ["i:1", "i:2"])
-        #expect(ledger.notes(for: 0) == ["i:1"] && ledger.notes(for: 3) == ["i:1", "i:2"] && ledger.notes(for: 5).isEmpty)
+        #expect(ledger.aborted == ["i:a:1", "i:a:2"])
+        #expect(ledger.notes(for: 0) == ["i:a:1"] && ledger.notes(for: 3) == ["i:a:1", "i:a:2"] && ledger.notes(for: 5).isEmpty)
         ledger.written(1, partition: 3)
-        #expect(ledger.notes(for: 3) == ["i:2"])
+        #expect(ledger.notes(for: 3) == ["i:a:2"])
         ledger.written(1, partition: 0)
         ledger.written(0, partition: 3)
-        #expect(ledger.notes(for: 0).isEmpty && ledger.notes(for: 3) == ["i:2"])
+        #expect(ledger.notes(for: 0).isEmpty && ledger.notes(for: 3) == ["i:a:2"])
         ledger.written(5, partition: 3)
         #expect(ledger.notes(for: 3).isEmpty)
         #expect(ledger.aborted.count == 2, "restores here keep skipping the aborted batches")
+    }
+
+    @Test(
+        "a restarted instance never reuses a batch id of its earlier lives: an abort note written in one life cannot make a restore skip another life's committed batch"
+    )
+    func batchIdsUniqueAcrossRestarts() {
+        var first = TransactionLedger(instance: "i")
+        var second = TransactionLedger(instance: "i")  // the same instance id, read back from the state directory
+        let earlier = Set((0..<1_000).map { _ in first.nextBatch() })
+        let later = Set((0..<1_000).map { _ in second.nextBatch() })
+        #expect(earlier.count == 1_000 && later.count == 1_000)
+        #expect(earlier.isDisjoint(with: later))
+        #expect(earlier.allSatisfy { $0.hasPrefix("i:") })
     }
 }
