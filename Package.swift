@@ -171,5 +171,14 @@ let package = Package(
             ],
             swiftSettings: executable
         ),
+        // Wide JSON objects: the parser and an item's unit conversions at 10k to 1M members.
+        .executableTarget(
+            name: "JSONBenchmark",
+            dependencies: [
+                "BenchmarkSupport", "JSON", "Manufacturing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: executable
+        ),
     ]
 )

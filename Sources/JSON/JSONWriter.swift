@@ -37,6 +37,12 @@ public enum JSONWriter {
     }
 
     static func writeNumber(_ n: Double, isInteger: Bool, to out: inout [UInt8]) {
+        guard n.isFinite else {
+            // Never `inf` or `nan`, which are not JSON: a number the parser read beyond a
+            // Double's range (1e400, kept as ±infinity) is written as one beyond it again.
+            out.append(contentsOf: (n.isNaN ? "null" : n < 0 ? "-1e999" : "1e999").utf8)
+            return
+        }
         if isInteger, abs(n) < 9.0e15 {
             out.append(contentsOf: String(Int64(n)).utf8)
         } else {
