@@ -50,12 +50,27 @@ public struct FieldReader: Sendable {
         return result
     }
 
-    /// A finite number ≥ 0 (a quantity).
-    public func quantity(_ name: String, positive: Bool = false) throws(DecodingFailure) -> Double {
-        let value = try required(name)
+    /// The largest quantity an input may carry: a billion of its unit. Larger is a mistake (a
+    /// unit mixed up, an id in the wrong field), and sums of quantities this size stay exact and
+    /// far from a `Double`'s range.
+    public static let maxQuantity: Double = 1_000_000_000
+
+    /// A quantity: a finite number ≥ 0 (> 0 when `positive`), not `-0`, and at most `maximum`
+    /// (inputs pass ``maxQuantity``; `nil`: no bound, for what Millwright wrote itself).
+    public func quantity(_ name: String, positive: Bool = false, maximum: Double? = nil) throws(DecodingFailure) -> Double {
+        try quantity(of: try required(name), name, positive: positive, maximum: maximum)
+    }
+
+    /// ``quantity(_:positive:maximum:)``'s rules on the value of member `name` already in hand
+    /// (for the members of an object read one by one, without looking each up again).
+    public func quantity(of value: JSONValue, _ name: String, positive: Bool = false, maximum: Double? = nil) throws(DecodingFailure) -> Double {
         guard case .number(let n, _) = value else { throw fail(name, "must be a number, found \(value.kind)") }
-        guard n.isFinite else { throw fail(name, "must be finite") }
-        if positive ? n <= 0 : n < 0 { throw fail(name, positive ? "must be > 0, found \(n.plain)" : "must be ≥ 0, found \(n.plain)") }
+        guard n.isFinite else {
+            throw fail(name, "must be a finite number, found one beyond a double's range (\(n < 0 ? "-" : "")1.8e308)")
+        }
+        let shown = n == 0 && n.sign == .minus ? "-0" : n.plain
+        if n.sign == .minus || positive && n == 0 { throw fail(name, positive ? "must be > 0, found \(shown)" : "must be ≥ 0, found \(shown)") }
+        if let maximum, n > maximum { throw fail(name, "must be at most \(maximum.plain), found \(shown)") }
         return n
     }
 

@@ -5,7 +5,7 @@
 /// order) and nothing else, strings of printable ASCII without escapes, no `null` — and answers
 /// nil for anything else, which then goes through ``EventDecoder`` (the decoder that explains
 /// what is wrong). For what it takes it returns exactly what ``EventDecoder`` returns: the same
-/// rules (non-empty strings, upper-cased codes, integers, quantities ≥ 0, RFC 3339 UTC
+/// rules (non-empty strings, upper-cased codes, integers, quantities from 0 to 10⁹, RFC 3339 UTC
 /// timestamps); a property test compares the two on damaged and valid events.
 protocol PlainDecodable: EventPayload {
     /// Reads the payload's members from `{` to `}`; nil when the data is not plain or breaks a rule.
@@ -241,9 +241,10 @@ struct PlainScanner {
         return value >= minimum ? value : nil
     }
 
-    /// ``FieldReader/quantity(_:positive:)``'s rules (≥ 0, finite).
+    /// ``FieldReader/quantity(_:positive:maximum:)``'s rules for an input (finite, ≥ 0, not -0,
+    /// at most ``FieldReader/maxQuantity``).
     mutating func quantity() -> Double? {
-        guard let (n, _) = number(), n.isFinite, n >= 0 else { return nil }
+        guard let (n, _) = number(), n.isFinite, n.sign == .plus, n <= FieldReader.maxQuantity else { return nil }
         return n
     }
 

@@ -64,10 +64,14 @@ public struct Item: EventPayload, Hashable {
         baseUom = try data.code("baseUom")
         let conversions = try data.object("uomConversions")
         var table: [String: Double] = [:]
+        // Each member read once, in hand: an object of many units costs linear time.
         for member in conversions.object.members {
             let unit = member.key.trimmed.uppercased()
             if unit.isEmpty { throw conversions.fail(member.key, "unit names must not be empty") }
-            table[unit] = try conversions.quantity(member.key, positive: true)
+            let factor = try conversions.quantity(of: member.value, member.key, positive: true, maximum: FieldReader.maxQuantity)
+            guard table.updateValue(factor, forKey: unit) == nil else {
+                throw conversions.fail(member.key, "names the unit \(unit) a second time (units are compared in upper case)")
+            }
         }
         uomConversions = table
         status = try data.value("status", Status.self)
@@ -127,7 +131,9 @@ public struct BillOfMaterials: EventPayload, Hashable {
         status = try data.value("status", Status.self)
         var components: [Component] = []
         for c in try data.objects("components") {
-            components.append(Component(itemId: try c.string("itemId"), qtyPer: try c.quantity("qtyPer", positive: true), uom: try c.code("uom")))
+            components.append(
+                Component(
+                    itemId: try c.string("itemId"), qtyPer: try c.quantity("qtyPer", positive: true, maximum: FieldReader.maxQuantity), uom: try c.code("uom")))
         }
         self.components = components
     }

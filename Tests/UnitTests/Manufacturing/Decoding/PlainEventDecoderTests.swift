@@ -106,8 +106,14 @@ struct PlainEventDecoderTests {
             Self.agrees(
                 Self.event([
                     "data":
-                        #"{"workOrderId":"WO-1","operationSeq":1e1,"workCenter":"WC-1","plant":"p100","goodQty":-0.0,"uom":"ea","completedAt":"2026-11-27T07:59:00Z","final":true}"#
+                        #"{"workOrderId":"WO-1","operationSeq":1e1,"workCenter":"WC-1","plant":"p100","goodQty":0.0,"uom":"ea","completedAt":"2026-11-27T07:59:00Z","final":true}"#
                 ])))
+        #expect(
+            !Self.agrees(
+                Self.event([
+                    "data":
+                        #"{"workOrderId":"WO-1","operationSeq":1,"workCenter":"WC-1","plant":"P100","goodQty":-0.0,"uom":"EA","completedAt":"2026-11-27T07:59:00Z","final":true}"#
+                ])), "-0 breaks a rule (quantities are not negative, not even -0): the full decoder names it")
         #expect(!Self.agrees(Self.event(["schemaVersion": "2"])), "another version goes to the full decoder")
         #expect(
             !Self.agrees(
