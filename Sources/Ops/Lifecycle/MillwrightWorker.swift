@@ -217,7 +217,16 @@ public final class MillwrightWorker: HealthSource, Sendable {
             guard !worker.shuttingDown.load(ordering: .relaxed), !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
             for thread in threads { try thread.start() }
             await withGracefulShutdownHandler {
-                for thread in threads { await thread.waitUntilFinished() }
+                // A thread that fails stops its siblings: the others would go on without it (the
+                // member's partitions unread, or no member at all) and this service never end.
+                await withTaskGroup(of: Void.self) { group in
+                    for thread in threads {
+                        group.addTask {
+                            await thread.waitUntilFinished()
+                            if thread.failure != nil { for other in threads { other.requestStop() } }
+                        }
+                    }
+                }
             } onGracefulShutdown: {
                 worker.shuttingDown.store(true, ordering: .relaxed)
                 worker.logger.notice(
