@@ -1,7 +1,7 @@
 import Kafka
 
 /// Why the stream runtime stopped or refused: a processor failed, the configuration breaks a rule,
-/// the runtime was used wrongly, or Kafka failed (the ``kafka`` error beneath says how: fatal,
+/// the runtime was used wrongly, a changelog lost history a task needs, or Kafka failed (the ``kafka`` error beneath says how: fatal,
 /// fenced, timed out…).
 public struct StreamsError: Error, CustomStringConvertible, Sendable {
     public enum Code: Sendable, Hashable {
@@ -13,6 +13,9 @@ public struct StreamsError: Error, CustomStringConvertible, Sendable {
         case invalidState
         /// A Kafka client call failed: ``kafka``.
         case kafka
+        /// A task's changelog no longer has the history its state needs (retention deleted it),
+        /// and ``StreamsConfiguration/allowStateLoss`` is off: the worker does not start the task.
+        case stateLoss
     }
 
     public var code: Code

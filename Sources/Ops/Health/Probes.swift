@@ -36,7 +36,9 @@ public enum Probes {
 
     /// `/readyz`: ready once master data has caught up, every processor's group is joined and
     /// every assigned task is restored; not ready while shutting down. The body names what is
-    /// pending, with its progress.
+    /// pending, with its progress, and `stateLoss`: each task whose changelog no longer had the
+    /// history its state needed — rebuilt from what was left (`allowStateLoss`: the worker stays
+    /// ready) or the reason its processor stopped (then also a `failed: …` in `pending`).
     public static func readiness(_ snapshot: HealthSnapshot) -> ProbeResult {
         var pending: [JSONValue] = []
         let master = snapshot.masterData
@@ -73,10 +75,19 @@ public enum Probes {
         }
         if snapshot.shuttingDown { pending.append(["part": "worker", "pending": "shutting down"]) }
         let ready = pending.isEmpty
+        let losses: [JSONValue] = snapshot.workers.flatMap { worker in
+            worker.stateLosses.map { loss -> JSONValue in
+                [
+                    "processor": .string(worker.processor), "partition": .number(Double(loss.partition), isInteger: true),
+                    "changelog": .string(loss.changelog), "neededOffset": number(loss.gap.needed), "logStartOffset": number(loss.gap.logStart),
+                    "missingOffsets": number(loss.gap.missing), "rebuilt": .bool(loss.rebuilt),
+                ]
+            }
+        }
         return ProbeResult(
             healthy: ready,
             body: [
-                "status": ready ? "ready" : "not ready", "pending": .array(pending),
+                "status": ready ? "ready" : "not ready", "pending": .array(pending), "stateLoss": .array(losses),
                 "processors": .array(
                     snapshot.workers.map {
                         [

@@ -22,47 +22,103 @@ extension StreamLoop {
         if !seeks.isEmpty { try kafka { () throws(KafkaError) in try consumer.seek(seeks) } }
     }
 
+    /// Opens a task: its local state file streamed into the store, then the changelog after the
+    /// offset the file is current to, each batch applied as it settles (``ChangelogRestorer``).
+    /// A changelog that starts past that offset (history deleted) is a ``StateGap``: the worker
+    /// stops, or with `allowStateLoss` the task is rebuilt from what is left.
     func openTask(_ partition: Int32) throws(StreamsError) {
         let configuration = worker.configuration
         let definition = worker.definition
-        let task = StreamTask(
-            partition: partition, processor: definition.makeProcessor(partition), wallClock: Self.now(),
-            idleTimeout: configuration.idleTimeout.wholeMilliseconds)
+        let changelog = worker.changelogTopic
+        func newTask() -> StreamTask {
+            StreamTask(
+                partition: partition, processor: definition.makeProcessor(partition), wallClock: Self.now(),
+                idleTimeout: configuration.idleTimeout.wholeMilliseconds)
+        }
+        var task = newTask()
         // Local state first (if any), then the changelog after the offset it is current to.
         var file: TaskStateFile?
-        var snapshot = TaskStateFile.Snapshot()
+        var local = TaskStateFile.Snapshot()
         do {
             file = try TaskStateFile(
-                directory: configuration.stateDirectory, processor: definition.name, partition: partition, interval: configuration.stateFileInterval)
-            snapshot = try file?.load() ?? snapshot
+                directory: configuration.stateDirectory, processor: definition.name, partition: partition, interval: configuration.stateFileInterval,
+                changelogTopic: changelog)
+            local = try file?.meta() ?? local
+            if local.changelogTopic != changelog, try local.changelogOffset > 0 || !(file?.isEmpty() ?? true) {
+                logger.warning(
+                    "local task state is of another changelog topic; restoring from the changelog",
+                    metadata: ["partition": "\(partition)", "file": "\(local.changelogTopic ?? "none (an earlier version)")", "changelog": "\(changelog)"])
+                try file?.reset()
+                local = TaskStateFile.Snapshot()
+            }
         } catch {
             logger.warning("local task state unusable; restoring from the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
             try? file?.reset()
+            local = TaskStateFile.Snapshot()
         }
         let restorer = ChangelogRestorer(client: configuration.client, logger: logger)
         let began = ContinuousClock.now
-        var restored = try kafka { () throws(KafkaError) in try restore(partition, restorer, from: snapshot.changelogOffset) }
-        if restored.startBeyondEnd {
-            logger.warning("local task state is ahead of the changelog (a new cluster?); restoring from the beginning", metadata: ["partition": "\(partition)"])
+        let session = try kafka { () throws(KafkaError) in try restorer.open(topic: changelog, partition: partition) }
+        defer { session.close() }
+        var plan = RestorePlan(localOffset: local.changelogOffset, low: session.watermarks.low, high: session.watermarks.high)
+        if plan.discardLocal {
+            logger.warning(
+                "local task state is ahead of the changelog (a new cluster?); restoring from the beginning",
+                metadata: ["partition": "\(partition)", "localOffset": "\(local.changelogOffset)", "changelogEnd": "\(session.watermarks.high)"])
             try? file?.reset()
-            snapshot = TaskStateFile.Snapshot()
-            restored = try kafka { () throws(KafkaError) in try restore(partition, restorer, from: 0) }
+            local = TaskStateFile.Snapshot()
+        }
+        // The file's entries go straight into the store, row by row.
+        var localEntries = 0
+        do {
+            try file?.forEachEntry { store, key, value in
+                task.taskStore(store).restore(key, value)
+                localEntries += 1
+            }
+        } catch {
+            logger.warning("local task state unusable; restoring from the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            try? file?.reset()
+            local = TaskStateFile.Snapshot()
+            task = newTask()
+            localEntries = 0
+            plan = RestorePlan(localOffset: 0, low: session.watermarks.low, high: session.watermarks.high)
+        }
+        if let gap = plan.gap { try stateLost(gap, partition: partition) }
+
+        // The changelog, each settled batch into the store and staged for the file, which is
+        // written every 10,000 entries (current to the batch just settled) and at the end.
+        var staged: [ChangelogRestorer.Change] = []
+        var written = local.changelogOffset
+        func write(through: Int64, streamTime: Int64, positions: [String: Int64]) {
+            guard let current = file, through > written else { return }
+            do {
+                try current.apply(
+                    changes: staged, streamTime: max(local.streamTime, streamTime), positions: local.positions.merging(positions) { max($0, $1) },
+                    changelogOffset: through)
+                try current.flush()
+            } catch {
+                forgetLocalState(current, partition: partition, error: error, logger: logger)
+                file = nil
+            }
+            staged = []
+            written = through
+        }
+        let restored = try kafka { () throws(KafkaError) in
+            try restore(partition, session, from: plan.start) { change in
+                task.taskStore(change.store).restore(change.key, change.value)
+                if file != nil { staged.append(change) }
+            } settled: { through, streamTime, positions in
+                if staged.count >= 10_000 { write(through: through, streamTime: streamTime, positions: positions) }
+            }
         }
         worker.metrics.restored(records: restored.recordsRead, duration: .now - began)
-        for entry in snapshot.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }
-        for entry in restored.entries { task.taskStore(entry.store).restore(entry.key, entry.value) }
-        task.clock.restore(streamTime: max(snapshot.streamTime, restored.streamTime))
-        task.positions = snapshot.positions.merging(restored.positions) { max($0, $1) }
+        task.clock.restore(streamTime: max(local.streamTime, restored.streamTime))
+        task.positions = local.positions.merging(restored.positions) { max($0, $1) }
         for (store, key) in restored.uncommittedKeys {
             task.taskStore(store).rewrite(key)
             task.markDirty()
         }
-        if restored.committedThrough > snapshot.changelogOffset {
-            try? file?.apply(
-                changes: restored.entries, streamTime: task.clock.streamTime, positions: task.positions,
-                changelogOffset: restored.committedThrough)
-            try? file?.flush()
-        }
+        write(through: restored.committedThrough, streamTime: restored.streamTime, positions: restored.positions)
         task.stateFile = file
         tasks[partition] = task
         worker.record {
@@ -72,18 +128,46 @@ extension StreamLoop {
         logger.info(
             "task restored",
             metadata: [
-                "partition": "\(partition)", "localEntries": "\(snapshot.entries.count)", "changelogFrom": "\(snapshot.changelogOffset)",
+                "partition": "\(partition)", "localEntries": "\(localEntries)", "localOffset": "\(local.changelogOffset)", "changelogFrom": "\(plan.start)",
                 "changelogRecords": "\(restored.recordsRead)", "batches": "\(restored.appliedBatches)", "skipped": "\(restored.skippedRecords)",
+                "peakHeldBytes": "\(restored.peakHeldBytes)", "rereadBatches": "\(restored.rereadBatches)",
             ])
+    }
+
+    /// History the task needed is gone from its changelog: an error in the log and in readiness;
+    /// then the worker stops (throws), or with `allowStateLoss` the loss is counted and the task
+    /// is rebuilt from what is left.
+    private func stateLost(_ gap: StateGap, partition: Int32) throws(StreamsError) {
+        let allowed = worker.configuration.allowStateLoss
+        let changelog = worker.changelogTopic
+        worker.stateLost(TaskStateLoss(partition: partition, changelog: changelog, gap: gap, rebuilt: allowed))
+        logger.error(
+            "changelog history missing: the task's state cannot be restored exactly",
+            metadata: [
+                "partition": "\(partition)", "changelog": "\(changelog)", "neededOffset": "\(gap.needed)", "logStartOffset": "\(gap.logStart)",
+                "missingOffsets": "\(gap.missing)",
+                "action": "\(allowed ? "rebuilding from what is left (allowStateLoss)" : "stopping the worker (allowStateLoss is off)")",
+            ])
+        guard allowed else {
+            throw StreamsError(
+                .stateLoss,
+                "processor \(worker.definition.name), task \(partition): changelog \(changelog) partition \(partition) starts at offset \(gap.logStart), but the task's state needs it from offset \(gap.needed) (\(gap.needed == 0 ? "no local state" : "its local state file is current to it")): \(gap.missing) offsets of history were deleted (retention or DeleteRecords). The worker does not start a task from incomplete state; allowStateLoss: true (MILLWRIGHT_ALLOW_STATE_LOSS=true) rebuilds it from what is left and counts it in millwright_state_loss_total"
+            )
+        }
+        worker.metrics.stateLost()
+        worker.record { $0.stateLosses += 1 }
     }
 
     /// Restores one task's changelog from `start`, reporting its progress in the worker's health
     /// and, at most every 2 s, in the log.
-    private func restore(_ partition: Int32, _ restorer: ChangelogRestorer, from start: Int64) throws(KafkaError) -> ChangelogRestorer.Result {
+    private func restore(
+        _ partition: Int32, _ session: ChangelogRestorer.Session, from start: Int64, apply: (ChangelogRestorer.Change) -> Void,
+        settled: (Int64, Int64, [String: Int64]) -> Void
+    ) throws(KafkaError) -> ChangelogRestorer.Result {
         let began = ContinuousClock.now
         var lastLog = began
         defer { worker.updateHealth { _, restoring in restoring[partition] = nil } }
-        return try restorer.restore(topic: worker.changelogTopic, partition: partition, from: start, aborted: ledger.aborted) { read, total in
+        return try session.restore(from: start, aborted: ledger.aborted, apply: apply, settled: settled) { read, total in
             worker.progressed()
             worker.updateHealth { _, restoring in restoring[partition] = TaskRestoreProgress(partition: partition, restored: read, toRestore: total) }
             let now = ContinuousClock.now

@@ -25,6 +25,7 @@ final class StreamMetrics: @unchecked Sendable {
     private let inputCommitLatency: Timer
     private let restoredRecords: Counter
     private let restoreDuration: Timer
+    private let stateLosses: Counter
     private let rebalanceCounters: [String: Counter]
     private var committerCache = Cache()
     private var loopCache = Cache()
@@ -45,6 +46,7 @@ final class StreamMetrics: @unchecked Sendable {
         inputCommitLatency = Timer(label: "millwright_input_commit_latency_seconds", dimensions: dimensions)
         restoredRecords = Counter(label: "millwright_restored_records_total", dimensions: dimensions)
         restoreDuration = Timer(label: "millwright_restore_duration_seconds", dimensions: dimensions)
+        stateLosses = Counter(label: "millwright_state_loss_total", dimensions: dimensions)
         var rebalances: [String: Counter] = [:]
         for kind in ["assigned", "revoked", "lost"] {
             rebalances[kind] = Counter(label: "millwright_rebalances_total", dimensions: dimensions + [("event", kind)])
@@ -94,6 +96,9 @@ final class StreamMetrics: @unchecked Sendable {
     // MARK: Loop thread
 
     func rebalance(_ event: String) { rebalanceCounters[event]?.increment() }
+
+    /// A task rebuilt from a changelog whose history was cut short (`allowStateLoss`).
+    func stateLost() { stateLosses.increment() }
 
     func restored(records: Int, duration: Duration) {
         restoredRecords.increment(by: records)

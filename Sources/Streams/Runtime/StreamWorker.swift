@@ -39,6 +39,8 @@ public final class StreamWorker: Sendable {
         public var restoredBatches = 0
         /// Changelog records read by restores (the delta only, when local state was there).
         public var restoredRecords = 0
+        /// Task restores that found changelog history missing and rebuilt from what was left.
+        public var stateLosses = 0
     }
 
     private struct State {
@@ -52,6 +54,8 @@ public final class StreamWorker: Sendable {
         var restoring: [Int32: TaskRestoreProgress] = [:]
         /// Partitions assigned to this thread whose tasks are not open yet.
         var openingTasks = 0
+        /// Tasks that found their changelog's history cut short, latest per partition.
+        var stateLosses: [Int32: TaskStateLoss] = [:]
         /// Who waits for the loop thread to end, by id.
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
@@ -176,7 +180,8 @@ public final class StreamWorker: Sendable {
                 sinceProgress: last == 0 ? nil : .nanoseconds(Int64(now &- last)),
                 joined: s.joined, assignedPartitions: s.statistics.assignedPartitions,
                 restoring: s.restoring.values.sorted { $0.partition < $1.partition },
-                openingTasks: s.openingTasks + (threads?.mailbox(thread)?.pendingAssignedPartitions ?? 0))
+                openingTasks: s.openingTasks + (threads?.mailbox(thread)?.pendingAssignedPartitions ?? 0),
+                stateLosses: s.stateLosses.values.sorted { $0.partition < $1.partition })
         }
     }
 
@@ -195,6 +200,9 @@ public final class StreamWorker: Sendable {
     }
 
     func record(_ update: (inout Statistics) -> Void) { state.withLock { update(&$0.statistics) } }
+
+    /// A task found its changelog's history cut short (for the health and readiness report).
+    func stateLost(_ loss: TaskStateLoss) { state.withLock { $0.stateLosses[loss.partition] = loss } }
 
     /// The instance id: configured, or kept in the state directory so a restart reuses it.
     /// StreamLoop threads after the first add their number: `<id>-<thread>`, `<processor>-<thread>.instance`.

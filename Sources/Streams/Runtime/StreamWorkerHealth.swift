@@ -21,10 +21,13 @@ public struct StreamWorkerHealth: Sendable, Hashable {
     public var restoring: [TaskRestoreProgress]
     /// Partitions assigned to this thread whose tasks are not open (restored) yet.
     public var openingTasks: Int
+    /// Tasks whose changelog no longer had the history their state needed, since the worker
+    /// started: rebuilt from what was left (`allowStateLoss`), or the reason the worker stopped.
+    public var stateLosses: [TaskStateLoss]
 
     public init(
         processor: String, thread: Int, running: Bool, stopping: Bool, failure: String?, sinceProgress: Duration?, joined: Bool,
-        assignedPartitions: [Int32], restoring: [TaskRestoreProgress], openingTasks: Int = 0
+        assignedPartitions: [Int32], restoring: [TaskRestoreProgress], openingTasks: Int = 0, stateLosses: [TaskStateLoss] = []
     ) {
         self.processor = processor
         self.thread = thread
@@ -36,6 +39,7 @@ public struct StreamWorkerHealth: Sendable, Hashable {
         self.assignedPartitions = assignedPartitions
         self.restoring = restoring
         self.openingTasks = openingTasks
+        self.stateLosses = stateLosses
     }
 
     /// Not failed, and while running, polled within `timeout`: what a liveness probe asks. A
@@ -62,5 +66,23 @@ public struct TaskRestoreProgress: Sendable, Hashable {
         self.partition = partition
         self.restored = restored
         self.toRestore = toRestore
+    }
+}
+
+/// A task whose changelog started past the offset its state needed (history deleted by retention).
+public struct TaskStateLoss: Sendable, Hashable {
+    public var partition: Int32
+    /// The changelog topic.
+    public var changelog: String
+    /// The offsets needed and where the log starts.
+    public var gap: StateGap
+    /// Rebuilt from what was left (`allowStateLoss`); false: the worker stopped on it.
+    public var rebuilt: Bool
+
+    public init(partition: Int32, changelog: String, gap: StateGap, rebuilt: Bool) {
+        self.partition = partition
+        self.changelog = changelog
+        self.gap = gap
+        self.rebuilt = rebuilt
     }
 }

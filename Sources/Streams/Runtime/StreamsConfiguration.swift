@@ -64,6 +64,13 @@ public struct StreamsConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(60)
     /// `session.timeout.ms` of the group. Default 10 s (a killed worker's partitions move after it).
     public var sessionTimeout: Duration = .seconds(10)
+    /// What a task does when its changelog no longer has the history its state needs (the log
+    /// starts past the offset its local state is current to, or past 0 without local state:
+    /// retention or DeleteRecords deleted it). Off (the default): the error is logged and
+    /// reported in readiness, and the worker stops (``StreamsError/Code/stateLoss``). On: the
+    /// same error is logged and reported, `millwright_state_loss_total` counts it, and the task
+    /// is rebuilt from what is left (its local state and the changelog from its start).
+    public var allowStateLoss = false
     /// Identifies this worker's transactional producer across restarts on the same state
     /// directory, so a restarted worker fences its own zombie. Default: read from or written to
     /// the state directory.

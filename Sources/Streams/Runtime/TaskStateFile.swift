@@ -20,6 +20,8 @@ final class TaskStateFile {
     private let database: DatabaseQueue
     let path: String
     let interval: Duration
+    /// The changelog this file is a cache of, written with its offset; `nil` writes none.
+    let changelogTopic: String?
 
     private struct Key: Hashable {
         var store: String
@@ -38,10 +40,15 @@ final class TaskStateFile {
         var positions: [String: Int64] = [:]
         /// The changelog offset after the last commit this file holds; 0 when empty.
         var changelogOffset: Int64 = 0
+        /// The changelog topic the offset is of; nil in a file written before it was recorded.
+        var changelogTopic: String?
     }
 
-    init(directory: String, processor: String, partition: Int32, interval: Duration = .zero) throws {
+    /// - Parameter changelogTopic: the changelog this file caches; recorded with the offset, so a
+    ///   file of another topic (a renamed changelog, another group) is recognised and not used.
+    init(directory: String, processor: String, partition: Int32, interval: Duration = .zero, changelogTopic: String? = nil) throws {
         self.interval = interval
+        self.changelogTopic = changelogTopic
         let folder = URL(fileURLWithPath: directory).appendingPathComponent(processor)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         path = folder.appendingPathComponent("task-\(partition).sqlite").path
@@ -61,24 +68,46 @@ final class TaskStateFile {
         }
     }
 
+    /// Everything in the file, entries included.
     func load() throws -> Snapshot {
+        var snapshot = try meta()
+        try forEachEntry { store, key, value in snapshot.entries.append((store, key, value)) }
+        return snapshot
+    }
+
+    /// The file's offset, stream time, positions and topic, without its entries.
+    func meta() throws -> Snapshot {
         try database.read { db in
             var snapshot = Snapshot()
-            for row in try Row.fetchAll(db, sql: "SELECT store, key, value FROM kv") {
-                let data: Data = row["value"]
-                snapshot.entries.append((row["store"], row["key"], Array(data)))
-            }
             for row in try Row.fetchAll(db, sql: "SELECT name, value FROM meta") {
                 let name: String = row["name"]
                 let value: String = row["value"]
                 switch name {
                 case "changelogOffset": snapshot.changelogOffset = Int64(value) ?? 0
+                case "changelogTopic": snapshot.changelogTopic = value
                 case "streamTime": snapshot.streamTime = Int64(value) ?? .min
                 default:
                     if name.hasPrefix("position:"), let offset = Int64(value) { snapshot.positions[String(name.dropFirst(9))] = offset }
                 }
             }
             return snapshot
+        }
+    }
+
+    /// Whether the file holds any entry.
+    func isEmpty() throws -> Bool {
+        try database.read { db in try Row.fetchOne(db, sql: "SELECT 1 FROM kv LIMIT 1") == nil }
+    }
+
+    /// Each entry in turn, read with a cursor: a restore streams the file into the store without
+    /// holding its rows.
+    func forEachEntry(_ body: (String, String, [UInt8]) throws -> Void) throws {
+        try database.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT store, key, value FROM kv")
+            while let row = try rows.next() {
+                let data: Data = row["value"]
+                try body(row["store"], row["key"], Array(data))
+            }
         }
     }
 
@@ -121,6 +150,7 @@ final class TaskStateFile {
                 }
             }
             try metaRow.execute(arguments: ["changelogOffset", String(meta.changelogOffset)])
+            if let changelogTopic { try metaRow.execute(arguments: ["changelogTopic", changelogTopic]) }
             try metaRow.execute(arguments: ["streamTime", String(meta.streamTime)])
             for (topic, offset) in meta.positions {
                 try metaRow.execute(arguments: ["position:\(topic)", String(offset)])

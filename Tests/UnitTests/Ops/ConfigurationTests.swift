@@ -72,6 +72,14 @@ struct ConfigurationTests {
         #expect(
             try MillwrightConfiguration.load(yaml: nil, environment: ["MILLWRIGHT_STATE_FILE_INTERVAL": "0"], overrides: .init(bootstrapServers: "h:1")).streams
                 .stateFileInterval == .zero, "0: every commit")
+
+        #expect(!defaults.streams.allowStateLoss, "off by default: a task whose changelog lost history stops the worker")
+        #expect(
+            try MillwrightConfiguration.load(yaml: "allowStateLoss: true", environment: [:], overrides: .init(bootstrapServers: "h:1")).streams.allowStateLoss)
+        #expect(
+            try !MillwrightConfiguration.load(
+                yaml: "allowStateLoss: true", environment: ["MILLWRIGHT_ALLOW_STATE_LOSS": "false"], overrides: .init(bootstrapServers: "h:1")
+            ).streams.allowStateLoss, "the environment wins over the file")
     }
 
     @Test("bad input is refused naming the source, the setting and the rule")
@@ -99,6 +107,7 @@ struct ConfigurationTests {
         #expect(failure(": : :")?.contains("config file") == true)
         #expect(failure("group: plant 1")?.contains("group: 'plant 1' has ' '; letters, digits, '.', '_' and '-' only") == true)
         #expect(failure(nil, ["MILLWRIGHT_GROUP": "a/b"])?.contains("group: 'a/b' has '/'") == true)
+        #expect(failure("allowStateLoss: sometimes")?.contains("allowStateLoss: true or false (got 'sometimes')") == true)
     }
 
     @Test(

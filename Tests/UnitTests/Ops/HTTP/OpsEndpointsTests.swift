@@ -74,6 +74,48 @@ struct OpsEndpointsTests {
         }
     }
 
+    @Test(
+        "/readyz lists every task whose changelog lost history its state needed: ready when rebuilt (allowStateLoss), not ready when its processor stopped on it"
+    )
+    func stateLoss() async throws {
+        let loss = TaskStateLoss(partition: 3, changelog: "millwright.g.release.changelog.v1", gap: StateGap(needed: 0, logStart: 5_210), rebuilt: true)
+        var rebuilt = worker("release")
+        rebuilt.stateLosses = [loss]
+        try await test(HealthSnapshot(masterData: loaded, workers: [rebuilt, worker("confirmation")])) { client in
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .ok, "rebuilt from what was left: ready, and said")
+                let body = try JSONParser.parse(Array(response.body.readableBytesView))
+                #expect(
+                    body["stateLoss"] == [
+                        [
+                            "processor": "release", "partition": 3, "changelog": "millwright.g.release.changelog.v1", "neededOffset": 0,
+                            "logStartOffset": 5_210, "missingOffsets": 5_210, "rebuilt": true,
+                        ]
+                    ])
+            }
+        }
+        var stopped = worker("release", failure: "processor release, task 3: changelog … starts at offset 5210")
+        stopped.stateLosses = [TaskStateLoss(partition: 3, changelog: loss.changelog, gap: loss.gap, rebuilt: false)]
+        try await test(HealthSnapshot(masterData: loaded, workers: [stopped])) { client in
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let body = try JSONParser.parse(Array(response.body.readableBytesView))
+                guard case .array(let pending)? = body["pending"], case .array(let losses)? = body["stateLoss"] else {
+                    Issue.record("no pending or stateLoss list: \(body)")
+                    return
+                }
+                #expect(pending.first?["pending"] == "failed: processor release, task 3: changelog … starts at offset 5210")
+                #expect(losses.first?["rebuilt"] == false)
+            }
+        }
+        try await test(HealthSnapshot(masterData: loaded, workers: [worker("release")])) { client in
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                let body = try JSONParser.parse(Array(response.body.readableBytesView))
+                #expect(body["stateLoss"] == .array([]), "nothing lost: an empty list")
+            }
+        }
+    }
+
     @Test("/healthz is 200 while every loop thread polled within the liveness timeout, 503 naming the one that did not or failed")
     func liveness() async throws {
         try await test(HealthSnapshot(masterData: loaded, workers: [worker("release"), worker("confirmation", sinceProgress: nil)])) { client in

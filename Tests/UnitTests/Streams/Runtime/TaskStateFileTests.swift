@@ -44,3 +44,51 @@ struct TaskStateFileTests {
         #expect(read.changelogOffset == 2)
     }
 }
+
+@Suite("Restore plan: where a task's restore starts")
+struct RestorePlanTests {
+    @Test(
+        "the local file's offset when the log has it; from 0 without one; a file ahead of the log is dropped; a log that starts past the needed offset is a gap, read from its start"
+    )
+    func plans() {
+        #expect(RestorePlan(localOffset: 0, low: 0, high: 0) == RestorePlan(discardLocal: false, start: 0, gap: nil))
+        #expect(RestorePlan(localOffset: 0, low: 0, high: 500) == RestorePlan(discardLocal: false, start: 0, gap: nil))
+        #expect(RestorePlan(localOffset: 120, low: 0, high: 500) == RestorePlan(discardLocal: false, start: 120, gap: nil))
+        #expect(RestorePlan(localOffset: 500, low: 300, high: 500) == RestorePlan(discardLocal: false, start: 500, gap: nil), "current to the end")
+        #expect(RestorePlan(localOffset: 300, low: 300, high: 500) == RestorePlan(discardLocal: false, start: 300, gap: nil), "exactly at the start")
+        #expect(RestorePlan(localOffset: 900, low: 0, high: 500) == RestorePlan(discardLocal: true, start: 0, gap: nil), "a new cluster")
+        // History deleted by retention.
+        #expect(
+            RestorePlan(localOffset: 0, low: 5_210, high: 9_000)
+                == RestorePlan(discardLocal: false, start: 5_210, gap: StateGap(needed: 0, logStart: 5_210)))
+        #expect(
+            RestorePlan(localOffset: 1_200, low: 5_210, high: 9_000)
+                == RestorePlan(discardLocal: false, start: 5_210, gap: StateGap(needed: 1_200, logStart: 5_210)))
+        #expect(StateGap(needed: 1_200, logStart: 5_210).missing == 4_010)
+        // Everything deleted: the log is empty but starts past the file.
+        #expect(RestorePlan(localOffset: 10, low: 40, high: 40).gap == StateGap(needed: 10, logStart: 40))
+        // A dropped file ahead of a log that also lost its start: a gap from 0.
+        #expect(
+            RestorePlan(localOffset: 900, low: 200, high: 500) == RestorePlan(discardLocal: true, start: 200, gap: StateGap(needed: 0, logStart: 200)))
+    }
+}
+
+@Suite("Task state files: the changelog topic and streaming")
+struct TaskStateFileTopicTests {
+    @Test("a file records the changelog topic it is current to, and streams its entries without loading them all; a file without a topic has none")
+    func topicAndEntries() throws {
+        let directory = TaskStateFileTests.directory()
+        let file = try TaskStateFile(directory: directory, processor: "p", partition: 1, interval: .zero, changelogTopic: "millwright.g.p.changelog.v1")
+        try file.apply(changes: (0..<50).map { ("s", "k\($0)", [UInt8($0)]) }, streamTime: 3, positions: ["in": 9], changelogOffset: 51)
+        let meta = try TaskStateFile(directory: directory, processor: "p", partition: 1).meta()
+        #expect(meta.changelogTopic == "millwright.g.p.changelog.v1" && meta.changelogOffset == 51 && meta.entries.isEmpty)
+        var seen: [String: [UInt8]] = [:]
+        try file.forEachEntry { _, key, value in seen[key] = value }
+        #expect(seen.count == 50 && seen["k7"] == [7])
+        #expect(try !file.isEmpty())
+
+        let old = try TaskStateFile(directory: TaskStateFileTests.directory(), processor: "p", partition: 1, interval: .zero)
+        try old.apply(changes: [("s", "a", [1])], streamTime: 1, positions: [:], changelogOffset: 2)
+        #expect(try old.meta().changelogTopic == nil, "as a file of an earlier version: no topic")
+    }
+}
