@@ -86,15 +86,18 @@ extension StreamLoop {
         if let gap = plan.gap { try stateLost(gap, partition: partition) }
 
         // The changelog, each settled batch into the store and staged for the file, which is
-        // written every 10,000 entries (current to the batch just settled) and at the end.
+        // written every 10,000 entries once a batch settles (current to it) and at the end. Within
+        // one huge batch (a compacted head) entries are written every 20,000 at the offset before
+        // it: they are committed, and a restore from that offset applies the batch again anyway.
         var staged: [ChangelogRestorer.Change] = []
         var written = local.changelogOffset
-        func write(through: Int64, streamTime: Int64, positions: [String: Int64]) {
-            guard let current = file, through > written else { return }
+        // Stream time and positions as of the last settled batch.
+        var streamTime = local.streamTime
+        var positions = local.positions
+        func write(through: Int64) {
+            guard let current = file, through > written || (through == written && !staged.isEmpty) else { return }
             do {
-                try current.apply(
-                    changes: staged, streamTime: max(local.streamTime, streamTime), positions: local.positions.merging(positions) { max($0, $1) },
-                    changelogOffset: through)
+                try current.apply(changes: staged, streamTime: streamTime, positions: positions, changelogOffset: through)
                 try current.flush()
             } catch {
                 forgetLocalState(current, partition: partition, error: error, logger: logger)
@@ -106,19 +109,25 @@ extension StreamLoop {
         let restored = try kafka { () throws(KafkaError) in
             try restore(partition, session, from: plan.start) { change in
                 task.taskStore(change.store).restore(change.key, change.value)
-                if file != nil { staged.append(change) }
-            } settled: { through, streamTime, positions in
-                if staged.count >= 10_000 { write(through: through, streamTime: streamTime, positions: positions) }
+                guard file != nil else { return }
+                staged.append(change)
+                if staged.count >= 20_000 { write(through: written) }
+            } settled: { through, settledTime, settledPositions in
+                streamTime = max(streamTime, settledTime)
+                positions.merge(settledPositions) { max($0, $1) }
+                if staged.count >= 10_000 { write(through: through) }
             }
         }
         worker.metrics.restored(records: restored.recordsRead, duration: .now - began)
-        task.clock.restore(streamTime: max(local.streamTime, restored.streamTime))
-        task.positions = local.positions.merging(restored.positions) { max($0, $1) }
+        streamTime = max(streamTime, restored.streamTime)
+        positions.merge(restored.positions) { max($0, $1) }
+        task.clock.restore(streamTime: streamTime)
+        task.positions = positions
         for (store, key) in restored.uncommittedKeys {
             task.taskStore(store).rewrite(key)
             task.markDirty()
         }
-        write(through: restored.committedThrough, streamTime: restored.streamTime, positions: restored.positions)
+        write(through: restored.committedThrough)
         task.stateFile = file
         tasks[partition] = task
         worker.record {

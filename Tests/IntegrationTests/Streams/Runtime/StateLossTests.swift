@@ -157,4 +157,59 @@ struct StateLossTests {
         #expect(out.suffix(4) == ["y=1", "y=2", "y=3", "y=4"], "b counted y from its own state: \(out.suffix(8))")
         #expect(!out.contains("y=5"), "with a's file (y=3) b would have gone on to 7")
     }
+
+    @Test(
+        "a restore writes the task's state file as it goes, also inside one large batch: a restart on the same directory reads no changelog and goes on from the restored counts"
+    )
+    func restoreWritesTheFile() async throws {
+        let cluster = try TestKafka.cluster(brokers: 1)
+        var configuration = StreamsConfiguration(client: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+        configuration.group = TestKafka.uniqueName("file")
+        configuration.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("state")).path
+        configuration.sessionTimeout = .seconds(6)
+        let changelog = Self.definition.changelogTopic(group: configuration.group)
+        for topic in ["in", "out", changelog] { try cluster.createTopic(topic, partitions: 1, replicationFactor: 1) }
+        // Six batches of 5,000 counts, then one of 25,000 (as a compacted head would be): 55,000 keys.
+        var messages: [KafkaProducerMessage] = []
+        func batch(_ id: String, _ keys: Range<Int>) {
+            let header = [KafkaHeader(key: "mw-batch", value: id)]
+            for k in keys {
+                messages.append(
+                    KafkaProducerMessage(topic: changelog, partition: 0, key: Array("counts\u{1F}k\(k)".utf8), value: Array("41".utf8), headers: header))
+            }
+            messages.append(KafkaProducerMessage(topic: changelog, partition: 0, key: Array("\u{1F}commit".utf8), value: Array(id.utf8), headers: header))
+        }
+        for n in 0..<6 { batch("seed:\(n)", n * 5_000..<(n + 1) * 5_000) }
+        batch("seed:6", 30_000..<55_000)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        for chunk in stride(from: 0, to: messages.count, by: 5_000) {
+            _ = try await producer.send(batch: Array(messages[chunk..<min(chunk + 5_000, messages.count)]))
+        }
+        await producer.close()
+
+        func run(until assigned: Int) async throws -> StreamWorker {
+            let worker = try StreamWorker(definition: Self.definition, configuration: configuration, logger: TestKafka.logger("w"))
+            try worker.start()
+            let deadline = ContinuousClock.now.advanced(by: .seconds(90))
+            while worker.statistics.assignedPartitions.count < assigned && worker.failure == nil && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return worker
+        }
+        let first = try await run(until: 1)
+        await first.stop()
+        #expect(first.failure == nil && first.statistics.restoredRecords == messages.count && first.statistics.restoredBatches == 7)
+
+        let second = try await run(until: 1)
+        let input = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p2"))
+        _ = try await input.send(batch: [KafkaProducerMessage(topic: "in", partition: 0, key: "k54999", value: "v")])
+        await input.close()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while second.statistics.committedTransactions == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        await second.stop()
+        #expect(second.failure == nil)
+        #expect(second.statistics.restoredRecords == 0, "the file was current to the changelog's end: nothing to read")
+        let out = try await TestKafka.readToEnd(cluster, partitions: [KafkaTopicPartition(topic: "out", partition: 0)]).compactMap(\.valueString)
+        #expect(out == ["k54999=42"], "the count went on from the restored 41")
+    }
 }
