@@ -1,7 +1,7 @@
 /// When a ``GlobalTableLoader`` asks its sink for outputs to produce (``GlobalTableSink/pendingOutputs(limit:)``),
 /// as a value without I/O: one batch in flight at a time, a new look after every applied batch
-/// (a rejected record may have added a dead letter), at once again while batches come back full,
-/// and after a failed delivery only once a backoff has passed (doubling up to a maximum) — the
+/// (a rejected record may have added a dead letter), again after each batch the sink handed out
+/// until it hands out none, and after a failed delivery only once a backoff has passed (doubling up to a maximum) — the
 /// failed outputs stay in the sink and are handed out again then.
 ///
 /// Generic over the clock's instant so tests can drive it with plain numbers.
@@ -48,11 +48,12 @@ struct GlobalTableOutbox<Instant: Comparable> {
         return .fetch(limit: batchSize)
     }
 
-    /// The sink handed out these (and they were given to the producer). A full batch means more
-    /// may wait behind it.
+    /// The sink handed out these (and they were given to the producer). More may wait behind
+    /// them (the sink may hand out fewer than asked, by size): look again once they are reported;
+    /// an empty answer ends the looking until the next applied batch.
     mutating func fetched(_ ids: [GlobalTableOutput.ID]) {
         inFlight = Set(ids)
-        mayHavePending = ids.count >= batchSize
+        mayHavePending = !ids.isEmpty
     }
 
     /// Reports arrived (or sends failed at once): delivered ones leave the sink, failed ones stay

@@ -6,18 +6,31 @@ import Streams
 /// The global-table loader sends them to `ops.dead-letter.v1` and reports each delivery; a row is
 /// then `SENT` and never handed out again.
 extension MasterDataStore {
-    /// Up to `limit` dead letters still to send, in the order their records were stored.
+    /// Values handed out by one ``pendingOutputs(limit:)`` at most (at least one record): a
+    /// flood of large bad records is sent a few at a time, not held in memory all at once.
+    static let pendingOutputBytes = 16 * 1024 * 1024
+
+    /// Up to `limit` dead letters still to send, in the order their records were stored, and no
+    /// more than ``pendingOutputBytes`` of values.
     public func pendingOutputs(limit: Int) throws(MasterDataStoreError) -> [GlobalTableOutput] {
         try MasterDataStoreError.check("read the pending dead letters") {
             try database.read { db in
-                try Row.fetchAll(
+                var outputs: [GlobalTableOutput] = []
+                var bytes = 0
+                let rows = try Row.fetchCursor(
                     db,
                     sql: """
                         SELECT rowid, \(Self.rejectedColumns) FROM rejected
                         WHERE dead_letter = 'PENDING' ORDER BY rowid LIMIT ?
                         """,
-                    arguments: [limit]
-                ).map { row in GlobalTableOutput(id: row["rowid"], record: try Self.rejection(row).deadLetterRecord) }
+                    arguments: [limit])
+                while let row = try rows.next() {
+                    let rejection = try Self.rejection(row)
+                    bytes += rejection.value?.count ?? 0
+                    if bytes > Self.pendingOutputBytes && !outputs.isEmpty { break }
+                    outputs.append(GlobalTableOutput(id: row["rowid"], record: rejection.deadLetterRecord))
+                }
+                return outputs
             }
         }
     }

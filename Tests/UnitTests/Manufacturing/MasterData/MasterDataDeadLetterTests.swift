@@ -117,6 +117,25 @@ struct MasterDataDeadLetterTests {
         #expect(try store.pendingOutputs(limit: 2).count == 2, "at most the limit")
     }
 
+    @Test("a flood of large bad records is handed out a few at a time: at most 16 MiB of values per look, at least one record")
+    func largeRecordsAFewAtATime() throws {
+        let directory = F.stateDirectory()
+        defer { F.cleanUp(directory) }
+        let store = try Self.store(directory)
+        let big = (0..<5).map { F.record(topic: MasterDataTopic.item, key: "BIG-\($0)", value: Array(repeating: 0x78, count: 5_000_000), offset: Int64($0)) }
+        try store.apply(big, positions: [Self.item0: 5])
+        let first = try store.pendingOutputs(limit: 500)
+        #expect(first.map { Self.header($0.record, "original-offset") } == ["0", "1", "2"], "15 MB of values; a fourth would pass 16 MiB")
+        #expect(first.allSatisfy { ($0.record.value?.count ?? 0) < DeadLetter.maxRecordBytes }, "each dead letter cut to fit")
+        try store.outputsDelivered(first.map(\.id))
+        #expect(try store.pendingOutputs(limit: 500).map { Self.header($0.record, "original-offset") } == ["3", "4"])
+
+        try store.apply(
+            [F.record(topic: MasterDataTopic.item, key: "HUGE", value: Array(repeating: 0x78, count: 20_000_000), offset: 5)], positions: [Self.item0: 6])
+        try store.outputsDelivered(try store.pendingOutputs(limit: 500).map(\.id))
+        #expect(try store.pendingOutputs(limit: 500).map { $0.record.key } == [Array("HUGE".utf8)], "one record larger than the cap still goes, alone")
+    }
+
     @Test("rows rejected before dead letters existed (a v1 database) are kept and not dead-lettered after the upgrade")
     func upgradeKeepsOldRejectionsOutOfTheOutbox() async throws {
         let directory = F.stateDirectory()
