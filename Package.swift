@@ -160,6 +160,20 @@ let package = Package(
             exclude: ["EndToEnd/parse_metrics.py", "EndToEnd/console_browser.py"],
             swiftSettings: strict
         ),
+        // The chaos harness: worker processes on the in-process cluster, the simulated plants'
+        // input and fuzz, kills, broker outages, request errors; every output checked.
+        .target(
+            name: "Chaos",
+            dependencies: ["Kafka", "Streams", "Manufacturing", "Ops", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ChaosHarness",
+            dependencies: [
+                "Chaos", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: executable
+        ),
         // Master-data cache load from scratch and delta, on the in-process cluster.
         .executableTarget(
             name: "MasterDataBenchmark",

@@ -51,6 +51,10 @@ public struct PlantSimulation: Sendable {
     public struct Expected: Sendable, Hashable {
         public var orders = 0
         public var releases: [String: Int] = [:]
+        /// The work orders released (whatever happens to them after).
+        public var released: Set<String> = []
+        /// Work orders MES reports on that were never released (their events are quarantined).
+        public var unknownWorkOrders: Set<String> = []
         /// Order-approved inputs that fail a master-data check, by reason.
         public var quarantinedOrders: [String: Int] = [:]
         /// Goods receipt the postings must add up to, per released work order (over-deliveries excluded).
@@ -259,9 +263,11 @@ public struct PlantSimulation: Sendable {
             return
         }
         expected.releases[plant, default: 0] += 1
+        expected.released.insert(order.workOrderId)
         let units = quantity * (uom == "BOX" ? 4 : 1)
         let unknown = random.chance(settings.unknownWorkOrderShare)
         let workOrderId = unknown ? "WO-\(orderId)-99" : order.workOrderId
+        if unknown { expected.unknownWorkOrders.insert(workOrderId) }
         shopFloor(workOrderId: workOrderId, product: product, units: units, released: time, correlation: "mes-\(order.workOrderId)", unknown: unknown)
     }
 

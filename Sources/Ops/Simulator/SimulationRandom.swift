@@ -2,12 +2,12 @@ import Foundation
 
 /// A seeded generator (SplitMix64): the same seed gives the same numbers on every machine and
 /// every run, which `SystemRandomNumberGenerator` does not.
-struct SimulationRandom: RandomNumberGenerator {
+public struct SimulationRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -16,7 +16,7 @@ struct SimulationRandom: RandomNumberGenerator {
     }
 
     /// True with probability `p`.
-    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
+    public mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
 
     /// A whole number of milliseconds in `range` (minutes given as Double).
     mutating func minutes(_ range: ClosedRange<Double>) -> Int64 { Int64(Double.random(in: range, using: &self) * 60_000) }

@@ -1,0 +1,177 @@
+import Foundation
+import Kafka
+import Manufacturing
+import Ops
+import Streams
+import TestSupport
+
+/// What the outputs hold against what the input must give: everything lost, doubled or
+/// unexplained is listed.
+public struct ChaosFindings: Sendable {
+    public var releases = 0
+    public var postings = 0
+    public var quarantines = 0
+    public var deadLetters = 0
+    public var lost = 0
+    public var duplicated = 0
+    public var wrongSums = 0
+    public var unexplained = 0
+    /// Outputs of batches without a commit marker (aborted, or not committed yet).
+    public var uncommitted = 0
+    /// The first problems, in words.
+    public var problems: [String] = []
+
+    /// Nothing lost, doubled, wrong or unexplained.
+    public var complete: Bool { lost == 0 && duplicated == 0 && wrongSums == 0 && unexplained == 0 }
+
+    public var summary: String {
+        "\(releases) releases, \(postings) postings, \(quarantines) quarantined, \(deadLetters) dead letters; lost \(lost), duplicated \(duplicated), wrong sums \(wrongSums), unexplained \(unexplained); \(uncommitted) outputs of uncommitted batches"
+    }
+
+    mutating func problem(_ text: String) { if problems.count < 20 { problems.append(text) } }
+}
+
+extension ChaosRun {
+    /// Reads every output (committed batches only: the in-process cluster shows aborted
+    /// transactions to read_committed readers) and compares it with `expected`.
+    static func check(
+        messages: [KafkaConsumerMessage], group: String, expected: PlantSimulation.Expected, fates: [Origin: (fate: Fate, bytes: [UInt8])]
+    ) -> ChaosFindings {
+        let changelogs = Set(["release", "confirmation"].map { ProcessorDefinition.changelogTopic(group: group, processor: $0) })
+        let changelog = messages.filter { changelogs.contains($0.topic) }
+        let aborted = Set(changelog.filter { $0.keyString == "\u{1F}abort" }.compactMap(\.valueString))
+        let batches = Set(changelog.filter { $0.keyString == "\u{1F}commit" }.compactMap(\.valueString)).subtracting(aborted)
+        let all = messages.filter { !changelogs.contains($0.topic) }
+        let outputs = all.filter { m in m.headers.last("mw-batch")?.stringValue.map(batches.contains) ?? false }
+        var findings = ChaosFindings()
+        findings.uncommitted = all.count - outputs.count
+
+        // Releases: each released work order once, no other.
+        var released: [String: Int] = [:]
+        var releaseBatches: [String: [String]] = [:]
+        for m in outputs where m.topic.hasSuffix(".production-release.v1") {
+            released[m.keyString ?? "-", default: 0] += 1
+            releaseBatches[m.keyString ?? "-", default: []].append("\(m.headers.last("mw-batch")?.stringValue ?? "?")@\(m.partition):\(m.offset)")
+        }
+        findings.releases = released.values.reduce(0, +)
+        for id in expected.released where released[id] == nil {
+            findings.lost += 1
+            findings.problem("release of \(id) missing")
+        }
+        for (id, count) in released where count > 1 || !expected.released.contains(id) {
+            if count > 1 { findings.duplicated += count - 1 } else { findings.unexplained += 1 }
+            findings.problem("release of \(id): \(count)×\(expected.released.contains(id) ? "" : ", not expected") (batches \(releaseBatches[id] ?? []))")
+        }
+
+        // Postings: each postingId once; goods receipt and scrap add up per work order.
+        var postingIds: [String: Int] = [:]
+        var goodsReceipt: [String: Double] = [:]
+        var scrap: [String: Double] = [:]
+        for m in outputs where m.topic == Topics.productionConfirmation {
+            guard case .success(let posting) = EventDecoder.decode(m.value, as: ProductionConfirmation.self) else {
+                findings.unexplained += 1
+                continue
+            }
+            postingIds[posting.data.postingId, default: 0] += 1
+            goodsReceipt[posting.data.workOrderId, default: 0] += posting.data.goodsReceiptQty
+            scrap[posting.data.workOrderId, default: 0] += posting.data.scrapQty
+        }
+        findings.postings = postingIds.values.reduce(0, +)
+        for (id, count) in postingIds where count > 1 {
+            findings.duplicated += count - 1
+            findings.problem("posting \(id) \(count)×")
+        }
+        for (id, quantity) in expected.goodsReceipt {
+            let posted = goodsReceipt[id] ?? 0
+            let scrapped = scrap[id] ?? 0
+            if abs(posted - quantity) > 1e-6 || abs(scrapped - (expected.scrap[id] ?? 0)) > 1e-6 {
+                if posted < quantity { findings.lost += 1 } else { findings.wrongSums += 1 }
+                findings.problem("\(id): goods receipt \(posted) of \(quantity), scrap \(scrapped) of \(expected.scrap[id] ?? 0)")
+            }
+        }
+
+        // Quarantines: orders by reason, OVER_CONFIRMATION for each over-reported work order,
+        // and the records checked one by one.
+        var byReason: [String: Int] = [:]
+        var quarantinedOrigins: [Origin: Int] = [:]
+        var overConfirmed = Set<String>()
+        for m in outputs where m.topic == Topics.quarantine {
+            guard case .success(let held) = EventDecoder.decode(m.value, as: Quarantine.self) else {
+                findings.unexplained += 1
+                continue
+            }
+            findings.quarantines += 1
+            let q = held.data
+            switch q.reason {
+            case .unknownWorkOrder:
+                quarantinedOrigins[Origin(topic: q.originalTopic, partition: Int32(q.originalPartition), offset: q.originalOffset), default: 0] += 1
+            case .overConfirmation:
+                if let id = q.original["data"]?["workOrderId"]?.stringValue { overConfirmed.insert(id) }
+            default:
+                byReason[q.reason.rawValue, default: 0] += 1
+            }
+        }
+        for (reason, count) in expected.quarantinedOrders where byReason[reason, default: 0] != count {
+            let found = byReason[reason, default: 0]
+            if found < count { findings.lost += count - found } else { findings.duplicated += found - count }
+            findings.problem("\(reason): \(found) quarantined, \(count) expected")
+        }
+        for (reason, count) in byReason where expected.quarantinedOrders[reason] == nil {
+            findings.unexplained += count
+            findings.problem("\(reason): \(count) quarantined, none expected")
+        }
+        for id in expected.overDeliveries.subtracting(overConfirmed) {
+            findings.lost += 1
+            findings.problem("\(id): over-reported, no OVER_CONFIRMATION")
+        }
+
+        // Dead letters: bytes unchanged, each once.
+        var lettered: [Origin: Int] = [:]
+        for m in outputs where m.topic == DeadLetter.topic {
+            findings.deadLetters += 1
+            guard let topic = m.headers.last(DeadLetter.HeaderName.originalTopic)?.stringValue,
+                let partition = m.headers.last(DeadLetter.HeaderName.originalPartition)?.stringValue.flatMap({ Int32($0) }),
+                let offset = m.headers.last(DeadLetter.HeaderName.originalOffset)?.stringValue.flatMap({ Int64($0) })
+            else {
+                findings.unexplained += 1
+                continue
+            }
+            let origin = Origin(topic: topic, partition: partition, offset: offset)
+            lettered[origin, default: 0] += 1
+            guard let sent = fates[origin] else {
+                findings.unexplained += 1
+                findings.problem("dead letter of \(topic)[\(partition)]@\(offset): not a poison or fuzzed record")
+                continue
+            }
+            if sent.bytes != (m.value ?? []) {
+                findings.wrongSums += 1
+                findings.problem("dead letter of \(topic)[\(partition)]@\(offset): bytes changed")
+            }
+        }
+        for (origin, entry) in fates {
+            let letters = lettered[origin, default: 0]
+            let held = quarantinedOrigins[origin, default: 0]
+            let ok: Bool =
+                switch entry.fate {
+                case .deadLetter: letters == 1 && held == 0
+                case .unknownWorkOrder: held == 1 && letters == 0
+                case .either: letters + held == 1
+                }
+            guard !ok else { continue }
+            if letters + held == 0 { findings.lost += 1 } else { findings.duplicated += letters + held - 1 }
+            let anyBatch = all.filter { m in
+                m.topic == DeadLetter.topic && m.headers.last(DeadLetter.HeaderName.originalTopic)?.stringValue == origin.topic
+                    && m.headers.last(DeadLetter.HeaderName.originalOffset)?.stringValue == String(origin.offset)
+                    && m.headers.last(DeadLetter.HeaderName.originalPartition)?.stringValue == String(origin.partition)
+            }.count
+            findings.problem(
+                "\(origin.topic)[\(origin.partition)]@\(origin.offset) (\(entry.fate)): \(letters) dead letters, \(held) quarantines (\(anyBatch) dead letters in any batch)"
+            )
+        }
+        for (origin, count) in quarantinedOrigins where fates[origin] == nil {
+            findings.unexplained += count
+            findings.problem("UNKNOWN_WORK_ORDER for \(origin.topic)[\(origin.partition)]@\(origin.offset): not expected")
+        }
+        return findings
+    }
+}

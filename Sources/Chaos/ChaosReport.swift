@@ -1,0 +1,41 @@
+/// What a chaos run did and found, as the table it prints.
+public struct ChaosReport: Sendable {
+    public var profile: ChaosProfile
+    public var orders = 0
+    public var mesEvents = 0
+    public var fuzzed = 0
+    public var kills = 0
+    public var tasksOpened = 0
+    public var brokerFaults = 0
+    public var injectedErrors = 0
+    public var faultSeconds = 0.0
+    public var wallSeconds = 0.0
+    public var findings = ChaosFindings()
+    /// Problems outside the outputs (a worker that did not stop cleanly).
+    public var problems: [String] = []
+    /// Peak resident memory of the workers, MB, per 10 s sample (soak).
+    public var memorySamples: [Int] = []
+
+    public init(profile: ChaosProfile) { self.profile = profile }
+
+    public var passed: Bool { findings.complete && problems.isEmpty }
+
+    public var table: String {
+        let rows: [(String, String)] = [
+            ("orders", "\(orders)"), ("MES events", "\(mesEvents)"), ("fuzzed inputs", "\(fuzzed)"),
+            ("workers killed (SIGKILL)", "\(kills)"), ("tasks opened (restores after rebalances)", "\(tasksOpened)"),
+            ("broker faults (outages, latency)", "\(brokerFaults)"), ("injected request errors", "\(injectedErrors)"),
+            ("releases", "\(findings.releases)"), ("postings", "\(findings.postings)"), ("quarantined", "\(findings.quarantines)"),
+            ("dead letters", "\(findings.deadLetters)"), ("lost", "\(findings.lost)"), ("duplicated", "\(findings.duplicated)"),
+            ("wrong sums or bytes", "\(findings.wrongSums)"), ("unexplained", "\(findings.unexplained)"),
+            ("wall time", "\(Int(wallSeconds)) s"),
+        ]
+        let width = rows.map(\.0.count).max() ?? 0
+        var lines = rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }
+        if !memorySamples.isEmpty { lines.append("worker RSS samples (MB, every 10 s): \(memorySamples.map(String.init).joined(separator: " "))") }
+        lines.append(passed ? "PASSED" : "FAILED")
+        lines += findings.problems.map { "  - " + $0 }
+        lines += problems.map { "  - " + $0 }
+        return lines.joined(separator: "\n")
+    }
+}

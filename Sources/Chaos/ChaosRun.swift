@@ -1,0 +1,264 @@
+import Foundation
+import Kafka
+import Logging
+import Manufacturing
+import Ops
+import Streams
+import Synchronization
+import TestSupport
+
+/// One chaos run: the in-process cluster with the catalog's topics, worker processes of one group,
+/// the plant simulation's input (plus fuzzed records) sent while workers are killed and restarted,
+/// a fourth joins and leaves, brokers go down and come back, requests fail and slow down; then
+/// every output is read (`read_committed`, and the committed-batch rule the in-process cluster
+/// needs) and checked against what the simulation says a worker must make of its input.
+public final class ChaosRun {
+    let profile: ChaosProfile
+    let millwright: URL
+    let logger: Logger
+    let say: @Sendable (String) -> Void
+
+    public init(profile: ChaosProfile, millwright: URL, logger: Logger, say: @escaping @Sendable (String) -> Void) {
+        self.profile = profile
+        self.millwright = millwright
+        self.logger = logger
+        self.say = say
+    }
+
+    /// Where a produced record went: topic, partition, offset.
+    struct Origin: Hashable {
+        var topic: String
+        var partition: Int32
+        var offset: Int64
+    }
+
+    /// The records whose fate is checked one by one, by where they went.
+    final class Fates: Sendable {
+        let entries = Mutex<[Origin: (fate: Fate, bytes: [UInt8])]>([:])
+    }
+
+    /// Records whose fate is checked one by one: poison (dead letter, bytes unchanged), events of
+    /// work orders never released (UNKNOWN_WORK_ORDER quarantine), fuzz (one or the other).
+    enum Fate: Hashable {
+        case deadLetter
+        case unknownWorkOrder
+        case either
+    }
+
+    public func run() async throws -> ChaosReport {
+        let began = ContinuousClock.now
+        var report = ChaosReport(profile: profile)
+        let catalog = try TopicCatalog.embedded()
+        let group = "chaos-\(profile.seed)-\(UUID().uuidString.prefix(6).lowercased())"
+        let (cluster, _) = try EmbeddedCluster.start(catalog: catalog, brokers: 3, plants: ["P100", "P200"], groups: [group], logger: logger)
+        let client = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(group)
+        say("chaos run \(group): cluster \(cluster.bootstrapServers), logs and state in \(root.path)")
+
+        // The workload, and what must come of it.
+        var settings = PlantSimulation.Settings(seed: profile.seed, start: Int64(Date().timeIntervalSince1970 * 1000) - 72 * 3_600_000)
+        settings.orderLimit = profile.orders
+        settings.unknownWorkOrderShare = 0.01
+        var simulation = PlantSimulation(settings: settings)
+        let masterData = simulation.masterData()
+        let events = simulation.drain()
+        let expected = simulation.expected
+        let fuzz = Fuzz.records(count: profile.fuzz, seed: profile.seed, at: Int64(Date().timeIntervalSince1970 * 1000))
+        report.orders = expected.orders
+        report.mesEvents = expected.mesEvents
+        report.fuzzed = fuzz.count
+        say("workload: \(expected.orders) orders, \(expected.mesEvents) MES events, \(expected.poison.values.reduce(0, +)) poison, \(fuzz.count) fuzzed")
+
+        let collector = try await OutputCollector(
+            cluster: cluster,
+            topics: [
+                "mes.P100.production-release.v1", "mes.P200.production-release.v1", Topics.productionConfirmation, Topics.quarantine,
+                DeadLetter.topic, ProcessorDefinition.changelogTopic(group: group, processor: "release"),
+                ProcessorDefinition.changelogTopic(group: group, processor: "confirmation"),
+            ])
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
+        _ = try await producer.send(batch: masterData.map(KafkaProducerMessage.init))
+
+        // A session longer than a broker outage (5–8 s): the in-process cluster does not fence, so
+        // a member dropped from the group while it is alive would commit beside its successor
+        // (a real broker refuses its TxnOffsetCommit). Events wait 90 s for a release delayed by
+        // the faults before they are quarantined as UNKNOWN_WORK_ORDER.
+        let environment = [
+            "MILLWRIGHT_IDLE_TIMEOUT": "3s", "MILLWRIGHT_SESSION_TIMEOUT": "15s", "MILLWRIGHT_PARKING_TIMEOUT": "90s",
+            "MILLWRIGHT_STREAM_THREADS": "1", "MILLWRIGHT_HTTP_CONSOLE": "false",
+        ]
+        let workers = (0...profile.workers).map {
+            ChaosWorker(
+                name: "worker-\($0 + 1)", executable: millwright, bootstrap: cluster.bootstrapServers, group: group, root: root, environment: environment)
+        }
+        for worker in workers.prefix(profile.workers) { try worker.start() }
+
+        let samples = Mutex<[Int]>([])
+        let sampler: Task<Void, Never>? =
+            profile.sampleMemory
+            ? Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(10))
+                    let peak = workers.compactMap(\.residentMB).max() ?? 0
+                    samples.withLock { $0.append(peak) }
+                }
+            } : nil
+        defer { sampler?.cancel() }
+
+        // Input and faults at once.
+        let fates = Fates()
+        let (feedSeconds, seed) = (profile.feedSeconds, profile.seed)
+        let fuzzRecords = fuzz.map(\.record)
+        let feed = Self.startFeed(events: events, fuzz: fuzzRecords, producer: producer, seconds: feedSeconds, seed: seed, fates: fates)
+        let faults = try await injectFaults(cluster: cluster, workers: workers, report: &report)
+        try await feed.value
+        await producer.close()
+        // Everyone back for the end: the extra worker leaves, the others run.
+        await workers[profile.workers].stop()
+        for worker in workers.prefix(profile.workers) where !worker.isRunning { try worker.start() }
+        for id in Int32(1)...3 {
+            try? cluster.bringBrokerUp(id)
+            try? cluster.setRoundTripTime(broker: id, .zero)
+        }
+        for api in Self.faultedAPIs { cluster.clearRequestErrors(api.api) }
+        report.faultSeconds = faults
+
+        // The outputs, until they are complete or the time is up.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(profile.settleSeconds))
+        var findings = ChaosFindings()
+        repeat {
+            try await Task.sleep(for: .seconds(5))
+            findings = Self.check(messages: collector.snapshot, group: group, expected: expected, fates: fates.entries.withLock { $0 })
+            say("checking: \(findings.summary)")
+        } while !findings.complete && ContinuousClock.now < deadline
+        report.findings = findings
+        await collector.stop()
+        sampler?.cancel()
+        report.memorySamples = samples.withLock { $0 }
+        report.tasksOpened = workers.map { $0.logTail(500_000_000).components(separatedBy: "task restored").count - 1 }.reduce(0, +)
+        for worker in workers.prefix(profile.workers) {
+            let status = await worker.stop()
+            if status != 0 {
+                report.problems.append("\(worker.name) did not stop cleanly on SIGTERM (status \(status.map(String.init) ?? "killed")):\n\(worker.logTail())")
+            }
+        }
+        report.wallSeconds = Double((ContinuousClock.now - began).components.seconds)
+        withExtendedLifetime(cluster) {}
+        return report
+    }
+
+    static func startFeed(
+        events: [PlantSimulation.Event], fuzz: [OutputRecord], producer: KafkaProducer, seconds: Int, seed: UInt64, fates: Fates
+    ) -> Task<Void, any Error> {
+        Task { try await feed(events: events, fuzz: fuzz, producer: producer, seconds: seconds, seed: seed, fates: fates) }
+    }
+
+    /// Sends the events in due order, the fuzzed records among them, in equal slices over
+    /// `seconds`; keeps the bytes of the records whose fate is checked one by one.
+    static func feed(
+        events: [PlantSimulation.Event], fuzz: [OutputRecord], producer: KafkaProducer, seconds: Int, seed: UInt64,
+        fates: Fates
+    ) async throws {
+        var records: [(OutputRecord, Fate?)] = events.map { event in
+            let fate: Fate? =
+                switch event.kind {
+                case .poison: .deadLetter
+                case .mes where (event.record.key.map { String(decoding: $0, as: UTF8.self) } ?? "").hasSuffix("-99"): .unknownWorkOrder
+                default: nil
+                }
+            return (event.record, fate)
+        }
+        var random = SimulationRandom(seed: seed ^ 0xF00D)
+        for record in fuzz { records.insert((record, .either), at: Int(random.next() % UInt64(records.count + 1))) }
+        let slices = max(1, seconds * 2)
+        let size = max(1, (records.count + slices - 1) / slices)
+        for start in stride(from: 0, to: records.count, by: size) {
+            let slice = records[start..<min(start + size, records.count)]
+            let reports = try await producer.send(batch: slice.map { KafkaProducerMessage($0.0) })
+            fates.entries.withLock { fates in
+                for (entry, report) in zip(slice, reports) {
+                    guard let fate = entry.1 else { continue }
+                    fates[Origin(topic: report.topic, partition: report.partition, offset: report.offset)] = (fate, entry.0.value ?? [])
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    static let faultedAPIs: [(api: KafkaAPIKey, errors: [KafkaError.Code])] = [
+        (.produce, [.librdkafka(6), .librdkafka(7)]),  // NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT
+        (.endTransaction, [.librdkafka(51)]),  // CONCURRENT_TRANSACTIONS
+        (.addPartitionsToTransaction, [.librdkafka(51), .librdkafka(14)]),  // …, COORDINATOR_LOAD_IN_PROGRESS
+        (.transactionOffsetCommit, [.librdkafka(15)]),  // COORDINATOR_NOT_AVAILABLE
+        (.offsetCommit, [.librdkafka(27)]),  // REBALANCE_IN_PROGRESS
+        (.joinGroup, [.librdkafka(15)]),
+        (.syncGroup, [.librdkafka(27)]),
+        (.heartbeat, [.librdkafka(27)]),
+    ]
+
+    /// The faults, spread over the feed: kills and restarts, the extra worker joining and
+    /// leaving, broker outages, request errors, latency. Returns how long it took.
+    func injectFaults(cluster: InProcessKafkaCluster, workers: [ChaosWorker], report: inout ChaosReport) async throws -> Double {
+        var random = SimulationRandom(seed: profile.seed ^ 0xFA17)
+        enum Fault {
+            case kill, join, leave, outage
+            case errors(Int)
+            case latency
+        }
+        var plan: [(at: Double, fault: Fault)] = []
+        let span = Double(profile.feedSeconds)
+        func at() -> Double { Double(random.next() % 1_000) / 1_000 * span * 0.9 + span * 0.05 }
+        for _ in 0..<profile.kills { plan.append((at(), .kill)) }
+        plan.append((span * 0.3, .join))
+        plan.append((span * 0.6, .leave))
+        for _ in 0..<profile.brokerOutages { plan.append((at(), .outage)) }
+        for round in 0..<profile.requestErrorRounds { plan.append((at(), .errors(round))) }
+        for _ in 0..<profile.latencyRounds { plan.append((at(), .latency)) }
+        plan.sort { $0.at < $1.at }
+        let began = ContinuousClock.now
+        let base = workers.prefix(profile.workers)
+        for (time, fault) in plan {
+            let wait = time - Double((ContinuousClock.now - began).components.seconds)
+            if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+            switch fault {
+            case .kill:
+                let running = base.filter(\.isRunning)
+                guard !running.isEmpty else { continue }
+                let victim = running[Int(random.next() % UInt64(running.count))]
+                victim.kill()
+                report.kills += 1
+                say("fault: SIGKILL \(victim.name)")
+                try await Task.sleep(for: .milliseconds(1_000 + Int(random.next() % 2_000)))
+                try victim.start()
+            case .join:
+                try workers[profile.workers].start()
+                say("fault: \(workers[profile.workers].name) joins")
+            case .leave:
+                await workers[profile.workers].stop()
+                say("fault: \(workers[profile.workers].name) leaves (SIGTERM)")
+            case .outage:
+                let broker = Int32(1 + random.next() % 3)
+                try cluster.takeBrokerDown(broker)
+                report.brokerFaults += 1
+                say("fault: broker \(broker) down")
+                try await Task.sleep(for: .milliseconds(5_000 + Int(random.next() % 3_000)))
+                try cluster.bringBrokerUp(broker)
+            case .errors(let round):
+                let (api, errors) = Self.faultedAPIs[round % Self.faultedAPIs.count]
+                let count = 1 + Int(random.next() % 3)
+                cluster.injectRequestErrors(api, Array(repeating: errors, count: count).flatMap { $0 })
+                report.injectedErrors += count * errors.count
+                say("fault: \(count * errors.count) errors on \(api)")
+            case .latency:
+                let broker = Int32(1 + random.next() % 3)
+                let rtt = Duration.milliseconds(50 + Int(random.next() % 250))
+                try cluster.setRoundTripTime(broker: broker, rtt)
+                report.brokerFaults += 1
+                say("fault: broker \(broker) answers \(rtt) later")
+                try await Task.sleep(for: .seconds(5))
+                try cluster.setRoundTripTime(broker: broker, .zero)
+            }
+        }
+        return Double((ContinuousClock.now - began).components.seconds)
+    }
+}
