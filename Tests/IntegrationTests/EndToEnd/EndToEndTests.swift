@@ -135,7 +135,10 @@ struct EndToEndTests {
 
     static func checkExactlyOnce(_ e2e: EndToEnd, events: Int, goodsReceipt: Double, scrap: Double, logs: () -> String) async throws {
         var tally = Tally()
-        let complete = try await e2e.eventually(timeout: .seconds(90)) {
+        // A bound, not a timing: on a loaded 2-core CI machine (this test beside the other
+        // worker-process suites) the last windows close minutes after the feed; a loss still
+        // fails, as the count then never arrives.
+        let complete = try await e2e.eventually(timeout: .seconds(240)) {
             tally = try await Self.tally(e2e)
             return tally.eventCount >= events
         }
