@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Manufacturing
+import Streams
 
 /// Resets a processor's consumer-group offsets for a replay: to the earliest or latest offset, a
 /// point in time, a duration back, a shift, or an explicit offset. Re-processing is safe: the
@@ -42,11 +43,20 @@ public struct OffsetReset: Sendable {
         self.logger = logger
     }
 
-    /// The processors' input topics, by name (`release`, `confirmation`).
+    /// The processors' input topics, by name (`release`, `confirmation`), without the groups' own
+    /// (``topics(of:group:)``).
     public static let inputs: [String: [String]] = [
         "release": [Topics.orderApproved],
         "confirmation": [Topics.workOrders, Topics.operationCompleted, Topics.scrapReported],
     ]
+
+    /// Every topic a processor of `group` (the workers' `group`) reads: its inputs, and for the
+    /// confirmation processor its repartition topic (MES events forwarded to the task holding
+    /// their work order), so that a replay applies again what was quarantined after forwarding.
+    public static func topics(of processor: String, group: String) -> [String] {
+        let own = processor == "confirmation" ? [MillwrightWorker.confirmation(settings: ProcessingSettings()).repartitionTopic(group: group)!] : []
+        return (inputs[processor] ?? []) + own
+    }
 
     /// Works out the new offsets without changing anything.
     public func plan(group: String, topics: [String], partitions: [Int32]? = nil, to target: Target) async throws -> [Change] {

@@ -7,6 +7,8 @@ public struct OutputRecord: Sendable {
     public var headers: [StreamRecord.Header]
     /// Milliseconds since the epoch; `nil` lets the producer stamp it.
     public var timestamp: Int64?
+    /// The partition to write to; `nil` (the default) partitions by key (murmur2).
+    public var partition: Int32?
     /// What the output counts as in the worker's metrics, beyond its topic (a posting of a kind,
     /// a quarantine for a reason…). Counted once its transaction commits. Default `nil`.
     public var tally: OutputTally?

@@ -43,6 +43,15 @@ public protocol ProcessorContext: AnyObject {
     func forward(_ record: OutputRecord)
     /// A key-value store of this task, by name. Its changes are committed with the outputs.
     func store(_ name: String) -> any KeyValueStore
+    /// The task (partition number) that owns `key` among the processor's key-partitioned inputs,
+    /// when the processor is repartitioned (``ProcessorDefinition/repartitions``); `nil` when it is
+    /// not: every record is taken where it is.
+    func owner(ofKey key: String) -> Int32?
+    /// Forwards `record` to the task that owns `key` (``owner(ofKey:)``) through the processor's
+    /// repartition topic, with this task's commit: exactly once, as the task's other outputs. It
+    /// reaches that task's `process` with ``StreamRecord/origin`` set. For a repartitioned
+    /// processor only: elsewhere the call fails the record's processing (a processor error).
+    func repartition(_ record: StreamRecord, key: String)
     /// Reports the event time of the record being processed.
     func observeEventTime(_ milliseconds: Int64)
     /// Calls `punctuator` every `interval` ms of stream time or of the wall clock (see

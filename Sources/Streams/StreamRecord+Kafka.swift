@@ -11,18 +11,18 @@ extension StreamRecord {
 }
 
 extension KafkaProducerMessage {
-    /// The Kafka message for an output record (partitioned by key).
+    /// The Kafka message for an output record (partitioned by key unless it names its partition).
     public init(_ record: OutputRecord) {
         self.init(record, extra: nil)
     }
 
-    /// The Kafka message for an output record (partitioned by key), with `extra` after the
+    /// The Kafka message for an output record (partitioned by key unless it names its partition), with `extra` after the
     /// record's own headers: one array, allocated once at its final size.
     public init(_ record: OutputRecord, extra: KafkaHeader?) {
         var headers: [KafkaHeader] = []
         headers.reserveCapacity(record.headers.count + (extra == nil ? 0 : 1))
         for header in record.headers { headers.append(header.kafka) }
         if let extra { headers.append(extra) }
-        self.init(topic: record.topic, key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
+        self.init(topic: record.topic, partition: record.partition, key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
     }
 }

@@ -40,6 +40,12 @@ public struct StreamRecord: Sendable {
     public var value: [UInt8]?
     /// Milliseconds since the epoch, when the record has one.
     public var timestamp: Int64?
+    /// Where the record was first read, when the runtime forwarded it through the processor's
+    /// repartition topic (``ProcessorContext/repartition(_:key:)``); `nil` for a record read
+    /// where it was produced. `topic`, `partition` and `offset` are always where it was read now.
+    public var origin: RecordOrigin?
+    /// The topic the record was produced to: its origin's, or its own.
+    public var sourceTopic: String { origin?.topic ?? topic }
 
     public var key: [UInt8]? {
         get { consumed.map(\.key) ?? storedKey }

@@ -9,20 +9,24 @@ public final class ProcessorTestDriver {
     private let task: StreamTaskHarness
     private var outputs: [OutputRecord] = []
     private var nextOffset: [String: Int64] = [:]
+    /// The repartition topic and key partitions, for a repartitioned processor.
+    public let routing: KeyRouting?
 
     /// - Parameters:
     ///   - wallClock: the manual clock's start, ms since the epoch.
     ///   - idleTimeout: the idle advance, ms (the contract's default 60 s).
     ///   - stores: stores to start from (another driver's ``stores``, to test a restart): their
     ///     entries are restored into this driver's task, as a worker restores a task.
+    ///   - routing: the repartition topic and key partitions of a repartitioned processor.
     public init(
         processor: any StreamProcessor, partition: Int32 = 0, wallClock: Int64, idleTimeout: Int64 = 60_000,
-        stores: [String: InMemoryKeyValueStore] = [:]
+        stores: [String: InMemoryKeyValueStore] = [:], routing: KeyRouting? = nil
     ) {
         self.processor = processor
+        self.routing = routing
         task = StreamTaskHarness(
             processor: processor, partition: partition, wallClock: wallClock, idleTimeout: idleTimeout,
-            stores: stores.mapValues { $0.entries(prefix: "") })
+            stores: stores.mapValues { $0.entries(prefix: "") }, routing: routing)
     }
 
     /// A copy of every store the processor used, by name, as it is now (for a restart).
@@ -44,6 +48,8 @@ public final class ProcessorTestDriver {
     /// once per commit, not per record).
     public func pipe(_ record: StreamRecord, flush: Bool) throws {
         var record = record
+        // A record of the repartition topic carries its origin in its headers, as a worker reads it.
+        if record.topic == routing?.topic, record.origin == nil { record.origin = RecordOrigin(headers: record.headers) }
         if record.offset < 0 {
             record.offset = nextOffset[record.topic, default: 0]
         }

@@ -37,7 +37,7 @@ struct OffsetsCommand: AsyncParsableCommand {
             let reset = OffsetReset(client: try connection.clientConfiguration(), logger: quietLogger())
             for processor in try OffsetsCommand.processors(processor) {
                 let group = "\(self.group).\(processor)"
-                let lags = try await reset.lag(group: group, topics: OffsetReset.inputs[processor]!)
+                let lags = try await reset.lag(group: group, topics: OffsetReset.topics(of: processor, group: self.group))
                 print("group \(group): lag \(lags.reduce(0) { $0 + $1.lag })")
                 print("  partition                            committed        end        lag")
                 for lag in lags {
@@ -82,7 +82,7 @@ struct OffsetsCommand: AsyncParsableCommand {
         @Option(help: "With --wait: give up after this many seconds (default: wait until Ctrl-C).") var waitTimeout: Int?
 
         func run() async throws {
-            let topics = OffsetReset.inputs[try OffsetsCommand.processors(processor)[0]]!
+            let topics = OffsetReset.topics(of: try OffsetsCommand.processors(processor)[0], group: self.group)
             if let topic, !topics.contains(topic) {
                 throw ValidationError("--topic: \(processor) reads \(topics.joined(separator: ", ")), not \(topic)")
             }

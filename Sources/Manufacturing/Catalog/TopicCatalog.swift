@@ -45,6 +45,8 @@ public struct TopicCatalog: Sendable {
     public static let releaseChangelog = "millwright.{group}.release.changelog.v1"
     /// The confirmation changelog's template: one topic per consumer group.
     public static let confirmationChangelog = "millwright.{group}.confirmation.changelog.v1"
+    /// The confirmation processor's repartition topic's template: one topic per consumer group.
+    public static let confirmationRepartition = "millwright.{group}.confirmation.repartition.v1"
 
     /// The catalog's topics that exist once per cluster (templates excluded).
     public var fixedTopics: [TopicSpec] { topics.filter { !$0.template } }
@@ -52,10 +54,11 @@ public struct TopicCatalog: Sendable {
     /// Templates with one topic per plant (`mes.{plant}.production-release.v1`).
     public var plantTemplates: [TopicSpec] { topics.filter { $0.placeholder == .plant } }
 
-    /// Templates with one topic per consumer group (the changelogs).
+    /// Templates with one topic per consumer group (the changelogs, the repartition topic).
     public var groupTemplates: [TopicSpec] { topics.filter { $0.placeholder == .group } }
 
-    /// The topics a consumer group needs of its own (its changelogs), with their concrete names.
+    /// The topics a consumer group needs of its own (its changelogs and repartition topic), with
+    /// their concrete names.
     public func topics(forGroup group: String) -> [TopicSpec] { groupTemplates.map { $0.resolved(group) } }
 
     /// The plant's topics (its release topic), with their concrete names.
@@ -105,8 +108,8 @@ public struct TopicCatalog: Sendable {
         }
     }
 
-    /// The MES inputs, the work-order table and the confirmation changelog are joined per work
-    /// order, so they must have the same partition count; the release changelog must have as many
+    /// The MES inputs, the work-order table, the confirmation changelog and its repartition topic
+    /// are joined per work order, so they must have the same partition count; the release changelog must have as many
     /// partitions as `erp.order-approved.v1`. (The changelogs are templates: every group's has the
     /// template's count.)
     private func checkCoPartitioning() throws(LoadError) {
@@ -121,6 +124,7 @@ public struct TopicCatalog: Sendable {
         }
         let mes = topics.filter {
             ($0.name.hasPrefix("mes.") && !$0.template) || $0.name == "millwright.work-orders.v1" || $0.name == Self.confirmationChangelog
+                || $0.name == Self.confirmationRepartition
         }
         if let first = mes.first, let other = mes.first(where: { $0.partitions != first.partitions }) {
             throw LoadError(

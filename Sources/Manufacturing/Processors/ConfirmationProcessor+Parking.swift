@@ -27,29 +27,29 @@ extension ConfirmationProcessor {
         list.append(
             ParkedEvent(
                 topic: record.topic, partition: record.partition, offset: record.offset, key: record.keyString, value: value, correlationHeader: correlation,
-                parkedAt: now))
+                parkedAt: now, origin: record.origin))
         parked[workOrderId] = list
         dirtyParking.insert(workOrderId)
     }
 
     func record(of event: ParkedEvent) -> StreamRecord {
-        StreamRecord(
+        var record = StreamRecord(
             topic: event.topic, partition: event.partition, offset: event.offset, key: event.key.map { Array($0.utf8) },
             value: Array(event.value.utf8), headers: event.correlationHeader.map { [.init(key: EventHeader.correlationId, value: $0)] } ?? [])
+        record.origin = event.origin
+        return record
     }
 
     func replayParked(_ event: ParkedEvent, context: any ProcessorContext) {
         let record = record(of: event)
         let decoded: (ShopFloorEvent, EventMetadata)?
-        switch event.topic {
+        switch event.sourceTopic {
         case Topics.operationCompleted:
             decoded = (try? EventDecoder.decode(record, as: OperationCompleted.self).get()).map { (.completed($0.data), $0.metadata) }
         default: decoded = (try? EventDecoder.decode(record, as: ScrapReported.self).get()).map { (.scrap($0.data), $0.metadata) }
         }
         guard let (shopFloorEvent, metadata) = decoded, let resident = resident(shopFloorEvent.workOrderId) else { return }
-        let cause = EventCause(
-            eventId: metadata.eventId, correlationId: metadata.correlationId, topic: event.topic, partition: Int(event.partition), offset: event.offset)
-        apply(shopFloorEvent, cause: cause, workOrder: resident.workOrder, context: context)
+        apply(shopFloorEvent, cause: EventCause(metadata, record), workOrder: resident.workOrder, context: context)
     }
 
     func quarantineUnknown(_ event: ParkedEvent, workOrderId: String, context: any ProcessorContext) {
@@ -64,12 +64,13 @@ extension ConfirmationProcessor {
                 schema: "", schemaVersion: 1, eventId: eventId, correlationId: correlation, occurredAt: Timestamp(milliseconds: 0),
                 source: EventSource(system: "MES"))
         }
-        let eventId = metadata?.eventId ?? "\(event.topic):\(event.partition):\(event.offset)"
+        let source = event.origin ?? RecordOrigin(topic: event.topic, partition: event.partition, offset: event.offset)
+        let eventId = metadata?.eventId ?? "\(source.topic):\(source.partition):\(source.offset)"
         let factory = OutputFactory(now: context.wallClock, correlationId: metadata?.correlationId ?? eventId, causationId: eventId, plant: nil)
         let quarantine = Quarantine(
             reason: .unknownWorkOrder,
             detail: "no release seen for work order \(workOrderId) within \(settings.parkingTimeout / 1000) s of processing time",
-            originalTopic: event.topic, originalPartition: Int(event.partition), originalOffset: event.offset, original: original)
+            originalTopic: source.topic, originalPartition: Int(source.partition), originalOffset: source.offset, original: original)
         context.forward(
             factory.record(quarantine, topic: Topics.quarantine, key: event.key ?? workOrderId, eventId: "quarantine:\(eventId)").tallied(
                 .quarantine(.unknownWorkOrder, plant: nil)))

@@ -28,7 +28,8 @@ public final class ConfirmationProcessor: StreamProcessor {
     var parked: [String: [ParkedEvent]] = [:]
     var dirty: Set<String> = []
     /// Next offset to apply per input topic of this task: a record below it was applied before
-    /// (a replay after a crash or an offset reset) and changes nothing.
+    /// (a replay after a crash or an offset reset) and changes nothing. Also, per origin partition
+    /// of forwarded records (`<topic>[<partition>]`), the next origin offset to apply.
     var appliedOffsets: [String: Int64] = [:]
     /// Inputs quarantined as UNKNOWN_WORK_ORDER (`topic:offset`): a replay may apply them, once
     /// their work order is known.
@@ -68,24 +69,49 @@ public final class ConfirmationProcessor: StreamProcessor {
             } else {
                 appliedOffsets[record.topic] = record.offset + 1
                 appliedDirty = true
+                if let origin = record.origin, !firstForwardedCopy(origin) { return }
             }
         }
-        switch record.topic {
+        switch record.sourceTopic {
         case Topics.workOrders:
             receiveWorkOrder(record, context: context)
         case Topics.operationCompleted:
             switch InputRoute(record, as: OperationCompleted.self) {
             case .deadLetter(let letter, _): context.forward(letter)
-            case .event(let e): receive(.completed(e.data), metadata: e.metadata, record: record, context: context)
+            case .event(let e):
+                if forwardedToOwner(record, workOrderId: e.data.workOrderId, context: context) { return }
+                receive(.completed(e.data), metadata: e.metadata, record: record, context: context)
             }
         case Topics.scrapReported:
             switch InputRoute(record, as: ScrapReported.self) {
             case .deadLetter(let letter, _): context.forward(letter)
-            case .event(let e): receive(.scrap(e.data), metadata: e.metadata, record: record, context: context)
+            case .event(let e):
+                if forwardedToOwner(record, workOrderId: e.data.workOrderId, context: context) { return }
+                receive(.scrap(e.data), metadata: e.metadata, record: record, context: context)
             }
         default:
             break
         }
+    }
+
+    /// Forwarded records of one origin partition arrive in its offset order; one at or below the
+    /// highest seen is a second copy (a forwarding transaction that was aborted, which librdkafka's
+    /// in-process cluster still shows to `read_committed` readers) and is skipped.
+    func firstForwardedCopy(_ origin: RecordOrigin) -> Bool {
+        let key = "\(origin.topic)[\(origin.partition)]"
+        if let next = appliedOffsets[key], origin.offset < next { return false }
+        appliedOffsets[key] = origin.offset + 1
+        return true
+    }
+
+    /// An MES event on a partition whose task does not hold its work order (its producer used
+    /// another partitioner, another key, or none) goes to the task that does, through the
+    /// repartition topic; true when it went. Its key there is `data.workOrderId`, whatever its
+    /// own key was.
+    func forwardedToOwner(_ record: StreamRecord, workOrderId: String, context: any ProcessorContext) -> Bool {
+        guard record.origin == nil, let owner = context.owner(ofKey: workOrderId), owner != context.partition else { return false }
+        context.repartition(record, key: workOrderId)
+        return true
     }
 
     func receiveWorkOrder(_ record: StreamRecord, context: any ProcessorContext) {
@@ -111,9 +137,7 @@ public final class ConfirmationProcessor: StreamProcessor {
     func receive(_ event: ShopFloorEvent, metadata: EventMetadata, record: StreamRecord, context: any ProcessorContext) {
         context.observeEventTime(event.eventTime)
         let id = event.workOrderId
-        let cause = EventCause(
-            eventId: metadata.eventId, correlationId: metadata.correlationId, topic: record.topic,
-            partition: Int(record.partition), offset: record.offset)
+        let cause = EventCause(metadata, record)
         guard let resident = resident(id) else {
             park(record, workOrderId: id, now: context.wallClock, correlation: record.header(EventHeader.correlationId)?.stringValue)
             return

@@ -1,3 +1,5 @@
+import Streams
+
 /// Where an input event sits in Kafka: what a posting or quarantine points back to.
 struct EventCause: Hashable {
     var eventId: String
@@ -5,6 +7,16 @@ struct EventCause: Hashable {
     var topic: String
     var partition: Int
     var offset: Int64
+}
+
+extension EventCause {
+    /// The cause an input record gives: its event's ids, and where it was produced (its origin,
+    /// when it came through the repartition topic).
+    init(_ metadata: EventMetadata, _ record: StreamRecord) {
+        let origin = record.origin ?? RecordOrigin(topic: record.topic, partition: record.partition, offset: record.offset)
+        self.init(
+            eventId: metadata.eventId, correlationId: metadata.correlationId, topic: origin.topic, partition: Int(origin.partition), offset: origin.offset)
+    }
 }
 
 /// Sums of one window (or of one late event) not posted yet.
@@ -128,20 +140,41 @@ struct ParkedEvent {
     var value: String
     var correlationHeader: String?
     var parkedAt: Int64
+    /// Where the event was produced, when it reached this task through the repartition topic
+    /// (`topic`, `partition` and `offset` are where this task read it).
+    var origin: RecordOrigin?
+
+    /// The MES topic the event was produced to.
+    var sourceTopic: String { origin?.topic ?? topic }
 
     /// The store's form: a JSON object, members sorted, absent optionals left out.
     var json: JSONValue {
         var members: [(key: String, value: JSONValue)] = []
         if let correlationHeader { members.append(("correlationHeader", .string(correlationHeader))) }
         if let key { members.append(("key", .string(key))) }
+        members.append(("offset", .number(Double(offset), isInteger: true)))
+        if let origin {
+            members.append(
+                (
+                    "origin",
+                    .object(
+                        JSONObject([
+                            ("offset", .number(Double(origin.offset), isInteger: true)), ("partition", .number(Double(origin.partition), isInteger: true)),
+                            ("topic", .string(origin.topic)),
+                        ]))
+                ))
+        }
         members += [
-            ("offset", .number(Double(offset), isInteger: true)), ("parkedAt", .number(Double(parkedAt), isInteger: true)),
-            ("partition", .number(Double(partition), isInteger: true)), ("topic", .string(topic)), ("value", .string(value)),
+            ("parkedAt", .number(Double(parkedAt), isInteger: true)), ("partition", .number(Double(partition), isInteger: true)),
+            ("topic", .string(topic)), ("value", .string(value)),
         ]
         return .object(JSONObject(members))
     }
 
-    init(topic: String, partition: Int32, offset: Int64, key: String?, value: String, correlationHeader: String?, parkedAt: Int64) {
+    init(
+        topic: String, partition: Int32, offset: Int64, key: String?, value: String, correlationHeader: String?, parkedAt: Int64, origin: RecordOrigin? = nil
+    ) {
+        self.origin = origin
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -155,9 +188,15 @@ struct ParkedEvent {
         guard let topic = json["topic"]?.stringValue, let partition = json["partition"]?.int64.flatMap({ Int32(exactly: $0) }),
             let offset = json["offset"]?.int64, let value = json["value"]?.stringValue, let parkedAt = json["parkedAt"]?.int64
         else { return nil }
+        var origin: RecordOrigin?
+        if let o = json["origin"] {
+            guard let topic = o["topic"]?.stringValue, let partition = o["partition"]?.int64.flatMap({ Int32(exactly: $0) }), let offset = o["offset"]?.int64
+            else { return nil }
+            origin = RecordOrigin(topic: topic, partition: partition, offset: offset)
+        }
         self.init(
             topic: topic, partition: partition, offset: offset, key: json["key"]?.stringValue, value: value,
-            correlationHeader: json["correlationHeader"]?.stringValue, parkedAt: parkedAt)
+            correlationHeader: json["correlationHeader"]?.stringValue, parkedAt: parkedAt, origin: origin)
     }
 
     /// A list of parked events, as stored under `parked:<workOrderId>`.

@@ -75,7 +75,7 @@ extension OperatorAPI {
         var lag: [JSONValue] = []
         for processor in OffsetReset.inputs.keys.sorted() {
             let group = "\(self.group).\(processor)"
-            let partitions = try await reset.lag(group: group, topics: OffsetReset.inputs[processor]!)
+            let partitions = try await reset.lag(group: group, topics: OffsetReset.topics(of: processor, group: self.group))
             lag.append(["processor": .string(processor), "group": .string(group), "lag": Self.int(partitions.reduce(0) { $0 + $1.lag })])
         }
         let summary = feed?.summary(plant: plant, now: now)
@@ -147,9 +147,10 @@ extension OperatorAPI {
 
     /// The replay plan of a processor's group; applied with `execute`.
     func reset(_ body: JSONValue) async throws -> Response {
-        guard case .string(let processor)? = body["processor"], let topics = OffsetReset.inputs[processor] else {
+        guard case .string(let processor)? = body["processor"], OffsetReset.inputs[processor] != nil else {
             return Self.problem(.unprocessableContent, "processor: one of \(OffsetReset.inputs.keys.sorted().joined(separator: ", "))")
         }
+        let topics = OffsetReset.topics(of: processor, group: self.group)
         guard case .string(let to)? = body["to"] else {
             return Self.problem(.unprocessableContent, "to: earliest, latest, an RFC 3339 UTC time, a duration back (-2h or 2h-ago), shift:<±n> or offset:<n>")
         }

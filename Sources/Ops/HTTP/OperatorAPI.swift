@@ -128,7 +128,7 @@ public struct OperatorAPI: Sendable {
             let reset = OffsetReset(client: client, logger: logger)
             var groups: [JSONValue] = []
             for processor in OffsetReset.inputs.keys.sorted() {
-                let lags = try await reset.lag(group: "\(group).\(processor)", topics: OffsetReset.inputs[processor]!)
+                let lags = try await reset.lag(group: "\(group).\(processor)", topics: OffsetReset.topics(of: processor, group: group))
                 groups.append([
                     "group": .string("\(group).\(processor)"), "lag": .number(Double(lags.reduce(0) { $0 + $1.lag }), isInteger: true),
                     "partitions": .array(

@@ -65,12 +65,15 @@ public final class MillwrightWorker: HealthSource, Sendable {
         ) { _ in ReleaseProcessor(masterData: masterData) }
     }
 
-    /// MES events and the work-order table → postings, status, quarantines.
+    /// MES events and the work-order table → postings, status, quarantines. Repartitioned: an MES
+    /// event on another partition than its work order's (another partitioner, another key, no
+    /// key) goes through `millwright.<group>.confirmation.repartition.v1` to the task holding it.
     public static func confirmation(settings: ProcessingSettings) -> ProcessorDefinition {
         ProcessorDefinition(
             name: "confirmation", inputTopics: [Topics.workOrders, Topics.operationCompleted, Topics.scrapReported],
             tableTopics: [Topics.workOrders],
-            outputTopics: [Topics.productionConfirmation, Topics.erpOrderStatus, Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic]
+            outputTopics: [Topics.productionConfirmation, Topics.erpOrderStatus, Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic],
+            repartitions: true
         ) { _ in
             ConfirmationProcessor(settings: settings)
         }

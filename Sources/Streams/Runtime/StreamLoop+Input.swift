@@ -47,8 +47,10 @@ extension StreamLoop {
             return answer
         }
         while let message = buffer.next(tables: tableTopics, events: flowing, exhausted: topicExhausted) {
+            var record = StreamRecord(message)
+            if message.topic == routing?.topic { record.origin = RecordOrigin(headers: record.headers) }
             do {
-                try task.process(StreamRecord(message), now: now)
+                try task.process(record, now: now)
             } catch {
                 throw StreamsError(
                     .processor,

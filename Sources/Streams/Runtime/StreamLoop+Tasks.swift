@@ -31,9 +31,11 @@ extension StreamLoop {
         let definition = worker.definition
         let changelog = worker.changelogTopic
         func newTask() -> StreamTask {
-            StreamTask(
+            let task = StreamTask(
                 partition: partition, processor: definition.makeProcessor(partition), wallClock: Self.now(),
                 idleTimeout: configuration.idleTimeout.wholeMilliseconds)
+            task.routing = routing
+            return task
         }
         var task = newTask()
         // Local state first (if any), then the changelog after the offset it is current to.

@@ -56,6 +56,10 @@ final class StreamTask: ProcessorContext {
     private(set) var dirty = false
     /// The task's state on local disk, if it could be opened.
     var stateFile: TaskStateFile?
+    /// Where records go that belong to another task, when the processor is repartitioned.
+    var routing: KeyRouting?
+    /// A `repartition` call without routing, to fail the record with.
+    private var misrouted: String?
     private var lastWallClockTick: Int64
     private var punctuations = PunctuationSchedule()
     private var initialized = false
@@ -79,6 +83,14 @@ final class StreamTask: ProcessorContext {
     func forward(_ record: OutputRecord) { outputs.append(record) }
     func store(_ name: String) -> any KeyValueStore { taskStore(name) }
     func observeEventTime(_ milliseconds: Int64) { pendingEventTime = max(pendingEventTime ?? .min, milliseconds) }
+    func owner(ofKey key: String) -> Int32? { routing?.owner(ofKey: key) }
+    func repartition(_ record: StreamRecord, key: String) {
+        guard let routing else {
+            misrouted = "\(record.topic)[\(record.partition)]@\(record.offset)"
+            return
+        }
+        outputs.append(routing.forward(record, key: key))
+    }
     func schedule(_ type: PunctuationType, every interval: Int64, _ punctuator: @escaping Punctuation.Punctuator) -> Punctuation {
         punctuations.schedule(type, every: interval, wallClock: wallClock, punctuator)
     }
@@ -117,6 +129,11 @@ final class StreamTask: ProcessorContext {
         try initializeOnce()
         pendingEventTime = nil
         try processor.process(record, context: self)
+        if let misrouted {
+            self.misrouted = nil
+            throw StreamsError(
+                .invalidState, "the processor repartitioned \(misrouted), but it is not a repartitioned processor (ProcessorDefinition.repartitions)")
+        }
         positions[record.topic] = record.offset + 1
         processedRecords += 1
         consumed[record.topic, default: 0] += 1
@@ -209,9 +226,13 @@ public final class StreamTaskHarness {
 
     /// - Parameter stores: entries to start from, by store (a restart from another harness's
     ///   ``storeContents``), applied as a restore is.
-    public init(processor: any StreamProcessor, partition: Int32, wallClock: Int64, idleTimeout: Int64, stores: [String: [(key: String, value: [UInt8])]] = [:])
-    {
+    ///   - routing: the repartition topic and key partitions, for a repartitioned processor.
+    public init(
+        processor: any StreamProcessor, partition: Int32, wallClock: Int64, idleTimeout: Int64, stores: [String: [(key: String, value: [UInt8])]] = [:],
+        routing: KeyRouting? = nil
+    ) {
         task = StreamTask(partition: partition, processor: processor, wallClock: wallClock, idleTimeout: idleTimeout)
+        task.routing = routing
         for (name, entries) in stores {
             let store = task.taskStore(name)
             for entry in entries { store.restore(entry.key, entry.value) }

@@ -27,6 +27,9 @@ public final class StreamWorker: Sendable {
     /// Where this worker's task state is logged: the group's own changelog
     /// (``ProcessorDefinition/changelogTopic(group:)``).
     public let changelogTopic: String
+    /// Where a repartitioned processor forwards records to the task owning their key
+    /// (``ProcessorDefinition/repartitionTopic(group:)``); also one of ``definition``'s inputs.
+    public let repartitionTopic: String?
     private let logger: Logger
     private let state = Mutex<State>(State())
 
@@ -93,6 +96,10 @@ public final class StreamWorker: Sendable {
         if let threads, !(0..<threads.count).contains(thread) {
             throw StreamsError(.invalidState, "loop thread \(thread) of \(threads.count)")
         }
+        // A repartitioned processor reads its repartition topic as one more input (an event topic).
+        var definition = definition
+        repartitionTopic = definition.repartitionTopic(group: configuration.group)
+        if let repartitionTopic { definition.inputTopics.append(repartitionTopic) }
         self.definition = definition
         self.configuration = configuration
         changelogTopic = definition.changelogTopic(group: configuration.group)
@@ -173,6 +180,7 @@ public final class StreamWorker: Sendable {
     public var health: StreamWorkerHealth {
         let last = lastProgress.load(ordering: .relaxed)
         let now = DispatchTime.now().uptimeNanoseconds
+        let downSince = clusterDownSince.withLock { $0 }?()
         return state.withLock { s in
             StreamWorkerHealth(
                 processor: definition.name, thread: thread, running: s.running, stopping: s.stopping,
@@ -181,9 +189,16 @@ public final class StreamWorker: Sendable {
                 joined: s.joined, assignedPartitions: s.statistics.assignedPartitions,
                 restoring: s.restoring.values.sorted { $0.partition < $1.partition },
                 openingTasks: s.openingTasks + (threads?.mailbox(thread)?.pendingAssignedPartitions ?? 0),
-                stateLosses: s.stateLosses.values.sorted { $0.partition < $1.partition })
+                stateLosses: s.stateLosses.values.sorted { $0.partition < $1.partition },
+                clusterUnreachableFor: s.running ? downSince.map { .now - $0 } : nil)
         }
     }
+
+    /// How the health report learns whether the loop's consumer reaches the cluster: since when
+    /// every broker has been down, or nil (set by the loop when it makes its consumer).
+    private let clusterDownSince = Mutex<(@Sendable () -> ContinuousClock.Instant?)?>(nil)
+
+    func watchCluster(_ probe: @escaping @Sendable () -> ContinuousClock.Instant?) { clusterDownSince.withLock { $0 = probe } }
 
     /// The loop thread made progress (a poll, a batch of changelog read).
     func progressed() { lastProgress.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }

@@ -120,14 +120,21 @@ public struct ProcessorDefinition: Sendable {
     /// Topics the processor is known to write to (others may follow from the data): looked up
     /// when the worker starts, so the first outputs are not held back. Default none.
     public var outputTopics: [String]
+    /// Records may reach the wrong task (their producers partitioned by another key or hash, or
+    /// sent no key): the processor forwards them to the task owning their key through the
+    /// group's repartition topic (`millwright.<group>.<name>.repartition.v1`, partitioned like the
+    /// first table topic), which the worker reads as one more input
+    /// (``ProcessorContext/repartition(_:key:)``). Default false.
+    public var repartitions: Bool = false
     /// Makes the processor of one task (partition number).
     public var makeProcessor: @Sendable (Int32) -> any StreamProcessor
 
     public init(
         name: String, inputTopics: [String], tableTopics: Set<String> = [], outputTopics: [String] = [], changelogTopic: String? = nil,
-        makeProcessor: @escaping @Sendable (Int32) -> any StreamProcessor
+        repartitions: Bool = false, makeProcessor: @escaping @Sendable (Int32) -> any StreamProcessor
     ) {
         self.name = name
+        self.repartitions = repartitions
         self.inputTopics = inputTopics
         self.tableTopics = tableTopics
         self.outputTopics = outputTopics
@@ -140,6 +147,18 @@ public struct ProcessorDefinition: Sendable {
     /// the application id): every group has its own state.
     public func changelogTopic(group: String) -> String {
         changelogTopic ?? Self.changelogTopic(group: group, processor: name)
+    }
+
+    /// The repartition topic of a repartitioned processor in `group`
+    /// (`millwright.<group>.<name>.repartition.v1`), `nil` for one that is not.
+    public func repartitionTopic(group: String) -> String? {
+        repartitions ? "millwright.\(group).\(name).repartition.v1" : nil
+    }
+
+    /// The topic whose partitioning the repartition topic follows: the first table topic (the
+    /// state is keyed like it), else the first input.
+    var keyPartitionedTopic: String? {
+        inputTopics.first(where: tableTopics.contains) ?? inputTopics.first
     }
 
     /// `millwright.<group>.<processor>.changelog.v1`: the catalog's

@@ -25,16 +25,17 @@ struct TopicProvisionerTests {
         #expect(findings.contains(.exists(name: Topics.quarantine, partitions: 5, catalogPartitions: quarantinePartitions)))
         let missing = findings.compactMap { if case .missing(let topic) = $0 { topic } else { nil } }
         #expect(missing.contains { $0.name == "mes.P200.production-release.v1" })
-        #expect(missing.count == catalog.fixedTopics.count - 2 + 2 + 1)
+        #expect(missing.count == catalog.fixedTopics.count - 2 + 3 + 1, "the fixed topics not there, the group's three, the plant's release topic")
         #expect(missing.allSatisfy { $0.replicationFactor == 1 }, "one broker: replication 1")
         let changelogs = missing.filter { $0.name.hasSuffix(".changelog.v1") }
         #expect(
             Set(changelogs.map(\.name)) == ["millwright.plant-a.release.changelog.v1", "millwright.plant-a.confirmation.changelog.v1"],
             "the group's own changelogs, by the catalog's {group} templates")
         #expect(changelogs.allSatisfy { $0.partitions == 12 && $0.config["cleanup.policy"] == "compact" })
+        #expect(missing.contains { $0.name == "millwright.plant-a.confirmation.repartition.v1" && $0.partitions == 12 }, "and its repartition topic")
         let (listed, lacking) = try await provisioner.inventory(catalog, groups: ["plant-a"], all: false)
         #expect(Set(listed.map(\.name)) == [Topics.orderApproved, Topics.quarantine] && listed.allSatisfy(\.inCatalog))
-        #expect(lacking.count == catalog.fixedTopics.count - 2 + 2)
+        #expect(lacking.count == catalog.fixedTopics.count - 2 + 3)
         #expect(lacking.contains("millwright.plant-a.release.changelog.v1"))
         #expect(TopicProvisioner.matches("mes.P100.production-release.v1", template: "mes.{plant}.production-release.v1"))
         #expect(!TopicProvisioner.matches("mes..production-release.v1", template: "mes.{plant}.production-release.v1"))

@@ -1,5 +1,6 @@
 import Foundation
 import Manufacturing
+import Ops
 import Streams
 import TestSupport
 import Testing
@@ -36,7 +37,10 @@ struct TopicCatalogTests {
     )
     func changelogsPerGroup() throws {
         let catalog = try TopicCatalog.load(from: Self.topicsFolder)
-        #expect(catalog.groupTemplates.map(\.name).sorted() == [TopicCatalog.confirmationChangelog, TopicCatalog.releaseChangelog])
+        #expect(
+            catalog.groupTemplates.map(\.name).sorted() == [
+                TopicCatalog.confirmationChangelog, TopicCatalog.confirmationRepartition, TopicCatalog.releaseChangelog,
+            ])
         #expect(catalog.plantTemplates.map(\.name) == ["mes.{plant}.production-release.v1"])
         for group in ["millwright", "plant-p100", "blue.v2"] {
             let own = catalog.topics(forGroup: group)
@@ -44,16 +48,19 @@ struct TopicCatalogTests {
                 Set(own.map(\.name)) == [
                     ProcessorDefinition.changelogTopic(group: group, processor: "release"),
                     ProcessorDefinition.changelogTopic(group: group, processor: "confirmation"),
+                    MillwrightWorker.confirmation(settings: ProcessingSettings()).repartitionTopic(group: group),
                 ], "the catalog and the runtime agree on the names")
-            #expect(own.allSatisfy { !$0.template && $0.isCompacted && $0.partitions == 12 })
+            #expect(own.allSatisfy { !$0.template && $0.partitions == 12 })
+            #expect(own.filter(\.isCompacted).count == 2, "the changelogs are compacted; the repartition topic is not")
         }
         #expect(
             catalog.topics(forGroup: "millwright").map(\.name).sorted() == [
-                "millwright.millwright.confirmation.changelog.v1", "millwright.millwright.release.changelog.v1",
+                "millwright.millwright.confirmation.changelog.v1", "millwright.millwright.confirmation.repartition.v1",
+                "millwright.millwright.release.changelog.v1",
             ])
         #expect(Set(catalog.topics(forGroup: "a").map(\.name)).isDisjoint(with: catalog.topics(forGroup: "b").map(\.name)), "groups never share a changelog")
         let concrete = catalog.concreteTopics(groups: ["g1", "g2"], plants: ["P100"]).map(\.name)
-        #expect(concrete.count == catalog.fixedTopics.count + 2 * 2 + 1 && Set(concrete).count == concrete.count)
+        #expect(concrete.count == catalog.fixedTopics.count + 2 * 3 + 1 && Set(concrete).count == concrete.count)
         #expect(concrete.contains("millwright.g2.confirmation.changelog.v1") && concrete.contains("mes.P100.production-release.v1"))
         #expect(!concrete.contains { $0.contains("{") })
         #expect(catalog.spec(forConcrete: "millwright.g1.release.changelog.v1")?.name == "millwright.g1.release.changelog.v1")
