@@ -224,6 +224,10 @@ public final class KafkaConsumer: Sendable {
         try client.cachedWatermarks(partition)
     }
 
+    /// Every topic the cluster has, with its partitions (a listing: it never makes a cluster
+    /// create a topic on first use). Blocks up to `timeout`.
+    public func topics(timeout: Duration = .seconds(10)) throws(KafkaError) -> [KafkaTopicMetadata] { try client.metadata(timeout: timeout) }
+
     /// What a transactional producer needs to send this consumer's offsets into a transaction.
     public func groupMetadata() throws(KafkaError) -> KafkaConsumerGroupMetadata { try client.groupMetadata() }
 
@@ -232,6 +236,15 @@ public final class KafkaConsumer: Sendable {
 
     /// Rounds sent to wake librdkafka's fetchers after a drained queue (``KafkaConsumerConfiguration/wakeFetcherAfterDrain``).
     public var fetcherWakeups: Int { waker?.rounds ?? 0 }
+
+    /// Since when the consumer has had no connection to any broker (librdkafka reported all
+    /// brokers down), or `nil` while it reaches the cluster. Cleared by a statistics report with a
+    /// broker up (`statisticsInterval` set) or by ``clusterReached()``.
+    public var allBrokersDownSince: ContinuousClock.Instant? { client.context.allBrokersDownSince.withLock { $0 } }
+
+    /// Tells the consumer a request to the cluster has just succeeded (a commit, a watermark
+    /// query): the brokers are reachable again.
+    public func clusterReached() { client.context.allBrokersDownSince.withLock { $0 = nil } }
 
     /// The latest statistics JSON, when `statisticsInterval` is set.
     public var latestStatistics: String? { client.context.latestStatistics.withLock { $0 } }

@@ -18,6 +18,10 @@ final class RDKafkaCallbackContext: Sendable {
     let untrackedDeliveryFailures = Atomic<Int>(0)
     let lastDeliveryError = Mutex<KafkaError?>(nil)
     let fatalError = Mutex<KafkaError?>(nil)
+    /// Since when every broker connection of the client is down (librdkafka's
+    /// `_ALL_BROKERS_DOWN`), until a statistics report shows a broker up or the owner says it
+    /// reached the cluster.
+    let allBrokersDownSince = Mutex<ContinuousClock.Instant?>(nil)
 
     init(logger: Logger, statisticsHandler: (@Sendable (String) -> Void)?) {
         self.logger = logger
@@ -55,6 +59,9 @@ final class RDKafkaCallbackContext: Sendable {
                 context.fatalError.withLock { $0 = error }
                 context.logger.critical("\(error)")
             } else {
+                if code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue {
+                    context.allBrokersDownSince.withLock { since in if since == nil { since = .now } }
+                }
                 // Transport hiccups, brokers going down: librdkafka retries these itself.
                 context.logger.warning(
                     "librdkafka error", metadata: ["code": "\(RDKafkaResult.name(of: code))", "reason": "\(text)"])
@@ -66,6 +73,11 @@ final class RDKafkaCallbackContext: Sendable {
                 let text = String(
                     decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self)
                 context.latestStatistics.withLock { $0 = text }
+                if context.allBrokersDownSince.withLock({ $0 != nil }), let statistics = KafkaStatistics(json: text),
+                    statistics.brokers.contains(where: { $0.isUp && $0.nodeID >= 0 })
+                {
+                    context.allBrokersDownSince.withLock { $0 = nil }
+                }
                 context.statisticsHandler?(text)
                 return 0  // 0: librdkafka frees the JSON buffer
             }

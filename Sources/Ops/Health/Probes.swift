@@ -35,7 +35,8 @@ public enum Probes {
     }
 
     /// `/readyz`: ready once master data has caught up, every processor's group is joined and
-    /// every assigned task is restored; not ready while shutting down. The body names what is
+    /// every assigned task is restored, while the processors reach the cluster; not ready while
+    /// shutting down. The body names what is
     /// pending, with its progress, and `stateLoss`: each task whose changelog no longer had the
     /// history its state needed — rebuilt from what was left (`allowStateLoss`: the worker stays
     /// ready) or the reason its processor stopped (then also a `failed: …` in `pending`).
@@ -59,6 +60,8 @@ public enum Probes {
                 entry.set("pending", "not running")
             } else if worker.stopping {
                 entry.set("pending", "stopping")
+            } else if let down = worker.clusterUnreachableFor {
+                entry.set("pending", .string("cannot reach the Kafka cluster: every broker down for \(down.wholeMilliseconds / 1000) s; retrying"))
             } else if !worker.joined {
                 entry.set("pending", "joining the consumer group")
             } else {

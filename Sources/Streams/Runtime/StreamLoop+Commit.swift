@@ -83,6 +83,7 @@ extension StreamLoop {
             return
         }
         worker.record { $0.committedTransactions += 1 }
+        consumer.clusterReached()
         for task in pending.tasks { ledger.written(task.abortNotes.count, partition: task.partition) }
         for partition in pending.failedStateFiles { tasks[partition]?.stateFile = nil }
     }

@@ -52,6 +52,9 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
     let committer: DispatchQueue
     /// Loop turns so far: where the round of tasks starts.
     var turn = 0
+    /// Where a repartitioned processor's tasks forward records that belong to another task (set
+    /// when the loop starts).
+    var routing: KeyRouting?
     let instance: String
 
     init(worker: StreamWorker) throws(StreamsError) {
@@ -85,6 +88,7 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
         do { consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, statisticsHandler: statistics) } catch {
             throw StreamsError(kafka: error)
         }
+        worker.watchCluster { [consumer] in consumer.allBrokersDownSince }
         if let threads = worker.threads {
             if member {
                 threads.setMember(consumer)
@@ -131,6 +135,7 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
         if let preparer = worker.configuration.topicPreparer {
             try kafka { () throws(KafkaError) in try preparer.prepareChangelog(worker.changelogTopic) }
         }
+        if let topic = worker.repartitionTopic { routing = try prepareRouting(topic) }
         try kafka { () throws(KafkaError) in try producer.initTransactions(timeout: .seconds(30)) }
         producer.prepareTopics([worker.changelogTopic] + worker.definition.outputTopics)
         if mailbox == nil {
@@ -176,6 +181,7 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
             if now - lastPublished >= interval {
                 lastPublished = now
                 publishMetrics()
+                checkClusterReachable()
             }
             let next = schedule.turnEnded(processed: processed, idle: idle, now: .now)
             pollTimeout = next.pollTimeout
@@ -184,6 +190,17 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
         }
         try commit()
         logger.info("worker stopping: leaving the group")
+    }
+
+    /// While librdkafka says every broker is down, asks the cluster for its topics (at most
+    /// 1 s; at most once a loop turn a second): an answer means it is back, which an idle loop
+    /// thread would otherwise not learn (no commit, no statistics on threads after the first).
+    func checkClusterReachable() {
+        guard consumer.allBrokersDownSince != nil else { return }
+        if (try? consumer.topics(timeout: .seconds(1))) != nil {
+            consumer.clusterReached()
+            logger.notice("the Kafka cluster answers again")
+        }
     }
 
     func close() {

@@ -24,11 +24,17 @@ public struct StreamWorkerHealth: Sendable, Hashable {
     /// Tasks whose changelog no longer had the history their state needed, since the worker
     /// started: rebuilt from what was left (`allowStateLoss`), or the reason the worker stopped.
     public var stateLosses: [TaskStateLoss]
+    /// How long the loop's consumer has had no connection to any broker (librdkafka reported
+    /// all brokers down and none has come back since); `nil` while it reaches the cluster. The
+    /// worker keeps running and retrying meanwhile.
+    public var clusterUnreachableFor: Duration?
 
     public init(
         processor: String, thread: Int, running: Bool, stopping: Bool, failure: String?, sinceProgress: Duration?, joined: Bool,
-        assignedPartitions: [Int32], restoring: [TaskRestoreProgress], openingTasks: Int = 0, stateLosses: [TaskStateLoss] = []
+        assignedPartitions: [Int32], restoring: [TaskRestoreProgress], openingTasks: Int = 0, stateLosses: [TaskStateLoss] = [],
+        clusterUnreachableFor: Duration? = nil
     ) {
+        self.clusterUnreachableFor = clusterUnreachableFor
         self.processor = processor
         self.thread = thread
         self.running = running
@@ -50,8 +56,11 @@ public struct StreamWorkerHealth: Sendable, Hashable {
         return sinceProgress <= timeout
     }
 
-    /// Joined, every assigned task open (restored), running: what a readiness probe asks.
-    public var isReady: Bool { running && !stopping && failure == nil && joined && restoring.isEmpty && openingTasks == 0 }
+    /// Joined, every assigned task open (restored), running, the cluster reachable: what a
+    /// readiness probe asks.
+    public var isReady: Bool {
+        running && !stopping && failure == nil && joined && restoring.isEmpty && openingTasks == 0 && clusterUnreachableFor == nil
+    }
 }
 
 /// A task's restore from its changelog, in changelog records.
