@@ -4,6 +4,9 @@ public struct ChaosReport: Sendable {
     public var orders = 0
     public var mesEvents = 0
     public var fuzzed = 0
+    /// MES events sent with librdkafka's default partitioner (consistent_random), and without a key.
+    public var consistentRandom = 0
+    public var keyless = 0
     public var kills = 0
     public var tasksOpened = 0
     public var brokerFaults = 0
@@ -23,6 +26,7 @@ public struct ChaosReport: Sendable {
     public var table: String {
         let rows: [(String, String)] = [
             ("orders", "\(orders)"), ("MES events", "\(mesEvents)"), ("fuzzed inputs", "\(fuzzed)"),
+            ("MES events by consistent_random / keyless", "\(consistentRandom) / \(keyless)"),
             ("workers killed (SIGKILL)", "\(kills)"), ("tasks opened (restores after rebalances)", "\(tasksOpened)"),
             ("broker faults (outages, latency)", "\(brokerFaults)"), ("injected request errors", "\(injectedErrors)"),
             ("releases", "\(findings.releases)"), ("postings", "\(findings.postings)"), ("quarantined", "\(findings.quarantines)"),

@@ -109,10 +109,19 @@ public final class ChaosRun {
         let fates = Fates()
         let (feedSeconds, seed) = (profile.feedSeconds, profile.seed)
         let fuzzRecords = fuzz.map(\.record)
-        let feed = Self.startFeed(events: events, fuzz: fuzzRecords, producer: producer, seconds: feedSeconds, seed: seed, fates: fates)
+        // A plant's gateways: some produce MES events with librdkafka's default partitioner
+        // (consistent_random, CRC32), some without a key; the workers repartition them.
+        var crcConfiguration = KafkaProducerConfiguration(client: client)
+        crcConfiguration.partitioner = .consistentRandom
+        let crcProducer = try KafkaProducer(configuration: crcConfiguration, logger: logger)
+        let feed = Self.startFeed(
+            events: events, fuzz: fuzzRecords, producers: FeedProducers(murmur2: producer, consistentRandom: crcProducer), seconds: feedSeconds, seed: seed,
+            fates: fates)
         let faults = try await injectFaults(cluster: cluster, workers: workers, report: &report)
-        try await feed.value
+        let mix = try await feed.value
+        (report.consistentRandom, report.keyless) = (mix.consistentRandom, mix.keyless)
         await producer.close()
+        await crcProducer.close()
         // Everyone back for the end: the extra worker leaves, the others run.
         await workers[profile.workers].stop()
         for worker in workers.prefix(profile.workers) where !worker.isRunning { try worker.start() }
@@ -147,18 +156,31 @@ public final class ChaosRun {
         return report
     }
 
+    /// The feed's producers: murmur2 (the contract's partitioner) and librdkafka's default.
+    struct FeedProducers: Sendable {
+        var murmur2: KafkaProducer
+        var consistentRandom: KafkaProducer
+    }
+
+    /// MES events the feed sent otherwise than the contract asks.
+    struct FeedMix: Sendable {
+        var consistentRandom = 0
+        var keyless = 0
+    }
+
     static func startFeed(
-        events: [PlantSimulation.Event], fuzz: [OutputRecord], producer: KafkaProducer, seconds: Int, seed: UInt64, fates: Fates
-    ) -> Task<Void, any Error> {
-        Task { try await feed(events: events, fuzz: fuzz, producer: producer, seconds: seconds, seed: seed, fates: fates) }
+        events: [PlantSimulation.Event], fuzz: [OutputRecord], producers: FeedProducers, seconds: Int, seed: UInt64, fates: Fates
+    ) -> Task<FeedMix, any Error> {
+        Task { try await feed(events: events, fuzz: fuzz, producers: producers, seconds: seconds, seed: seed, fates: fates) }
     }
 
     /// Sends the events in due order, the fuzzed records among them, in equal slices over
     /// `seconds`; keeps the bytes of the records whose fate is checked one by one.
     static func feed(
-        events: [PlantSimulation.Event], fuzz: [OutputRecord], producer: KafkaProducer, seconds: Int, seed: UInt64,
+        events: [PlantSimulation.Event], fuzz: [OutputRecord], producers: FeedProducers, seconds: Int, seed: UInt64,
         fates: Fates
-    ) async throws {
+    ) async throws -> FeedMix {
+        var mix = FeedMix()
         var records: [(OutputRecord, Fate?)] = events.map { event in
             let fate: Fate? =
                 switch event.kind {
@@ -169,20 +191,47 @@ public final class ChaosRun {
             return (event.record, fate)
         }
         var random = SimulationRandom(seed: seed ^ 0xF00D)
-        for record in fuzz { records.insert((record, .either), at: Int(random.next() % UInt64(records.count + 1))) }
+        // MES events: four in ten as the contract asks (murmur2 by work order), three by
+        // librdkafka's default partitioner, three without a key.
+        var partitioners: [Bool] = []  // per record: by consistent_random
+        for index in records.indices {
+            let topic = records[index].0.topic
+            let mes = topic == Topics.operationCompleted || topic == Topics.scrapReported
+            let roll = mes ? random.next() % 10 : 0
+            partitioners.append(roll >= 4 && roll < 7)
+            if roll >= 7 {
+                records[index].0.key = nil
+                mix.keyless += 1
+            } else if roll >= 4 {
+                mix.consistentRandom += 1
+            }
+        }
+        for record in fuzz {
+            let at = Int(random.next() % UInt64(records.count + 1))
+            records.insert((record, .either), at: at)
+            partitioners.insert(false, at: at)
+        }
         let slices = max(1, seconds * 2)
         let size = max(1, (records.count + slices - 1) / slices)
         for start in stride(from: 0, to: records.count, by: size) {
-            let slice = records[start..<min(start + size, records.count)]
-            let reports = try await producer.send(batch: slice.map { KafkaProducerMessage($0.0) })
+            let range = start..<min(start + size, records.count)
+            let slice = records[range]
+            let byCRC = range.filter { partitioners[$0] }
+            let byMurmur = range.filter { !partitioners[$0] }
+            var reports = [KafkaDeliveryReport?](repeating: nil, count: range.count)
+            for (indices, producer) in [(byMurmur, producers.murmur2), (byCRC, producers.consistentRandom)] where !indices.isEmpty {
+                let sent = try await producer.send(batch: indices.map { KafkaProducerMessage(records[$0].0) })
+                for (index, report) in zip(indices, sent) { reports[index - start] = report }
+            }
             fates.entries.withLock { fates in
                 for (entry, report) in zip(slice, reports) {
-                    guard let fate = entry.1 else { continue }
+                    guard let fate = entry.1, let report else { continue }
                     fates[Origin(topic: report.topic, partition: report.partition, offset: report.offset)] = (fate, entry.0.value ?? [])
                 }
             }
             try await Task.sleep(for: .milliseconds(500))
         }
+        return mix
     }
 
     static let faultedAPIs: [(api: KafkaAPIKey, errors: [KafkaError.Code])] = [

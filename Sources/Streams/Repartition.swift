@@ -54,23 +54,30 @@ public struct RecordOrigin: Sendable, Hashable {
 public enum KeyPartitioner {
     /// Kafka's murmur2 (seed 0x9747b28c), bit for bit as `org.apache.kafka.common.utils.Utils.murmur2`.
     public static func murmur2(_ bytes: some Collection<UInt8>) -> UInt32 {
+        if let hash = bytes.withContiguousStorageIfAvailable({ murmur2(UnsafeRawBufferPointer($0)) }) { return hash }
+        return Array(bytes).withUnsafeBytes { murmur2($0) }
+    }
+
+    /// murmur2 over contiguous bytes: no copy, no allocation (a key's UTF-8 view is contiguous).
+    static func murmur2(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let m: UInt32 = 0x5bd1_e995
         let length = bytes.count
         var h: UInt32 = 0x9747_b28c ^ UInt32(truncatingIfNeeded: length)
-        var iterator = bytes.makeIterator()
-        for _ in 0..<(length / 4) {
-            var k = UInt32(iterator.next()!) | UInt32(iterator.next()!) << 8 | UInt32(iterator.next()!) << 16 | UInt32(iterator.next()!) << 24
+        var index = 0
+        while index + 4 <= length {
+            var k = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self))
             k = k &* m
             k ^= k >> 24
             k = k &* m
             h = h &* m
             h ^= k
+            index += 4
         }
-        let rest = Array(IteratorSequence(iterator))
-        if rest.count >= 3 { h ^= UInt32(rest[2]) << 16 }
-        if rest.count >= 2 { h ^= UInt32(rest[1]) << 8 }
-        if rest.count >= 1 {
-            h ^= UInt32(rest[0])
+        let rest = length - index
+        if rest >= 3 { h ^= UInt32(bytes[index + 2]) << 16 }
+        if rest >= 2 { h ^= UInt32(bytes[index + 1]) << 8 }
+        if rest >= 1 {
+            h ^= UInt32(bytes[index])
             h = h &* m
         }
         h ^= h >> 13
@@ -81,6 +88,11 @@ public enum KeyPartitioner {
 
     /// The partition of `key` among `partitions`: `(murmur2(key) & 0x7fffffff) % partitions`.
     public static func partition(forKey key: some Collection<UInt8>, partitions: Int32) -> Int32 {
+        precondition(partitions > 0, "a topic has at least one partition")
+        return Int32(Int64(murmur2(key) & 0x7fff_ffff) % Int64(partitions))
+    }
+
+    static func partition(forBytes key: UnsafeRawBufferPointer, partitions: Int32) -> Int32 {
         precondition(partitions > 0, "a topic has at least one partition")
         return Int32(Int64(murmur2(key) & 0x7fff_ffff) % Int64(partitions))
     }
@@ -100,7 +112,10 @@ public struct KeyRouting: Sendable, Hashable {
     }
 
     /// The partition of the task owning `key`.
-    public func owner(ofKey key: String) -> Int32 { KeyPartitioner.partition(forKey: key.utf8, partitions: partitions) }
+    public func owner(ofKey key: String) -> Int32 {
+        var key = key
+        return key.withUTF8 { KeyPartitioner.partition(forBytes: UnsafeRawBufferPointer($0), partitions: partitions) }
+    }
 
     /// The forwarded copy of `record`: same value, timestamp and headers (plus its origin), keyed
     /// and partitioned by `key`; counted in `millwright_repartitioned_records_total` by origin topic.
