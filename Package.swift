@@ -157,7 +157,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            exclude: ["EndToEnd/parse_metrics.py", "EndToEnd/console_browser.py"],
+            exclude: ["EndToEnd/parse_metrics.py", "EndToEnd/console_browser.py", "EndToEnd/mes_gateway.py"],
             swiftSettings: strict
         ),
         // The chaos harness: worker processes on the in-process cluster, the simulated plants'
