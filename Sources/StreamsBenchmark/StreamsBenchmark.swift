@@ -35,6 +35,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
     var metrics: String = "on"
     @Flag(help: "Only the confirmation processor's own cost: the same input through the test driver, no broker.") var processorOnly = false
     @Option(help: "Processor-only: records between flushes (the runtime flushes once per commit).") var flushEvery: Int = 5_000
+    @Flag(help: "Processor-only: the processor repartitioned, one partition owning every key (the direct path's cost: a murmur2 per event).")
+    var routed = false
 
     func run() async throws {
         if processorOnly { return try processorCost() }
@@ -241,7 +243,9 @@ struct StreamsBenchmark: AsyncParsableCommand {
         var rates: [Double] = []
         var outputs = 0
         for round in 1...5 {
-            let driver = ProcessorTestDriver(processor: ConfirmationProcessor(), wallClock: Int64(Date().timeIntervalSince1970 * 1000), idleTimeout: 600_000)
+            let driver = ProcessorTestDriver(
+                processor: ConfirmationProcessor(), wallClock: Int64(Date().timeIntervalSince1970 * 1000), idleTimeout: 600_000,
+                routing: routed ? KeyRouting(topic: "bench.repartition", partitions: 1) : nil)
             for record in tableRecords { try driver.pipe(record, flush: false) }
             try driver.flush()
             _ = driver.drainOutputs()
