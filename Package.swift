@@ -207,6 +207,17 @@ let package = Package(
             ],
             swiftSettings: executable
         ),
+        // The order API under wrk on loopback: submissions (validation and publish) against GET /healthz.
+        .executableTarget(
+            name: "OrderAPIBenchmark",
+            dependencies: [
+                "BenchmarkSupport", "Kafka", "Streams", "Manufacturing", "Ops", "OrderAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: executable
+        ),
         // Wide JSON objects: the parser and an item's unit conversions at 10k to 1M members.
         .executableTarget(
             name: "JSONBenchmark",

@@ -42,10 +42,12 @@ struct APIAccessMiddleware: ServerMiddleware {
         guard let header = request.headerFields[.authorization] else {
             return APIProblem(status: .unauthorized, detail: "a bearer token is required (Authorization: Bearer <token>)", headers: challenge).response
         }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        let bytes = Array(header.utf8)
+        // `Bearer ` in any case (RFC 9110 compares schemes case-insensitively), then the token.
+        guard bytes.count > 7, zip(bytes.prefix(7), "bearer ".utf8).allSatisfy({ $0 | 0x20 == $1 }) else {
             return APIProblem(status: .unauthorized, detail: "the Authorization header must be `Bearer <token>`", headers: challenge).response
         }
-        guard let token = settings.token(bearer: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+        guard let token = settings.token(bearer: bytes[7...].drop(while: { $0 == 0x20 })) else {
             return APIProblem(status: .unauthorized, detail: "this bearer token is not one of api.tokens", headers: challenge).response
         }
         guard let scope = Self.scopes[operationID], token.scopes.contains(scope) else {

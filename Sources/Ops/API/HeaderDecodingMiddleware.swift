@@ -14,7 +14,9 @@ struct HeaderDecodingMiddleware: ServerMiddleware {
     ) async throws -> (HTTPResponse, HTTPBody?) {
         var (response, body) = try await next(request, body, metadata)
         for name in Self.decoded {
-            if let value = response.headerFields[name], let plain = value.removingPercentEncoding { response.headerFields[name] = plain }
+            if let value = response.headerFields[name], value.utf8.contains(UInt8(ascii: "%")), let plain = value.removingPercentEncoding {
+                response.headerFields[name] = plain
+            }
         }
         return (response, body)
     }

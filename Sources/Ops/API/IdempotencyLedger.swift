@@ -20,7 +20,8 @@ final class IdempotencyLedger<Answer: Sendable>: Sendable {
     }
 
     private enum Entry {
-        case pending(fingerprint: [UInt8], Task<Answer, any Error>)
+        /// Being worked out by the first request; identical ones wait here for its answer.
+        case pending(fingerprint: [UInt8], waiters: [CheckedContinuation<Answer, any Error>])
         case done(fingerprint: [UInt8], Answer, expires: ContinuousClock.Instant)
     }
 
@@ -51,51 +52,70 @@ final class IdempotencyLedger<Answer: Sendable>: Sendable {
             expire(&state, now: now)
             switch state.entries[key] {
             case .done(let known, let answer, _): return known == fingerprint ? .replay(answer) : .conflict
-            case .pending(let known, let task): return known == fingerprint ? .wait(task) : .conflict
+            case .pending(let known, _): return known == fingerprint ? .wait : .conflict
             case nil:
-                let task = Task { [self] in
-                    do {
-                        let answer = try await work()
-                        finish(key, answer)
-                        return answer
-                    } catch {
-                        self.state.withLock { _ = $0.entries.removeValue(forKey: key) }
-                        throw error
-                    }
-                }
-                state.entries[key] = .pending(fingerprint: fingerprint, task)
-                return .run(task)
+                state.entries[key] = .pending(fingerprint: fingerprint, waiters: [])
+                return .run
             }
         }
         switch claim {
         case .conflict: return .conflict
         case .replay(let answer): return .answer(answer, replayed: true)
-        case .wait(let task): return .answer(try await task.value, replayed: true)
-        case .run(let task): return .answer(try await task.value, replayed: false)
+        case .wait: return .answer(try await wait(key: key), replayed: true)
+        case .run:
+            // The first request does the work itself; the waiters get its answer or its error.
+            let result: Result<Answer, any Error>
+            do { result = .success(try await work()) } catch { result = .failure(error) }
+            finish(key, result)
+            return .answer(try result.get(), replayed: false)
         }
+    }
+
+    /// Waits for the answer of the request working out `key`.
+    private func wait(key: String) async throws -> Answer {
+        try await withCheckedThrowingContinuation { continuation in
+            let now: Result<Answer, any Error>? = state.withLock { state in
+                switch state.entries[key] {
+                case .pending(let fingerprint, var waiters):
+                    waiters.append(continuation)
+                    state.entries[key] = .pending(fingerprint: fingerprint, waiters: waiters)
+                    return nil
+                case .done(_, let answer, _): return .success(answer)
+                case nil: return .failure(LedgerError())  // the first request failed meanwhile
+                }
+            }
+            if let now { continuation.resume(with: now) }
+        }
+    }
+
+    /// The first request of a key failed, and this one waited for it.
+    struct LedgerError: Error, CustomStringConvertible {
+        var description: String { "the first request with this Idempotency-Key failed; send it again" }
     }
 
     private enum Claim {
         case replay(Answer)
-        case wait(Task<Answer, any Error>)
-        case run(Task<Answer, any Error>)
+        case wait
+        case run
         case conflict
     }
 
     /// How many keys are remembered or in progress.
     var count: Int { state.withLock { $0.entries.count } }
 
-    private func finish(_ key: String, _ answer: Answer) {
-        let kept = keep(answer)
-        state.withLock { state in
-            guard case .pending(let fingerprint, _) = state.entries[key] else { return }
-            if kept {
+    private func finish(_ key: String, _ result: Result<Answer, any Error>) {
+        let kept = (try? result.get()).map(keep) ?? false
+        let waiters: [CheckedContinuation<Answer, any Error>] = state.withLock { state in
+            guard case .pending(let fingerprint, let waiters) = state.entries[key] else { return [] }
+            if kept, case .success(let answer) = result {
                 state.entries[key] = .done(fingerprint: fingerprint, answer, expires: .now + retention)
                 state.order.append(key)
             } else {
                 state.entries.removeValue(forKey: key)
             }
+            return waiters
         }
+        for waiter in waiters { waiter.resume(with: result) }
     }
 
     /// Forgets the oldest answers while they are past their retention or over the capacity.

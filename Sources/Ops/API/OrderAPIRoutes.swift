@@ -34,7 +34,9 @@ public struct OrderAPIRoutes: Sendable {
             APIProblemMiddleware(logger: logger), HeaderDecodingMiddleware(), access, OrderRequestBodyMiddleware(maxBodyBytes: settings.maxBodyBytes),
         ]
         do {
-            try OrderAPIHandler(intake: intake, statuses: statuses).registerHandlers(on: router, middlewares: middlewares)
+            // Compact JSON (the runtime's default pretty-prints), members sorted.
+            try OrderAPIHandler(intake: intake, statuses: statuses).registerHandlers(
+                on: router, configuration: Configuration(jsonEncodingOptions: [.sortedKeys]), middlewares: middlewares)
         } catch {
             // Only an unusable server URL throws, and the default one ("/") is usable.
             preconditionFailure("the order API's routes could not be registered: \(error)")

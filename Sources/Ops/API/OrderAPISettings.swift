@@ -39,13 +39,18 @@ public struct OrderAPISettings: Sendable, Hashable {
     public init() {}
 
     /// The token with this bearer value, compared in constant time per token.
-    public func token(bearer: String) -> Token? {
-        let given = Array(bearer.utf8)
+    public func token(bearer: String) -> Token? { token(bearer: Array(bearer.utf8)[...]) }
+
+    /// The token with these bearer bytes (trailing spaces ignored), compared in constant time per token.
+    func token(bearer: ArraySlice<UInt8>) -> Token? {
+        var given = bearer
+        while given.last == 0x20 { given.removeLast() }
+        let start = given.startIndex
         var found: Token?
         for candidate in tokens {
             let expected = Array(candidate.token.utf8)
             var difference = UInt8(expected.count == given.count ? 0 : 1)
-            for index in expected.indices { difference |= expected[index] ^ (index < given.count ? given[index] : 0) }
+            for index in expected.indices { difference |= expected[index] ^ (index < given.count ? given[start + index] : 0) }
             if difference == 0 { found = candidate }
         }
         return found

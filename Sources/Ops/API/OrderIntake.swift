@@ -94,7 +94,7 @@ public struct OrderIntake: Sendable {
                 "order request not published", metadata: ["correlationId": "\(correlationId)", "orderId": "\(request.orderId)", "error": "\(error)"])
             return .unavailable("the order request could not be published to \(Topics.orderRequest); try again with the same Idempotency-Key")
         }
-        logger.info(
+        logger.debug(
             "order request accepted", metadata: ["correlationId": "\(correlationId)", "orderId": "\(request.orderId)", "caller": "\(caller)"])
         return .accepted(Accepted(correlationId: correlationId, request: request), replayed: false)
     }

@@ -19,7 +19,7 @@ public final class KafkaOrderRequestPublisher: OrderRequestPublisher {
 
     public init(client: KafkaClientConfiguration, logger: Logger) throws(KafkaError) {
         var configuration = KafkaProducerConfiguration(client: client)
-        configuration.linger = .milliseconds(1)
+        configuration.linger = .milliseconds(5)
         configuration.messageTimeout = .seconds(30)
         producer = try KafkaProducer(configuration: configuration, logger: logger)
         producer.prepareTopics([Topics.orderRequest])
