@@ -110,17 +110,13 @@ public struct OrderRequest: EventPayload, Hashable {
         return validate(FieldReader(object, path: "", reason: .invalidField))
     }
 
-    /// `WO-<orderId>-<orderLine>`, the work order ERP's approval will release.
-    public var workOrderId: String { "WO-\(orderId)-\(orderLine)" }
-
-    public var json: JSONValue {
-        var object: JSONObject = JSONObject([
-            ("orderId", .string(orderId)), ("orderLine", .number(Double(orderLine), isInteger: true)),
-            ("customerId", .string(customerId)), ("customerName", .string(customerName)), ("itemId", .string(itemId)),
-            ("quantity", .quantity(quantity)), ("uom", .string(uom)), ("plant", .string(plant)),
-            ("bomRevision", .string(bomRevision)), ("dueDate", .string(dueDate.rfc3339)),
-        ])
-        if let priority { object.set("priority", .string(priority.rawValue)) }
-        return .object(object)
+    /// The order line ERP approves from this request: the same fields, as
+    /// `erp.order-approved.v1` carries them (and so the same JSON).
+    public var approval: OrderApproved {
+        OrderApproved(
+            orderId: orderId, orderLine: orderLine, customerId: customerId, customerName: customerName, itemId: itemId, quantity: quantity, uom: uom,
+            plant: plant, bomRevision: bomRevision, dueDate: dueDate, priority: priority)
     }
+
+    public var json: JSONValue { approval.json }
 }

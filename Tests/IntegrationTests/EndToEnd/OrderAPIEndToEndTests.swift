@@ -110,10 +110,7 @@ struct OrderAPIEndToEndTests {
         let approval = Envelope(
             eventId: UUID().uuidString.lowercased(), correlationId: submitted.metadata.correlationId, occurredAt: submitted.metadata.occurredAt,
             source: EventSource(system: "ERP", plant: request.plant),
-            data: OrderApproved(
-                orderId: request.orderId, orderLine: request.orderLine, customerId: request.customerId, customerName: request.customerName,
-                itemId: request.itemId, quantity: request.quantity, uom: request.uom, plant: request.plant, bomRevision: request.bomRevision,
-                dueDate: request.dueDate, priority: request.priority))
+            data: request.approval)
         try await e2e.send([approval.outputRecord(topic: Topics.orderApproved, key: request.orderId, causationId: submitted.metadata.eventId)])
 
         var status: Operations.GetOrderStatus.Output.Ok?
