@@ -186,7 +186,8 @@ public struct MillwrightConfiguration: Sendable {
             guard http.livenessTimeout > .zero else { throw Failure("http.livenessTimeout: more than 0 (got '\(v)')") }
         }
         var api = OrderAPISettings()
-        for (name, entry) in apiTokens.sorted(by: { $0.key < $1.key }) {
+        // A token set but empty (`MILLWRIGHT_API_TOKEN_CRM=` from an unset Compose variable) is no caller.
+        for (name, entry) in apiTokens.sorted(by: { $0.key < $1.key }) where entry["token"] != "" {
             api.tokens.append(try OrderAPISettings.token(name: name, token: entry["token"], scopes: entry["scopes"]))
         }
         if let duplicate = Dictionary(grouping: api.tokens, by: \.token).first(where: { $0.value.count > 1 }) {

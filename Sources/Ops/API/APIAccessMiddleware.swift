@@ -64,19 +64,3 @@ struct APIAccessMiddleware: ServerMiddleware {
         return try await APICaller.$name.withValue(token.name) { try await next(request, body, metadata) }
     }
 }
-
-extension Duration {
-    /// The duration in seconds, fractions included.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
-extension HTTPField.Name {
-    static let retryAfter = HTTPField.Name("Retry-After")!
-    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
-    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
-}
-
-extension Double {
-    /// Without a fraction when it has none (`100`, `2.5`).
-    var plain: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self) }
-}

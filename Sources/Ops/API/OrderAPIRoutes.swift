@@ -14,12 +14,16 @@ import OrderAPI
 ///
 /// - Important: Thread-safe; one instance serves every request.
 public struct OrderAPIRoutes: Sendable {
+    /// Callers, limits.
     public let settings: OrderAPISettings
+    /// Submissions.
     public let intake: OrderIntake
+    /// Status lookups; a service of the worker's group.
     public let statuses: OrderStatusTable
     let access: APIAccessMiddleware
     let logger: Logger
 
+    /// - Parameter logger: for failures of the API (never with a token).
     public init(settings: OrderAPISettings, intake: OrderIntake, statuses: OrderStatusTable, logger: Logger) {
         self.settings = settings
         self.intake = intake

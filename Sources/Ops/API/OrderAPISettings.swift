@@ -11,8 +11,11 @@ public struct OrderAPISettings: Sendable, Hashable {
     /// A caller: its name (in logs and the audit of requests), its bearer token (never logged)
     /// and its scopes.
     public struct Token: Sendable, Hashable {
+        /// Letters, digits, `-`, `_`.
         public var name: String
+        /// The bearer value, at least 16 characters.
         public var token: String
+        /// At least one.
         public var scopes: Set<Scope>
 
         public init(name: String, token: String, scopes: Set<Scope>) {

@@ -11,7 +11,9 @@ import Streams
 public struct OrderIntake: Sendable {
     /// An accepted request: what the 201 says.
     public struct Accepted: Sendable, Hashable {
+        /// New for the request; on the published event and every status that follows it.
         public var correlationId: String
+        /// The normalised request, as published.
         public var request: OrderRequest
     }
 

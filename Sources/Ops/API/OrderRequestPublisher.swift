@@ -17,6 +17,7 @@ public protocol OrderRequestPublisher: Sendable {
 public final class KafkaOrderRequestPublisher: OrderRequestPublisher {
     private let producer: KafkaProducer
 
+    /// Creates the producer (linger 5 ms, deliveries given up after 30 s) and looks up the topic.
     public init(client: KafkaClientConfiguration, logger: Logger) throws(KafkaError) {
         var configuration = KafkaProducerConfiguration(client: client)
         configuration.linger = .milliseconds(5)
@@ -25,6 +26,7 @@ public final class KafkaOrderRequestPublisher: OrderRequestPublisher {
         producer.prepareTopics([Topics.orderRequest])
     }
 
+    /// Sends the record and waits for its delivery report; throws the delivery's error.
     public func publish(_ record: OutputRecord) async throws {
         try await producer.sendAndAwait(KafkaProducerMessage(record))
     }

@@ -59,8 +59,11 @@ public final class OrderStatusTable: GlobalTableSink, Service, Sendable {
 
     // MARK: GlobalTableSink
 
+    /// None: the table is read from the topics' start at every start.
     public func storedPositions() throws -> [TopicPartition: Int64] { [:] }
 
+    /// Keeps each record's status as its order's latest (on the loader's thread); a record that
+    /// does not decode is counted and skipped.
     public func apply(_ records: [StreamRecord], positions: [TopicPartition: Int64]) throws {
         var customer: [(String, Entry<CustomerOrderStatus>)] = []
         var erp: [(String, Entry<OrderStatus>)] = []
@@ -92,6 +95,8 @@ public final class OrderStatusTable: GlobalTableSink, Service, Sendable {
 
     // MARK: Service
 
+    /// Loads until the group shuts down, trying again (1 s doubling to 30 s) while the cluster
+    /// or a status topic is not there.
     public func run() async throws {
         guard let client else { return }
         var delay = Duration.seconds(1)

@@ -14,6 +14,8 @@ struct OrderAPISettingsTests {
     @Test("Tokens from the environment and from the file, with their scopes; none by default")
     func tokens() throws {
         #expect(try load().tokens.isEmpty)
+        // Set but empty (an unset Compose variable): no caller, even with its scopes.
+        #expect(try load(["MILLWRIGHT_API_TOKEN_CRM": "", "MILLWRIGHT_API_SCOPES_CRM": "orders:read"]).tokens.isEmpty)
         let fromEnvironment = try load([
             "MILLWRIGHT_API_TOKEN_CRM": "crm-secret-0123456789", "MILLWRIGHT_API_SCOPES_CRM": "orders:write,orders:read",
             "MILLWRIGHT_API_RATE_LIMIT": "2.5", "MILLWRIGHT_API_RATE_BURST": "5",

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Kafka
 import HummingbirdTesting
 import Logging
 import Manufacturing
@@ -44,7 +45,11 @@ struct OrderAPIFixture: Sendable {
     let publisher: RecordingPublisher
     let routes: OrderAPIRoutes
 
-    init(publisher: RecordingPublisher = RecordingPublisher(), rateLimit: Double = 1_000, rateBurst: Int = 1_000, maxBodyBytes: Int? = nil) throws {
+    /// - Parameter statusLoading: a status table still loading (a cluster it never reached).
+    init(
+        publisher: RecordingPublisher = RecordingPublisher(), rateLimit: Double = 1_000, rateBurst: Int = 1_000, maxBodyBytes: Int? = nil,
+        statusLoading: Bool = false
+    ) throws {
         var settings = OrderAPISettings()
         settings.tokens = [
             .init(name: "crm", token: Self.writer, scopes: [.ordersWrite, .ordersRead]),
@@ -60,7 +65,7 @@ struct OrderAPIFixture: Sendable {
         let intake = OrderIntake(
             masterData: try Examples.masterData(), masterDataReady: { ready.value }, publisher: publisher, settings: settings, logger: logger,
             now: { Timestamp(milliseconds: 1_795_000_000_000) })
-        let statuses = OrderStatusTable(client: nil, logger: logger)
+        let statuses = OrderStatusTable(client: statusLoading ? KafkaClientConfiguration(bootstrapServers: "127.0.0.1:1") : nil, logger: logger)
         var offset: Int64 = 0
         var records: [StreamRecord] = []
         for (topic, files) in [

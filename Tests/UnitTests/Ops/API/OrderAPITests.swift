@@ -242,6 +242,18 @@ struct OrderAPITests {
         #expect(fixture.publisher.records.count == 1)
     }
 
+    @Test("GET status: 503 with Retry-After for an order not found while the status table loads; a status it has is answered")
+    func statusLoading() async throws {
+        try await OrderAPIFixture(statusLoading: true).test { client in
+            let reader: HTTPFields = [.authorization: "Bearer \(OrderAPIFixture.reader)"]
+            try await client.execute(uri: "/api/v1/orders/4599999999/status", method: .get, headers: reader) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[HTTPField.Name("Retry-After")!] == "1")
+            }
+            try await client.execute(uri: "/api/v1/orders/4500012345/status", method: .get, headers: reader) { #expect($0.status == .ok) }
+        }
+    }
+
     @Test("GET status: CRM's masked view with an ETag, 304 for If-None-Match, 404 for an unknown order; the ERP view with erp:read")
     func status() async throws {
         try await OrderAPIFixture().test { client in
