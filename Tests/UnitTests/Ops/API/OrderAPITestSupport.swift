@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Kafka
 import HummingbirdTesting
+import Kafka
 import Logging
 import Manufacturing
 import NIOCore
