@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
     ],
     targets: [
         // System librdkafka (pkg-config `rdkafka`, Debian `librdkafka-dev`).
@@ -81,8 +84,10 @@ let package = Package(
         .target(
             name: "Ops",
             dependencies: [
-                "Kafka", "Streams", "Manufacturing",
+                "Kafka", "Streams", "Manufacturing", "OrderAPI",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,6 +95,20 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            swiftSettings: strict
+        ),
+        // The order API's contract: types and server stubs generated from openapi.yaml by
+        // swift-openapi-generator (`bash .ci/generate-openapi`; committed, see Docs/api.md).
+        .target(
+            name: "OrderAPI",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            exclude: ["openapi.yaml"],
+            swiftSettings: strict
+        ),
+        // The client generated from the same document, for tests, the benchmark and callers in Swift.
+        .target(
+            name: "OrderAPIClient",
+            dependencies: ["OrderAPI", .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
             swiftSettings: strict
         ),
         // The worker's allocator: jemalloc (Debian's libjemalloc-dev), with its options.
@@ -139,11 +158,12 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport",
+                "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport", "OrderAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],
             swiftSettings: strict
         ),
@@ -152,10 +172,12 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "millwright", "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport",
+                "millwright", "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport", "OrderAPI", "OrderAPIClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
             ],
             exclude: ["EndToEnd/parse_metrics.py", "EndToEnd/console_browser.py", "EndToEnd/mes_gateway.py"],
             swiftSettings: strict
@@ -182,6 +204,17 @@ let package = Package(
                 "Manufacturing", "Streams", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: executable
+        ),
+        // The order API under wrk on loopback: submissions (validation and publish) against GET /healthz.
+        .executableTarget(
+            name: "OrderAPIBenchmark",
+            dependencies: [
+                "BenchmarkSupport", "Kafka", "Streams", "Manufacturing", "Ops", "OrderAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: executable
         ),

@@ -12,6 +12,8 @@ public struct MillwrightConfiguration: Sendable {
     public var processing: ProcessingSettings
     /// The worker's HTTP server: probes and metrics.
     public var http = HTTPSettings()
+    /// The order API on the HTTP server (`/api/v1/order-requests`, `/api/v1/orders/…`).
+    public var api = OrderAPISettings()
     /// How long a graceful stop (SIGTERM, SIGINT) may take before the worker stops at once: it
     /// finishes open transactions and leaves the groups within it. Default 30 s.
     public var shutdownTimeout: Duration = .seconds(30)
@@ -77,11 +79,12 @@ public struct MillwrightConfiguration: Sendable {
     ) throws(Failure) -> MillwrightConfiguration {
         var values: [String: String] = [:]  // flat: "kafka.bootstrapServers", "processing.grace", …
         var kafkaProperties: [String: String] = [:]
+        var apiTokens: [String: [String: String]] = [:]  // name → token, scopes
         if let yaml {
             let node: Any?
             do { node = try Yams.load(yaml: yaml) } catch { throw Failure("config file: not YAML: \(error)") }
             guard let root = node as? [String: Any] else { throw Failure("config file: the top level must be a mapping") }
-            try flatten(root, prefix: "", into: &values, properties: &kafkaProperties)
+            try flatten(root, prefix: "", into: &values, properties: &kafkaProperties, tokens: &apiTokens)
         }
         for (name, value) in environment where name.hasPrefix("MILLWRIGHT_") {
             let rest = String(name.dropFirst("MILLWRIGHT_".count))
@@ -92,6 +95,11 @@ public struct MillwrightConfiguration: Sendable {
                 values[key] = value
             } else if ["LOG_LEVEL", "LOG_FORMAT"].contains(rest) {
                 continue  // read by the command line (logging is bootstrapped before this)
+            } else if rest.hasPrefix("API_TOKEN_") || rest.hasPrefix("API_SCOPES_") {
+                // MILLWRIGHT_API_TOKEN_CRM=… and MILLWRIGHT_API_SCOPES_CRM=orders:write,orders:read
+                let isToken = rest.hasPrefix("API_TOKEN_")
+                let tokenName = rest.dropFirst(isToken ? "API_TOKEN_".count : "API_SCOPES_".count).lowercased()
+                apiTokens[tokenName, default: [:]][isToken ? "token" : "scopes"] = value
             } else if rest == "SASL_PASSWORD" {
                 kafkaProperties["sasl.password"] = value  // as `topics` and `offsets` read it
             } else {
@@ -177,11 +185,31 @@ public struct MillwrightConfiguration: Sendable {
             http.livenessTimeout = .milliseconds(try duration("http.livenessTimeout", v))
             guard http.livenessTimeout > .zero else { throw Failure("http.livenessTimeout: more than 0 (got '\(v)')") }
         }
+        var api = OrderAPISettings()
+        // A token set but empty (`MILLWRIGHT_API_TOKEN_CRM=` from an unset Compose variable) is no caller.
+        for (name, entry) in apiTokens.sorted(by: { $0.key < $1.key }) where entry["token"] != "" {
+            api.tokens.append(try OrderAPISettings.token(name: name, token: entry["token"], scopes: entry["scopes"]))
+        }
+        if let duplicate = Dictionary(grouping: api.tokens, by: \.token).first(where: { $0.value.count > 1 }) {
+            throw Failure("api.tokens: \(duplicate.value.map(\.name).joined(separator: " and ")) have the same token; give each caller its own")
+        }
+        if let v = values["api.rateLimit"] {
+            guard let rate = Double(v.trimmingCharacters(in: .whitespaces)), rate.isFinite, rate > 0, rate <= 1_000_000 else {
+                throw Failure("api.rateLimit: requests per second per token, more than 0 and at most 1000000 (got '\(v)')")
+            }
+            api.rateLimit = rate
+        }
+        if let v = values["api.rateBurst"] { api.rateBurst = try wholeNumber("api.rateBurst", v, minimum: 1) }
+        if let v = values["api.idempotencyRetention"] {
+            api.idempotencyRetention = .milliseconds(try duration("api.idempotencyRetention", v))
+            guard api.idempotencyRetention > .zero else { throw Failure("api.idempotencyRetention: more than 0 (got '\(v)')") }
+        }
+        if let v = values["api.idempotencyCapacity"] { api.idempotencyCapacity = try wholeNumber("api.idempotencyCapacity", v, minimum: 1) }
         var shutdownTimeout = Duration.seconds(30)
         if let v = values["shutdownTimeout"] { shutdownTimeout = .milliseconds(try duration("shutdownTimeout", v)) }
         do { try processing.validate() } catch { throw Failure("processing.\(error)") }
         do { try streams.validate() } catch { throw Failure(error.reason) }
-        return MillwrightConfiguration(streams: streams, processing: processing, http: http, shutdownTimeout: shutdownTimeout)
+        return MillwrightConfiguration(streams: streams, processing: processing, http: http, api: api, shutdownTimeout: shutdownTimeout)
     }
 
     /// `MILLWRIGHT_<NAME>` → setting.
@@ -196,19 +224,34 @@ public struct MillwrightConfiguration: Sendable {
         "HTTP_ENABLED": "http.enabled", "HTTP_HOST": "http.host", "HTTP_PORT": "http.port", "LIVENESS_TIMEOUT": "http.livenessTimeout",
         "READ_TOKEN": "http.readToken", "HTTP_CONSOLE": "http.console", "ADMIN_TOKEN": "http.adminToken",
         "SHUTDOWN_TIMEOUT": "shutdownTimeout",
+        "API_RATE_LIMIT": "api.rateLimit", "API_RATE_BURST": "api.rateBurst", "API_IDEMPOTENCY_RETENTION": "api.idempotencyRetention",
+        "API_IDEMPOTENCY_CAPACITY": "api.idempotencyCapacity",
     ]
 
     static let fileKeys: Set<String> = Set(environmentKeys.values)
 
-    private static func flatten(_ node: [String: Any], prefix: String, into values: inout [String: String], properties: inout [String: String]) throws(Failure)
-    {
+    private static func flatten(
+        _ node: [String: Any], prefix: String, into values: inout [String: String], properties: inout [String: String],
+        tokens: inout [String: [String: String]]
+    ) throws(Failure) {
         for (key, value) in node {
             let path = prefix.isEmpty ? key : "\(prefix).\(key)"
             if path == "kafka.properties" {
                 guard let map = value as? [String: Any] else { throw Failure("config file: kafka.properties must be a mapping of librdkafka property → value") }
                 for (name, raw) in map { properties[name] = "\(raw)" }
+            } else if path == "api.tokens" {
+                // api.tokens: { crm: { token: …, scopes: [orders:write, orders:read] } }
+                guard let map = value as? [String: Any] else { throw Failure("config file: api.tokens must be a mapping of name → token and scopes") }
+                for (name, raw) in map {
+                    guard let entry = raw as? [String: Any], Set(entry.keys).isSubset(of: ["token", "scopes"]) else {
+                        throw Failure("config file: api.tokens.\(name) must be a mapping with token and scopes")
+                    }
+                    tokens[name, default: [:]]["token"] = entry["token"].map { "\($0)" }
+                    let scopes = (entry["scopes"] as? [Any])?.map { "\($0)" }.joined(separator: ",") ?? entry["scopes"].map { "\($0)" }
+                    tokens[name, default: [:]]["scopes"] = scopes
+                }
             } else if let nested = value as? [String: Any] {
-                try flatten(nested, prefix: path, into: &values, properties: &properties)
+                try flatten(nested, prefix: path, into: &values, properties: &properties, tokens: &tokens)
             } else if fileKeys.contains(path) {
                 values[path] = "\(value)"
             } else {

@@ -9,6 +9,10 @@ import Streams
 import Synchronization
 import TestSupport
 
+#if canImport(CoreFoundation)
+    import CoreFoundation  // timespec: which module declares it depends on the graph (OpenAPIRuntime brings this one)
+#endif
+
 /// The confirmation path end to end with exactly-once on: one `millwright run` worker (a child
 /// process) on the in-process cluster, input pre-loaded; its throughput against the Kafka layer's
 /// raw consume rate of the same input in the same run; then latency from input append to

@@ -55,7 +55,9 @@ struct DevCommand: AsyncParsableCommand {
         var configuration: MillwrightConfiguration
         do {
             configuration = try MillwrightConfiguration.load(
-                yaml: "processing:\n  parkingTimeout: 15s\n  idleTimeout: 5s\n", environment: [:],
+                yaml: "processing:\n  parkingTimeout: 15s\n  idleTimeout: 5s\n",
+                // The order API's settings only (tokens, rate limit): the rest is this command's.
+                environment: ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("MILLWRIGHT_API_") },
                 overrides: http.overrides(.init(bootstrapServers: cluster.bootstrapServers, group: group, stateDirectory: state)),
                 httpHost: "127.0.0.1")
         } catch { throw CommandError(error.description) }
@@ -66,6 +68,12 @@ struct DevCommand: AsyncParsableCommand {
             ProcessInfo.processInfo.environment["MILLWRIGHT_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
             ?? UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         configuration.http.adminToken = adminToken
+        // The order API's caller: MILLWRIGHT_API_TOKEN_<NAME>, or one made for this run with every
+        // scope (shown below; never logged).
+        if configuration.api.tokens.isEmpty {
+            let token = "dev-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            configuration.api.tokens = [.init(name: "dev", token: token, scopes: Set(OrderAPISettings.Scope.allCases))]
+        }
         configuration.registerSecrets()
         // Always: the summary reads the worker's own series, with or without the HTTP server.
         let metrics = MillwrightMetrics.bootstrap()
@@ -98,6 +106,9 @@ struct DevCommand: AsyncParsableCommand {
             let base = "http://\(configuration.http.host == "0.0.0.0" ? "127.0.0.1" : configuration.http.host):\(bound)"
             footer.append("console:  \(base)/console/P100#token=\(adminToken)   (P200: /console/P200)")
             footer.append("metrics:  \(base)/metrics   probes: \(base)/healthz \(base)/readyz")
+            if let dev = configuration.api.tokens.first(where: { $0.name == "dev" }) {
+                footer.append("order API: \(base)/api/v1/order-requests, /api/v1/orders/<id>/status   token (every scope): \(dev.token)")
+            }
         }
         footer.append("bootstrap servers (kcat -b, millwright run --bootstrap-servers): \(cluster.bootstrapServers)")
         footer.append(duration.map { "stops after \($0) s; Ctrl-C stops now" } ?? "Ctrl-C to stop")

@@ -120,5 +120,6 @@ extension MillwrightConfiguration {
         if let sasl = streams.client.security.sasl { Secrets.register(sasl.password) }
         if let password = streams.client.security.tls?.keyPassword { Secrets.register(password) }
         for token in [http.readToken, http.adminToken].compactMap({ $0 }) { Secrets.register(token) }
+        for token in api.tokens { Secrets.register(token.token) }
     }
 }

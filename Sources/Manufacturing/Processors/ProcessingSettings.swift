@@ -40,6 +40,8 @@ public enum Topics {
     public static let productionConfirmation = "erp.production-confirmation.v1"
     public static let erpOrderStatus = "erp.order-status.v1"
     public static let crmOrderStatus = "crm.order-status.v1"
+    /// Order requests accepted by the order API, for ERP to approve.
+    public static let orderRequest = "crm.order-request.v1"
     public static let quarantine = "ops.quarantine.v1"
     /// One record per executed operator action (offset reset, quarantine release, redrive).
     public static let audit = "ops.audit.v1"

@@ -36,7 +36,7 @@ public final class OpsHTTPServer: Service, Sendable {
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? 0
                 bound.withLock { $0 = port }
-                logger.notice("HTTP server listening", metadata: ["host": "\(host)", "port": "\(port)", "endpoints": "/healthz /readyz /metrics"])
+                logger.notice("HTTP server listening", metadata: ["host": "\(host)", "port": "\(port)", "endpoints": "/healthz /readyz /metrics /api/v1"])
                 onBound(port)
             },
             logger: logger)

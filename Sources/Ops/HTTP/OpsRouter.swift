@@ -7,6 +7,7 @@ import NIOCore
 /// - `GET /readyz`: 200 once ready (``Probes/readiness(_:)``), else 503; JSON naming what is
 ///   pending, with progress.
 /// - `GET /metrics`: Prometheus text exposition (``MillwrightMetrics/scrape(health:livenessTimeout:masterData:)``).
+/// - the operator API (``OperatorAPI``) and the order API (``OrderAPIRoutes``), when given.
 public struct OpsEndpoints: Sendable {
     public var health: any HealthSource
     /// `nil`: no `/metrics` route (metrics off).
@@ -16,12 +17,16 @@ public struct OpsEndpoints: Sendable {
     public var masterDataCounts: @Sendable () async -> MasterDataCounts?
     /// The operator API under `/api/v1`; `nil`: not served.
     public var operatorAPI: OperatorAPI?
+    /// The order API (`/api/v1/order-requests`, `/api/v1/orders/…`); `nil`: not served.
+    public var orderAPI: OrderAPIRoutes?
 
     public init(
         health: any HealthSource, metrics: MillwrightMetrics?, livenessTimeout: Duration,
-        masterDataCounts: @escaping @Sendable () async -> MasterDataCounts? = { nil }, operatorAPI: OperatorAPI? = nil
+        masterDataCounts: @escaping @Sendable () async -> MasterDataCounts? = { nil }, operatorAPI: OperatorAPI? = nil,
+        orderAPI: OrderAPIRoutes? = nil
     ) {
         self.operatorAPI = operatorAPI
+        self.orderAPI = orderAPI
         self.health = health
         self.metrics = metrics
         self.livenessTimeout = livenessTimeout
@@ -50,6 +55,7 @@ public struct OpsEndpoints: Sendable {
             }
         }
         operatorAPI?.addRoutes(to: router)
+        orderAPI?.register(on: router)
         return router
     }
 

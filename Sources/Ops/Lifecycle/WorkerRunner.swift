@@ -40,16 +40,20 @@ public struct WorkerRunner: Sendable {
     /// rest). `extraServices` run in the same group, started first and stopped last.
     public func run(_ worker: MillwrightWorker, extraServices: [any Service] = []) async throws -> Outcome {
         var services: [any Service] = extraServices
+        var publisher: KafkaOrderRequestPublisher?
         if configuration.http.enabled {
             let feed = configuration.http.console ? ConsoleFeed(client: configuration.streams.client, logger: logger) : nil
             if let feed { services.append(feed) }
+            let orderAPI = try orderAPI(worker, publisher: &publisher)
+            if let orderAPI { services.append(orderAPI.statuses) }
             let endpoints = OpsEndpoints(
                 health: worker, metrics: metrics, livenessTimeout: configuration.http.livenessTimeout,
                 masterDataCounts: { try? await worker.masterData.counts() },
                 operatorAPI: OperatorAPI(
                     client: configuration.streams.client, group: configuration.streams.group, readToken: configuration.http.readToken,
                     adminToken: configuration.http.adminToken, logger: logger, feed: feed,
-                    localProcessors: Set(worker.workers.map(\.definition.name))))
+                    localProcessors: Set(worker.workers.map(\.definition.name))),
+                orderAPI: orderAPI)
             services.append(
                 OpsHTTPServer(
                     host: configuration.http.host, port: configuration.http.port, endpoints: endpoints, logger: logger, onBound: onHTTPBound))
@@ -64,7 +68,13 @@ public struct WorkerRunner: Sendable {
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         let escalation = Task { [logger] in await Self.stopAtOnceOnSecondSignal(logger: logger) }
         defer { escalation.cancel() }
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            await publisher?.close()
+            throw error
+        }
+        await publisher?.close()  // after the HTTP server stopped: nothing publishes any more
         if worker.isRunning {
             logger.error(
                 "the shutdown deadline passed with transactions still open; stopping at once",
@@ -74,6 +84,20 @@ public struct WorkerRunner: Sendable {
             return .deadlinePassed
         }
         return .drained
+    }
+
+    /// The order API when `api.tokens` names a caller (else `nil`: its routes are not served), with
+    /// the publisher it sends accepted requests on and its status table (a service of the group).
+    func orderAPI(_ worker: MillwrightWorker, publisher: inout KafkaOrderRequestPublisher?) throws -> OrderAPIRoutes? {
+        guard !configuration.api.tokens.isEmpty else { return nil }
+        let created = try KafkaOrderRequestPublisher(client: configuration.streams.client, logger: logger)
+        publisher = created
+        let intake = OrderIntake(
+            masterData: worker.masterData, masterDataReady: { worker.masterData.isCaughtUp }, publisher: created, settings: configuration.api,
+            logger: logger)
+        return OrderAPIRoutes(
+            settings: configuration.api, intake: intake, statuses: OrderStatusTable(client: configuration.streams.client, logger: logger),
+            logger: logger)
     }
 
     /// The first SIGTERM or SIGINT starts the graceful shutdown (the group's); a second one ends
