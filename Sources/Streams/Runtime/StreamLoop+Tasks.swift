@@ -41,10 +41,19 @@ extension StreamLoop {
         // Local state first (if any), then the changelog after the offset it is current to.
         var file: TaskStateFile?
         var local = TaskStateFile.Snapshot()
-        do {
-            file = try TaskStateFile(
+        func openFile() throws -> TaskStateFile {
+            let (opened, movedTo) = try TaskStateFile.openMovingAsideIfUnreadable(
                 directory: configuration.stateDirectory, processor: definition.name, partition: partition, interval: configuration.stateFileInterval,
                 changelogTopic: changelog)
+            if let movedTo {
+                logger.warning(
+                    "local task state unreadable; moved aside and rebuilt from the changelog",
+                    metadata: ["partition": "\(partition)", "movedTo": "\(movedTo)"])
+            }
+            return opened
+        }
+        do {
+            file = try openFile()
             local = try file?.meta() ?? local
             if local.changelogTopic != changelog, try local.changelogOffset > 0 || !(file?.isEmpty() ?? true) {
                 logger.warning(
@@ -79,7 +88,21 @@ extension StreamLoop {
             }
         } catch {
             logger.warning("local task state unusable; restoring from the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
-            try? file?.reset()
+            if TaskStateFile.isUnreadable(error), let path = file?.path {
+                // Damaged inside (a page SQLite cannot read): moved aside, a new file rebuilt.
+                file = nil
+                do {
+                    let movedTo = try TaskStateFile.moveAside(path)
+                    logger.warning(
+                        "local task state unreadable; moved aside and rebuilt from the changelog",
+                        metadata: ["partition": "\(partition)", "movedTo": "\(movedTo)"])
+                    file = try openFile()
+                } catch {
+                    file = nil
+                }
+            } else {
+                try? file?.reset()
+            }
             local = TaskStateFile.Snapshot()
             task = newTask()
             localEntries = 0
