@@ -66,7 +66,7 @@ extension ConfirmationProcessor {
     /// or that still has a window open or events parked is scheduled again.
     func retire(at time: Int64, context: any ProcessorContext) {
         for (_, ids) in retirements.takeDue(at: time) {
-            for id in ids {
+            for id in ids.sorted() {  // in a stable order: a replay gives the same outputs
                 // Scheduled twice (at the start and when it completed), or retired meanwhile.
                 guard let resident = resident(id), let state = progress[id] else { continue }
                 guard let due = retirementTime(of: state) else {

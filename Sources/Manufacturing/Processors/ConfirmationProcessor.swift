@@ -238,7 +238,7 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     func markLate(before milliseconds: Int64, context: any ProcessorContext) {
         for (_, ids) in dueSchedule.takeDue(at: milliseconds, inclusive: false) {
-            for id in ids {
+            for id in ids.sorted() {  // in a stable order: a replay gives the same outputs
                 guard let resident = resident(id), progress[id] != nil else { continue }
                 modifyProgress(id) { state in
                     publishStatus(resident.workOrder, state: &state, cause: state.lastCause, context: context)

@@ -57,7 +57,7 @@ extension ReleaseProcessor {
         }
         if retirements.isDue(at: time) {
             for (_, ids) in retirements.takeDue(at: time) {
-                for id in ids {
+                for id in ids.sorted() {
                     guard let value = ledger.get(id), let entry = Self.ledgerEntry(value) else { continue }
                     let due = entry.releasedAt.addingSaturated(settings.orderRetention)
                     guard due <= time else {

@@ -199,6 +199,39 @@ final class TaskStateFile {
         lastWrite = .now
     }
 
+    // MARK: Reads of a store kept on disk
+
+    /// The value of `key` as committed: staged (not written yet) or in the file; `.some(nil)` when
+    /// staged as deleted, nil when neither has it. Called by the task's thread.
+    func value(store: String, key: String) throws -> [UInt8]? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let staged = staged[Key(store: store, key: key)] { return staged }
+        return try database.read { db in
+            let data = try Data.fetchOne(db, sql: "SELECT value FROM kv WHERE store = ? AND key = ?", arguments: [store, key])
+            return data.map { Array($0) }
+        }
+    }
+
+    /// Every committed entry of `store` whose key starts with `prefix` (staged ones included), by key.
+    func entries(store: String, prefix: String) throws -> [String: [UInt8]] {
+        lock.lock()
+        defer { lock.unlock() }
+        var entries: [String: [UInt8]] = [:]
+        try database.read { db in
+            // Keys from `prefix` up to the first that does not start with it.
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT key, value FROM kv WHERE store = ? AND key >= ? AND substr(key, 1, ?) = ?",
+                arguments: [store, prefix, prefix.unicodeScalars.count, prefix])
+            while let row = try rows.next() {
+                let data: Data = row["value"]
+                entries[row["key"]] = Array(data)
+            }
+        }
+        for (key, value) in staged where key.store == store && key.key.hasPrefix(prefix) { entries[key.key] = value }
+        return entries
+    }
+
     /// Forgets everything (the changelog no longer matches this file).
     func reset() throws {
         lock.lock()
