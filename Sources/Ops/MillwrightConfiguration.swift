@@ -133,6 +133,7 @@ public struct MillwrightConfiguration: Sendable {
             streams.maxBufferedRecordsPerPartition = try wholeNumber("maxBufferedRecordsPerPartition", v, minimum: 5)
         }
         if let v = values["stateFileInterval"] { streams.stateFileInterval = .milliseconds(try duration("stateFileInterval", v)) }
+        if let v = values["stateCacheBytes"] { streams.stateCacheBytes = try wholeNumber("stateCacheBytes", v, minimum: 0) }
         if let v = values["allowStateLoss"] {
             guard let allowed = Bool(v.lowercased()) else { throw Failure("allowStateLoss: true or false (got '\(v)')") }
             streams.allowStateLoss = allowed
@@ -195,7 +196,8 @@ public struct MillwrightConfiguration: Sendable {
     /// `MILLWRIGHT_<NAME>` → setting.
     static let environmentKeys: [String: String] = [
         "BOOTSTRAP_SERVERS": "kafka.bootstrapServers", "CLIENT_ID": "kafka.clientId", "GROUP": "group",
-        "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "COMMIT_INTERVAL": "commitInterval", "IDLE_COMMIT_WAIT": "idleCommitWait",
+        "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "STATE_CACHE_BYTES": "stateCacheBytes", "COMMIT_INTERVAL": "commitInterval",
+        "IDLE_COMMIT_WAIT": "idleCommitWait",
         "SESSION_TIMEOUT": "sessionTimeout", "STREAM_THREADS": "streamThreads", "ALLOW_STATE_LOSS": "allowStateLoss",
         "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction", "MAX_BUFFERED_RECORDS_PER_PARTITION": "maxBufferedRecordsPerPartition",
         "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",

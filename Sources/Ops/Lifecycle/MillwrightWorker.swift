@@ -47,11 +47,16 @@ public final class MillwrightWorker: HealthSource, Sendable {
         let cache = masterData
         var workers: [StreamWorker] = []
         let count = configuration.streams.streamThreads
+        // One budget for the whole process: every task of both processors shares it.
+        let stateCache = StateCache(capacityBytes: configuration.streams.stateCacheBytes)
         for definition in [Self.release(masterData: cache, settings: settings), Self.confirmation(settings: settings)] {
             // Several loop threads share one group member (LoopThreads); thread 0 starts first.
             let threads = count > 1 ? LoopThreads(count: count) : nil
             for thread in 0..<count {
-                workers.append(try StreamWorker(definition: definition, configuration: configuration.streams, thread: thread, threads: threads, logger: logger))
+                workers.append(
+                    try StreamWorker(
+                        definition: definition, configuration: configuration.streams, thread: thread, threads: threads, stateCache: stateCache,
+                        logger: logger))
             }
         }
         self.workers = workers

@@ -179,6 +179,18 @@ struct ConfigurationTests {
                 == "processing.orderRetention: 'soon' is not a duration (like 250ms, 30s, 15m, 2h, 14d, or a number of milliseconds)")
     }
 
+    @Test("stateCacheBytes: 32 MiB by default, from the file or MILLWRIGHT_STATE_CACHE_BYTES, a whole number of bytes, 0 allowed")
+    func stateCacheBytes() throws {
+        func load(_ yaml: String?, _ environment: [String: String] = [:]) throws -> MillwrightConfiguration {
+            try MillwrightConfiguration.load(yaml: yaml, environment: environment, overrides: .init(bootstrapServers: "h:1"))
+        }
+        #expect(try load(nil).streams.stateCacheBytes == 32 * 1024 * 1024)
+        #expect(try load("stateCacheBytes: 1000000").streams.stateCacheBytes == 1_000_000)
+        #expect(try load("stateCacheBytes: 1000000", ["MILLWRIGHT_STATE_CACHE_BYTES": "0"]).streams.stateCacheBytes == 0)
+        let error = #expect(throws: MillwrightConfiguration.Failure.self) { try load(nil, ["MILLWRIGHT_STATE_CACHE_BYTES": "32MB"]) }
+        #expect(error?.description == "stateCacheBytes: a whole number of at least 0 (got '32MB')")
+    }
+
     @Test("message.max.bytes below the size dead letters are cut to is refused, naming the property and the rule; larger is fine")
     func messageMaxBytes() throws {
         func load(_ environment: [String: String]) throws -> MillwrightConfiguration {
