@@ -132,16 +132,13 @@ extension ConfirmationProcessor {
         _ record: StreamRecord, metadata: EventMetadata, workOrderId: String, retirement: RetirementRecord, context: any ProcessorContext
     ) {
         let source = record.origin ?? RecordOrigin(topic: record.topic, partition: record.partition, offset: record.offset)
-        let original = (try? JSONParser.parse(record.value ?? [])) ?? .null
         let factory = OutputFactory(now: context.wallClock, correlationId: metadata.correlationId, causationId: metadata.eventId, plant: retirement.plant)
-        let quarantine = Quarantine(
-            reason: .workOrderRetired,
-            detail:
-                "work order \(workOrderId) was retired at \(Timestamp(milliseconds: retirement.retiredAt).rfc3339) (stream time), its retention after it finished having passed; \(retirement.erpPostings) postings went to ERP (digest \(retirement.digestText)); the event is not applied",
-            originalTopic: source.topic, originalPartition: Int(source.partition), originalOffset: source.offset, original: original)
         context.forward(
-            factory.record(quarantine, topic: Topics.quarantine, key: record.keyString ?? workOrderId, eventId: "quarantine:\(metadata.eventId)")
-                .tallied(.quarantine(.workOrderRetired, plant: retirement.plant)))
+            retirement.quarantine(
+                of: record, source: source,
+                detail:
+                    "work order \(workOrderId) was retired at \(Timestamp(milliseconds: retirement.retiredAt).rfc3339) (stream time), its retention after it finished having passed; \(retirement.erpPostings) postings went to ERP (digest \(retirement.digestText)); the event is not applied",
+                key: workOrderId, eventId: metadata.eventId, factory: factory))
     }
 
     /// `replayable` as stored: quarantined input (`topic:offset`) → stream time it was quarantined

@@ -39,12 +39,7 @@ extension WorkOrderProgress {
         for risk in lastRisks { w.string(risk) }
         EventCause.write(lastCause, to: &w)
         w.int64(lastActivity)
-        if let completedAt {
-            w.byte(1)
-            w.int64(completedAt)
-        } else {
-            w.byte(0)
-        }
+        w.optionalInt64(completedAt)
         w.count(erpPostings)
         w.uint64(postingDigest)
         return w.bytes

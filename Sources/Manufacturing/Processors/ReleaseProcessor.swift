@@ -61,17 +61,12 @@ public final class ReleaseProcessor: StreamProcessor {
         if let retirement = ledger.get(RetirementRecord.key(workOrderId)).flatMap(RetirementRecord.init(bytes:)) {
             // Released, and retired since: never again. Read before, it was released then.
             guard !readBefore else { return }
-            let original = (try? JSONParser.parse(record.value ?? [])) ?? .null
-            let quarantine = Quarantine(
-                reason: .workOrderRetired,
-                detail:
-                    "work order \(workOrderId) was released and retired from the release ledger at \(Timestamp(milliseconds: retirement.retiredAt).rfc3339) (stream time, orderRetention after its release); it is not released again",
-                originalTopic: record.topic, originalPartition: Int(record.partition), originalOffset: record.offset, original: original)
             context.forward(
-                factory.record(
-                    quarantine, topic: Topics.quarantine, key: record.keyString ?? order.data.orderId, eventId: "quarantine:\(order.metadata.eventId)"
-                )
-                .tallied(.quarantine(.workOrderRetired, plant: retirement.plant)))
+                retirement.quarantine(
+                    of: record, source: RecordOrigin(topic: record.topic, partition: record.partition, offset: record.offset),
+                    detail:
+                        "work order \(workOrderId) was released and retired from the release ledger at \(Timestamp(milliseconds: retirement.retiredAt).rfc3339) (stream time, orderRetention after its release); it is not released again",
+                    key: order.data.orderId, eventId: order.metadata.eventId, factory: factory))
             return
         }
         switch ReleaseCheck.evaluate(order.data, against: masterData) {

@@ -1,3 +1,5 @@
+import Streams
+
 /// What a processor keeps of a work order (or a released order) after it retired: its state is
 /// deleted, this stays under `retired:<workOrderId>` for ``ProcessingSettings/retirementRecordRetention``
 /// so that a late or replayed input of it is recognised — quarantined as `WORK_ORDER_RETIRED`,
@@ -48,6 +50,18 @@ struct RetirementRecord: Equatable {
 
     /// The store key of a work order's record.
     static func key(_ workOrderId: String) -> String { "retired:\(workOrderId)" }
+
+    /// The quarantine (WORK_ORDER_RETIRED) of an input `record` of the retired work order:
+    /// `original` its envelope, located at `source` (where it was produced), keyed as it was.
+    func quarantine(
+        of record: StreamRecord, source: RecordOrigin, detail: String, key: String, eventId: String, factory: OutputFactory
+    ) -> OutputRecord {
+        let quarantine = Quarantine(
+            reason: .workOrderRetired, detail: detail, originalTopic: source.topic, originalPartition: Int(source.partition),
+            originalOffset: source.offset, original: (try? JSONParser.parse(record.value ?? [])) ?? .null)
+        return factory.record(quarantine, topic: Topics.quarantine, key: record.keyString ?? key, eventId: "quarantine:\(eventId)")
+            .tallied(.quarantine(.workOrderRetired, plant: plant))
+    }
 
     /// The digest as quarantine details write it: 16 hex digits.
     var digestText: String {
