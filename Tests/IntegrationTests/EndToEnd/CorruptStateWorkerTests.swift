@@ -12,21 +12,15 @@ struct CorruptStateWorkerTests {
         "task state files overwritten with garbage while the worker was stopped are moved aside with a warning and rebuilt from the changelog: the worker gets ready, posts nothing again, and writes new files"
     )
     func corruptTaskStateFilesRebuilt() async throws {
-        let e2e = try EndToEnd()
-        let sample = SampleData()
-        try await e2e.send(try sample.masterData())
-        try await e2e.send(try sample.orders())
-        let work = EndToEndTests.workload(workOrders: 6, eventsPerWorkOrder: 20)
-        try await e2e.send(work.table)
-        try await e2e.send(work.events)
+        let (e2e, _, events) = try await ReplayTests.loadedCluster()
         let first = try e2e.worker("w")
         defer { first.kill() }
         var before: [ProductionConfirmation] = []
         let posted = try await e2e.eventually(timeout: .seconds(120)) {
             before = try await ReplayTests().postings(e2e)
-            return before.reduce(0) { $0 + $1.eventCount } == work.events.count
+            return before.reduce(0) { $0 + $1.eventCount } == events
         }
-        #expect(posted, "every event posted: \(before.reduce(0) { $0 + $1.eventCount }) of \(work.events.count)\n\(first.output.suffix(3000))")
+        #expect(posted, "every event posted: \(before.reduce(0) { $0 + $1.eventCount }) of \(events)\n\(first.output.suffix(3000))")
         first.terminate()
         #expect(first.process.terminationStatus == 0)
 
