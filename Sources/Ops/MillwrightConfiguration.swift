@@ -141,6 +141,7 @@ public struct MillwrightConfiguration: Sendable {
             streams.maxBufferedRecordsPerPartition = try wholeNumber("maxBufferedRecordsPerPartition", v, minimum: 5)
         }
         if let v = values["stateFileInterval"] { streams.stateFileInterval = .milliseconds(try duration("stateFileInterval", v)) }
+        if let v = values["stateCacheBytes"] { streams.stateCacheBytes = try wholeNumber("stateCacheBytes", v, minimum: 0) }
         if let v = values["allowStateLoss"] {
             guard let allowed = Bool(v.lowercased()) else { throw Failure("allowStateLoss: true or false (got '\(v)')") }
             streams.allowStateLoss = allowed
@@ -158,6 +159,14 @@ public struct MillwrightConfiguration: Sendable {
         if let v = values["processing.parkingTimeout"] { processing.parkingTimeout = try duration("processing.parkingTimeout", v) }
         if let v = values["processing.overDeliveryTolerance"] { processing.overDeliveryTolerance = try fraction("processing.overDeliveryTolerance", v) }
         if let v = values["processing.scrapTolerance"] { processing.scrapTolerance = try fraction("processing.scrapTolerance", v) }
+        if let v = values["processing.workOrderRetention"] { processing.workOrderRetention = try duration("processing.workOrderRetention", v) }
+        if let v = values["processing.workOrderIdleRetention"] {
+            processing.workOrderIdleRetention = try duration("processing.workOrderIdleRetention", v)
+        }
+        if let v = values["processing.orderRetention"] { processing.orderRetention = try duration("processing.orderRetention", v) }
+        if let v = values["processing.retirementRecordRetention"] {
+            processing.retirementRecordRetention = try duration("processing.retirementRecordRetention", v)
+        }
         streams.idleTimeout = .milliseconds(processing.idleTimeout)
         var http = HTTPSettings()
         http.host = httpHost
@@ -215,12 +224,15 @@ public struct MillwrightConfiguration: Sendable {
     /// `MILLWRIGHT_<NAME>` → setting.
     static let environmentKeys: [String: String] = [
         "BOOTSTRAP_SERVERS": "kafka.bootstrapServers", "CLIENT_ID": "kafka.clientId", "GROUP": "group",
-        "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "COMMIT_INTERVAL": "commitInterval", "IDLE_COMMIT_WAIT": "idleCommitWait",
+        "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "STATE_CACHE_BYTES": "stateCacheBytes", "COMMIT_INTERVAL": "commitInterval",
+        "IDLE_COMMIT_WAIT": "idleCommitWait",
         "SESSION_TIMEOUT": "sessionTimeout", "STREAM_THREADS": "streamThreads", "ALLOW_STATE_LOSS": "allowStateLoss",
         "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction", "MAX_BUFFERED_RECORDS_PER_PARTITION": "maxBufferedRecordsPerPartition",
         "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",
-        "SCRAP_TOLERANCE": "processing.scrapTolerance",
+        "SCRAP_TOLERANCE": "processing.scrapTolerance", "WORK_ORDER_RETENTION": "processing.workOrderRetention",
+        "WORK_ORDER_IDLE_RETENTION": "processing.workOrderIdleRetention", "ORDER_RETENTION": "processing.orderRetention",
+        "RETIREMENT_RECORD_RETENTION": "processing.retirementRecordRetention",
         "HTTP_ENABLED": "http.enabled", "HTTP_HOST": "http.host", "HTTP_PORT": "http.port", "LIVENESS_TIMEOUT": "http.livenessTimeout",
         "READ_TOKEN": "http.readToken", "HTTP_CONSOLE": "http.console", "ADMIN_TOKEN": "http.adminToken",
         "SHUTDOWN_TIMEOUT": "shutdownTimeout",
@@ -264,12 +276,12 @@ public struct MillwrightConfiguration: Sendable {
     /// `Duration` in nanoseconds overflows past about 292 years; nothing sensible is this long.
     public static let longestDuration: Int64 = 9_000_000_000_000
 
-    /// `250ms`, `30s`, `15m`, `2h`, or a number of milliseconds; fractions and exponents are fine
+    /// `250ms`, `30s`, `15m`, `2h`, `14d`, or a number of milliseconds; fractions and exponents are fine
     /// (`1.5s`, `1e3ms`). The error names the setting and the rule: not a duration, negative, or
     /// longer than ``longestDuration`` (`99999999999999999h`, `1e30s`, `1e400ms`).
     public static func duration(_ name: String, _ text: String) throws(Failure) -> Int64 {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [(suffix: String, factor: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("", 1)]
+        let units: [(suffix: String, factor: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("", 1)]
         let numeral = Set("0123456789.eE+-")
         for unit in units where trimmed.hasSuffix(unit.suffix) {
             let digits = trimmed.dropLast(unit.suffix.count)
@@ -283,7 +295,7 @@ public struct MillwrightConfiguration: Sendable {
             }
             return Int64(milliseconds)
         }
-        throw Failure("\(name): '\(text)' is not a duration (like 250ms, 30s, 15m, 2h, or a number of milliseconds)")
+        throw Failure("\(name): '\(text)' is not a duration (like 250ms, 30s, 15m, 2h, 14d, or a number of milliseconds)")
     }
 
     /// librdkafka's largest `session.timeout.ms` (brokers allow 30 min unless

@@ -29,6 +29,20 @@ public final class ProcessorTestDriver {
             stores: stores.mapValues { $0.entries(prefix: "") }, routing: routing)
     }
 
+    /// A driver whose task keeps its stores on disk as a worker does: in a task state file under
+    /// `directory` (a fresh one), read through `cache` (a ``StateCache`` bounded in bytes or
+    /// entries); each flush commits to the file.
+    public init(
+        processor: any StreamProcessor, partition: Int32 = 0, wallClock: Int64, idleTimeout: Int64 = 60_000,
+        stores: [String: InMemoryKeyValueStore] = [:], routing: KeyRouting? = nil, directory: String, cache: StateCache
+    ) throws {
+        self.processor = processor
+        self.routing = routing
+        task = try StreamTaskHarness(
+            processor: processor, partition: partition, wallClock: wallClock, idleTimeout: idleTimeout,
+            stores: stores.mapValues { $0.entries(prefix: "") }, routing: routing, directory: directory, cache: cache)
+    }
+
     /// A copy of every store the processor used, by name, as it is now (for a restart).
     public var stores: [String: InMemoryKeyValueStore] {
         task.storeContents.mapValues { entries in

@@ -10,6 +10,9 @@ public enum QuarantineReason: String, Sendable, CaseIterable, Comparable {
     case uomNotConvertible = "UOM_NOT_CONVERTIBLE"
     case unknownWorkOrder = "UNKNOWN_WORK_ORDER"
     case overConfirmation = "OVER_CONFIRMATION"
+    /// An input for a work order retired after its retention (finished, older than the retention
+    /// in stream time): never applied, never posted.
+    case workOrderRetired = "WORK_ORDER_RETIRED"
 
     public static func < (lhs: QuarantineReason, rhs: QuarantineReason) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!

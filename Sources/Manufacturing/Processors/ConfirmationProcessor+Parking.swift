@@ -53,7 +53,7 @@ extension ConfirmationProcessor {
     }
 
     func quarantineUnknown(_ event: ParkedEvent, workOrderId: String, context: any ProcessorContext) {
-        replayable.insert("\(event.topic):\(event.offset)")
+        replayable["\(event.topic):\(event.offset)"] = context.streamTime
         appliedDirty = true
         let original = (try? JSONParser.parse(Array(event.value.utf8))) ?? .null
         var metadata: EventMetadata?

@@ -30,6 +30,7 @@ extension ConfirmationProcessor {
             ("resident_work_orders", workOrders.count),
             ("parked_events", parked.values.reduce(0) { $0 + $1.count }),
             ("replayable_quarantines", replayable.count),
+            ("retirements_scheduled", retirements.count),
         ]
     }
 
@@ -42,7 +43,7 @@ extension ConfirmationProcessor {
         for id in newWorkOrders {
             guard let workOrder = workOrders[id]?.workOrder else { continue }
             if let i = progress.index(forKey: id), progress.values[i].isJustReleased, !windowStore.hasOpenWindows(id) {
-                store.put("workorder:\(id)", workOrder.storedBytes(releaseCause: progress.values[i].lastCause))
+                store.put("workorder:\(id)", workOrder.storedBytes(releaseCause: progress.values[i].lastCause, receivedAt: progress.values[i].lastActivity))
                 rowSaysAll.insert(id)
             } else {
                 store.put("workorder:\(id)", workOrder.storedBytes)
@@ -57,7 +58,7 @@ extension ConfirmationProcessor {
         }
         if appliedDirty {
             store.put("applied", Self.appliedBytes(appliedOffsets))
-            store.put("replayable", JSONWriter.bytes(.array(replayable.sorted().map(JSONValue.string))))
+            store.put("replayable", Self.replayableBytes(replayable))
             appliedDirty = false
         }
         for id in dirty.union(touched) { evictIfQuiet(id) }
@@ -77,7 +78,7 @@ extension ConfirmationProcessor {
         if let bytes = store?.get("progress:\(id)"), let stored = StoredProgress(bytes: bytes) {
             adopt(stored, for: id)
         } else if let cause = row.releaseCause {
-            progress[id] = .released(by: cause)  // released, nothing else since (no progress row)
+            progress[id] = .released(by: cause, at: row.receivedAt)  // released, nothing else since (no progress row)
         }
         touched.insert(id)
         return resident
@@ -111,23 +112,28 @@ extension ConfirmationProcessor {
         self.store = store
         // In memory: work orders with an open window. Every one not completed keeps its due date
         // scheduled; the rest stay in the store until an event or the due date needs them.
+        // Every work order is scheduled to retire, from its progress row or, with none, its row.
         var done = Set<String>()
+        var withProgress = Set<String>()
         for (key, value) in store.entries(prefix: "progress:") {
             guard let stored = StoredProgress(bytes: value) else { continue }
             let id = String(key.dropFirst("progress:".count))
+            withProgress.insert(id)
+            scheduleRetirement(id, stored.progress)
             if stored.isDone { done.insert(id) } else if !stored.windows.isEmpty { adopt(stored, for: id) }
         }
         for (key, value) in store.entries(prefix: "workorder:") {
             let id = String(key.dropFirst("workorder:".count))
-            guard !done.contains(id), let workOrder = WorkOrder(storedBytes: value) else { continue }
-            if progress[id] != nil { workOrders[id] = Resident(workOrder) }
-            due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
+            guard !done.contains(id), let row = WorkOrder.storedRow(value) else { continue }
+            if !withProgress.contains(id) { scheduleRetirement(id, .released(by: row.releaseCause, at: row.receivedAt)) }
+            if progress[id] != nil { workOrders[id] = Resident(row.workOrder) }
+            due(at: row.workOrder.dueDate.milliseconds, for: id)
         }
         if let value = store.get("applied"), let offsets = Self.applied(value) {
             appliedOffsets = offsets
         }
-        if let value = store.get("replayable"), case .array(let keys)? = try? JSONParser.parse(value) {
-            replayable = Set(keys.compactMap(\.stringValue))
+        if let value = store.get("replayable"), let entries = Self.replayable(value) {
+            replayable = entries
         }
         for (key, value) in store.entries(prefix: "parked:") {
             guard let list = ParkedEvent.list(value) else { continue }

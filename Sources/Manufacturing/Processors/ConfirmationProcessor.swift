@@ -31,9 +31,9 @@ public final class ConfirmationProcessor: StreamProcessor {
     /// (a replay after a crash or an offset reset) and changes nothing. Also, per origin partition
     /// of forwarded records (`<topic>[<partition>]`), the next origin offset to apply.
     var appliedOffsets: [String: Int64] = [:]
-    /// Inputs quarantined as UNKNOWN_WORK_ORDER (`topic:offset`): a replay may apply them, once
-    /// their work order is known.
-    var replayable: Set<String> = []
+    /// Inputs quarantined as UNKNOWN_WORK_ORDER (`topic:offset`) → stream time then: a replay may
+    /// apply them, once their work order is known. Forgotten after `retirementRecordRetention`.
+    var replayable: [String: Int64] = [:]
     var appliedDirty = false
     var dirtyParking: Set<String> = []
     /// Work orders read back from the store since the last flush without a change (the flush
@@ -45,6 +45,16 @@ public final class ConfirmationProcessor: StreamProcessor {
     var windowStore: TumblingWindowStore<String, WindowTotals>
     /// Work orders that turn LATE once stream time passes their due date (ms) unless completed.
     var dueSchedule = TimerSchedule<String>()
+    /// Every work order in the store, at the stream time it may retire (looked at again then: an
+    /// event since moves it later). See ConfirmationProcessor+Retention.swift.
+    var retirements = TimerSchedule<String>()
+    /// Work orders whose stored times are unknown (written by an earlier version), stamped with the
+    /// next stream time.
+    var unstamped: [String] = []
+    /// Stream time of the next look for expired retirement records.
+    var nextSweep: Int64 = .min
+    /// Work orders retired by this instance (for tests and statistics).
+    var retiredWorkOrders = 0
 
     public init(settings: ProcessingSettings = ProcessingSettings()) {
         self.settings = settings
@@ -64,7 +74,7 @@ public final class ConfirmationProcessor: StreamProcessor {
     public func process(_ record: StreamRecord, context: any ProcessorContext) throws {
         if record.topic != Topics.workOrders {
             if let applied = appliedOffsets[record.topic], record.offset < applied {
-                guard replayable.remove("\(record.topic):\(record.offset)") != nil else { return }
+                guard replayable.removeValue(forKey: "\(record.topic):\(record.offset)") != nil else { return }
                 appliedDirty = true
             } else {
                 appliedOffsets[record.topic] = record.offset + 1
@@ -115,15 +125,24 @@ public final class ConfirmationProcessor: StreamProcessor {
     }
 
     func receiveWorkOrder(_ record: StreamRecord, context: any ProcessorContext) {
+        // A tombstone (a retirement's, or a release side's) changes nothing here.
         guard case .success(let envelope) = EventDecoder.decode(record, as: WorkOrder.self) else { return }
         let workOrder = envelope.data
-        if resident(workOrder.workOrderId)?.workOrder != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
+        let current = resident(workOrder.workOrderId)
+        // The table read again (a replay from its start) does not bring a retired work order back.
+        if current == nil, retirementRecord(workOrder.workOrderId) != nil { return }
+        if current?.workOrder != workOrder { newWorkOrders.insert(workOrder.workOrderId) }
         workOrders[workOrder.workOrderId] = Resident(workOrder)
         if progress[workOrder.workOrderId] == nil {
-            progress[workOrder.workOrderId] = .released(
+            // Its retention counts from the release (the table is read before the events that
+            // move stream time, so stream time may not have reached it yet).
+            let released = WorkOrderProgress.released(
                 by: EventCause(
                     eventId: envelope.metadata.eventId, correlationId: envelope.metadata.correlationId, topic: record.topic,
-                    partition: Int(record.partition), offset: record.offset))
+                    partition: Int(record.partition), offset: record.offset),
+                at: max(context.streamTime, envelope.metadata.occurredAt.milliseconds))
+            progress[workOrder.workOrderId] = released
+            scheduleRetirement(workOrder.workOrderId, released)
         }
         dirty.insert(workOrder.workOrderId)
         due(at: workOrder.dueDate.milliseconds, for: workOrder.workOrderId)
@@ -139,6 +158,10 @@ public final class ConfirmationProcessor: StreamProcessor {
         let id = event.workOrderId
         let cause = EventCause(metadata, record)
         guard let resident = resident(id) else {
+            if let retirement = retirementRecord(id) {
+                quarantineRetired(record, metadata: metadata, workOrderId: id, retirement: retirement, context: context)
+                return
+            }
             park(record, workOrderId: id, now: context.wallClock, correlation: record.header(EventHeader.correlationId)?.stringValue)
             return
         }
@@ -153,6 +176,7 @@ public final class ConfirmationProcessor: StreamProcessor {
             guard !state.recentEvents.contains(eventHash) else { return }
             state.recentEvents.appendBounded(eventHash)
             state.lastCause = cause
+            state.lastActivity = max(state.lastActivity, context.streamTime)
             dirty.insert(id)
             if case .completed = event { state.started = true }
             switch windowStore.placement(of: event.eventTime, streamTime: context.streamTime) {
@@ -195,6 +219,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         // Stream time moves with nearly every event; the schedules rarely have anything due.
         if windowStore.isDue(at: milliseconds) { closeWindows(at: milliseconds, context: context) }
         if dueSchedule.isDue(at: milliseconds, inclusive: false) { markLate(before: milliseconds, context: context) }
+        retainUntil(milliseconds, context: context)
     }
 
     /// A WINDOW posting for each window stream time closed that holds events.
@@ -213,7 +238,7 @@ public final class ConfirmationProcessor: StreamProcessor {
 
     func markLate(before milliseconds: Int64, context: any ProcessorContext) {
         for (_, ids) in dueSchedule.takeDue(at: milliseconds, inclusive: false) {
-            for id in ids {
+            for id in ids.sorted() {  // in a stable order: a replay gives the same outputs
                 guard let resident = resident(id), progress[id] != nil else { continue }
                 modifyProgress(id) { state in
                     publishStatus(resident.workOrder, state: &state, cause: state.lastCause, context: context)
@@ -271,6 +296,7 @@ public final class ConfirmationProcessor: StreamProcessor {
         let progressBefore = OrderStatus.progress(goodsReceipt: state.postedGoodsReceipt, ordered: workOrder.orderedQty)
         state.postedGoodsReceipt += totals.goodsReceipt
         state.postedScrap += totals.scrap
+        state.recordErpPosting(postingId)
         dirty.insert(id)
         context.forward(
             factory.record(posting, topic: Topics.productionConfirmation, key: id, eventId: "posting:\(postingId)")
@@ -312,6 +338,11 @@ public final class ConfirmationProcessor: StreamProcessor {
         guard force || statusOrRiskChanged else { return }
         state.lastStatus = status.rawValue
         state.lastRisks = riskNames
+        if status == .completed && state.completedAt == nil {
+            // Finished: retired workOrderRetention of stream time from now.
+            state.completedAt = context.streamTime
+            scheduleRetirement(id, state)
+        }
         dirty.insert(id)
         let orderStatus = OrderStatus(
             orderId: workOrder.orderId, workOrderId: id, plant: workOrder.plant, status: status,

@@ -2,8 +2,9 @@
 /// binary form of ``StateWriter`` behind a format byte. State written as JSON by earlier
 /// versions (it starts with `{`) is still read.
 extension WorkOrderProgress {
-    /// 2 added `lastCause` at the end; format 1 (without it) is still read.
-    static let formatVersion: UInt8 = 2
+    /// 2 added `lastCause` at the end, 3 the retention's times and the ERP postings' count and
+    /// digest after it; formats 1 and 2 are still read (their times unknown).
+    static let formatVersion: UInt8 = 3
 
     /// The stored row: this progress and the work order's open `windows`.
     func bytes(windows: [Int64: WindowTotals]) -> [UInt8] {
@@ -37,6 +38,10 @@ extension WorkOrderProgress {
         w.count(lastRisks.count)
         for risk in lastRisks { w.string(risk) }
         EventCause.write(lastCause, to: &w)
+        w.int64(lastActivity)
+        w.optionalInt64(completedAt)
+        w.count(erpPostings)
+        w.uint64(postingDigest)
         return w.bytes
     }
 
@@ -48,7 +53,7 @@ extension WorkOrderProgress {
             self.init(json: json, windows: &windows)
             return
         }
-        guard first == 1 || first == Self.formatVersion else { return nil }
+        guard (1...Self.formatVersion).contains(first) else { return nil }
         var r = StateReader(bytes, from: 1)
         do throws(StateReader.Truncated) {
             self.init()
@@ -72,6 +77,12 @@ extension WorkOrderProgress {
             if try r.byte() == 1 { lastStatus = try r.string() }
             for _ in 0..<(try r.count()) { lastRisks.append(try r.string()) }
             if first >= 2 { lastCause = try EventCause.read(&r) }
+            if first >= 3 {
+                lastActivity = try r.int64()
+                if try r.byte() == 1 { completedAt = try r.int64() }
+                erpPostings = try r.count()
+                postingDigest = try r.uint64()
+            }
             guard r.atEnd else { return nil }
         } catch {
             return nil
@@ -168,14 +179,16 @@ extension Optional where Wrapped == JSONValue {
 /// the changelog once), with the input that released it when nothing else has happened to it —
 /// then the row alone says what its progress is, and no progress row is written. Format 2 added
 /// that cause at the end; format 1 rows (without it) and rows written as JSON by earlier versions
-/// are still read.
+/// are still read. Format 3 added the stream time the work order was received (its retention
+/// counts from it while nothing else happened to it).
 extension WorkOrder {
-    static let storedFormatVersion: UInt8 = 2
+    static let storedFormatVersion: UInt8 = 3
 
     /// The row without a release cause (its progress has a row of its own).
-    var storedBytes: [UInt8] { storedBytes(releaseCause: nil) }
+    var storedBytes: [UInt8] { storedBytes(releaseCause: nil, receivedAt: .min) }
 
-    func storedBytes(releaseCause: EventCause?) -> [UInt8] {
+    /// - Parameter receivedAt: stream time when the table record came; `Int64.min` when unknown.
+    func storedBytes(releaseCause: EventCause?, receivedAt: Int64) -> [UInt8] {
         var w = StateWriter(
             capacity: 96 + workOrderId.utf8.count + orderId.utf8.count + plant.utf8.count + itemId.utf8.count + uom.utf8.count + components.count * 24)
         w.byte(Self.storedFormatVersion)
@@ -194,6 +207,7 @@ extension WorkOrder {
         }
         w.count(finalOperationSeq)
         EventCause.write(releaseCause, to: &w)
+        w.int64(receivedAt)
         return w.bytes
     }
 
@@ -203,13 +217,14 @@ extension WorkOrder {
         self = row.workOrder
     }
 
-    /// The work order and, when the row carries it, the input that released it.
-    static func storedRow(_ bytes: [UInt8]) -> (workOrder: WorkOrder, releaseCause: EventCause?)? {
+    /// The work order and, when the row carries them, the input that released it and the stream
+    /// time it was received (`Int64.min`: unknown).
+    static func storedRow(_ bytes: [UInt8]) -> (workOrder: WorkOrder, releaseCause: EventCause?, receivedAt: Int64)? {
         guard let first = bytes.first else { return nil }
         if first == UInt8(ascii: "{") {
-            return WorkOrder(json: bytes).map { ($0, nil) }
+            return WorkOrder(json: bytes).map { ($0, nil, .min) }
         }
-        guard first == 1 || first == Self.storedFormatVersion else { return nil }
+        guard (1...Self.storedFormatVersion).contains(first) else { return nil }
         var r = StateReader(bytes, from: 1)
         do throws(StateReader.Truncated) {
             let workOrderId = try r.string()
@@ -225,11 +240,12 @@ extension WorkOrder {
             }
             let finalOperationSeq = try r.count()
             let releaseCause = first == 1 ? nil : try EventCause.read(&r)
+            let receivedAt = first >= 3 ? try r.int64() : .min
             guard r.atEnd else { return nil }
             let workOrder = WorkOrder(
                 workOrderId: workOrderId, orderId: orderId, plant: plant, itemId: itemId, orderedQty: orderedQty, uom: uom,
                 dueDate: dueDate, components: components, finalOperationSeq: finalOperationSeq)
-            return (workOrder, releaseCause)
+            return (workOrder, releaseCause, receivedAt)
         } catch {
             return nil
         }

@@ -91,21 +91,60 @@ struct WorkOrderProgress: Equatable {
     /// The input behind the latest change: the release, then each event applied. A status that
     /// changes with time alone (LATE at the due date) carries its correlation id.
     var lastCause: EventCause?
+    /// Stream time of the latest input that changed it (the release, then each event applied), for
+    /// the idle retention; `Int64.min` when unknown (a row written before format 3).
+    var lastActivity: Int64 = .min
+    /// Stream time at which COMPLETED was first sent, for the retention; nil before (or unknown,
+    /// in a row written before format 3).
+    var completedAt: Int64?
+    /// Postings sent to ERP, and a digest of their ids (XOR of each id's FNV-1a 64: the same
+    /// whatever their order): what the retirement record keeps of them.
+    var erpPostings = 0
+    var postingDigest: UInt64 = 0
 
     /// COMPLETED was sent.
     var isCompleted: Bool { lastStatus == OrderStatusCode.completed.rawValue }
 
-    /// A work order just released by `cause`: RELEASED (the release side said so), nothing else.
-    static func released(by cause: EventCause?) -> WorkOrderProgress {
+    /// A work order just released by `cause` at stream time `time`: RELEASED (the release side
+    /// said so), nothing else.
+    static func released(by cause: EventCause?, at time: Int64) -> WorkOrderProgress {
         var progress = WorkOrderProgress()
         progress.lastStatus = OrderStatusCode.released.rawValue
         progress.lastCause = cause
+        progress.lastActivity = time
         return progress
     }
 
-    /// Nothing has happened since the release: the work-order row with its release cause says
-    /// all of it (``WorkOrder/storedBytes(releaseCause:)``).
-    var isJustReleased: Bool { self == .released(by: lastCause) }
+    /// Nothing has happened since the release: the work-order row with its release cause and time
+    /// says all of it (``WorkOrder/storedBytes(releaseCause:receivedAt:)``).
+    var isJustReleased: Bool { self == .released(by: lastCause, at: lastActivity) }
+
+    /// Counts a posting sent to ERP in ``erpPostings`` and ``postingDigest``.
+    mutating func recordErpPosting(_ postingId: String) {
+        erpPostings += 1
+        postingDigest ^= stableHash(postingId)
+    }
+
+    /// The stream time at which the work order retires: `retention` after it completed (or after
+    /// a later event: one still coming keeps it), or `idleRetention` + `retention` after its
+    /// latest activity while not completed; nil when the time it counts from is unknown (a row
+    /// written before format 3: the processor stamps it first).
+    func retiresAt(retention: Int64, idleRetention: Int64) -> Int64? {
+        if isCompleted {
+            guard let completedAt else { return nil }
+            return max(completedAt, lastActivity).addingSaturated(retention)
+        }
+        guard lastActivity != .min else { return nil }
+        return lastActivity.addingSaturated(idleRetention).addingSaturated(retention)
+    }
+}
+
+extension Int64 {
+    /// `self + other`, stopping at `Int64.max` / `Int64.min` instead of overflowing.
+    func addingSaturated(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
 }
 
 /// A work order's progress row as stored (`progress:<workOrderId>`): its progress and its open

@@ -12,6 +12,23 @@ public struct ProcessingSettings: Sendable, Hashable {
     public var parkingTimeout: Int64 = 10 * 60_000
     /// A quiet partition's stream time moves to the wall clock after this. Default 60 s.
     public var idleTimeout: Int64 = 60_000
+    /// A finished work order is retired this long (stream time) after it finished: its windows,
+    /// progress and row are deleted, a compact retirement record stays. Default 14 days.
+    public var workOrderRetention: Int64 = 14 * Self.day
+    /// A work order with no event for this long (stream time) counts as finished even if it never
+    /// completed. Default 90 days.
+    public var workOrderIdleRetention: Int64 = 90 * Self.day
+    /// The release ledger forgets an order this long (stream time) after its release, keeping a
+    /// retirement record. Default 30 days.
+    public var orderRetention: Int64 = 30 * Self.day
+    /// Retirement records (and the UNKNOWN_WORK_ORDER quarantines a replay may apply) are kept this
+    /// long (stream time), then deleted: the horizon within which a late or replayed input of a
+    /// retired work order is recognised. Longer than the input topics' retention (7 days) and the
+    /// work-order table's compaction lag. Default 90 days.
+    public var retirementRecordRetention: Int64 = 90 * Self.day
+
+    /// One day in milliseconds.
+    public static let day: Int64 = 86_400_000
 
     public init() {}
 
@@ -24,6 +41,14 @@ public struct ProcessingSettings: Sendable, Hashable {
         if !(0...1).contains(scrapTolerance) { throw SettingsError("scrapTolerance: must be between 0 and 1") }
         if parkingTimeout < 0 { throw SettingsError("parkingTimeout: must be ≥ 0") }
         if idleTimeout < 1000 { throw SettingsError("idleTimeout: at least 1 s") }
+        if workOrderRetention < windowSize + grace {
+            throw SettingsError("workOrderRetention: at least windowSize + grace (a late event within the grace still counts in its window)")
+        }
+        if workOrderIdleRetention < windowSize + grace {
+            throw SettingsError("workOrderIdleRetention: at least windowSize + grace (a late event within the grace still counts in its window)")
+        }
+        if orderRetention < Self.day { throw SettingsError("orderRetention: at least 1 day") }
+        if retirementRecordRetention < Self.day { throw SettingsError("retirementRecordRetention: at least 1 day") }
     }
 }
 

@@ -34,6 +34,13 @@ struct StateWriter {
         }
     }
 
+    /// A flag byte (0: none), then the number if there is one.
+    mutating func optionalInt64(_ value: Int64?) {
+        guard let value else { return byte(0) }
+        byte(1)
+        int64(value)
+    }
+
     /// Length-prefixed bytes, as they are.
     mutating func data(_ value: [UInt8]) {
         count(value.count)

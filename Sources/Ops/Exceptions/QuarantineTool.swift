@@ -78,7 +78,7 @@ public struct QuarantineTool: Sendable {
         case stillFails(String, QuarantineReason, String)
         /// Already released, approved or rejected: nothing done.
         case alreadyHandled(String, String)
-        /// Not releasable this way (OVER_CONFIRMATION: approve or reject it).
+        /// Not releasable this way (OVER_CONFIRMATION: approve or reject it; WORK_ORDER_RETIRED: reject it).
         case notReleasable(String, String)
     }
 
@@ -100,6 +100,10 @@ public struct QuarantineTool: Sendable {
             }
             guard entry.reason != .overConfirmation else {
                 outcomes.append(.notReleasable(entry.id, "a posting held back as OVER_CONFIRMATION: approve or reject it"))
+                continue
+            }
+            guard entry.reason != .workOrderRetired else {
+                outcomes.append(.notReleasable(entry.id, "its work order was retired: sent again it would be quarantined again; reject it"))
                 continue
             }
             let bytes = JSONWriter.bytes(entry.original)

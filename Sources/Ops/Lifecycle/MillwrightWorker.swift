@@ -47,22 +47,27 @@ public final class MillwrightWorker: HealthSource, Sendable {
         let cache = masterData
         var workers: [StreamWorker] = []
         let count = configuration.streams.streamThreads
-        for definition in [Self.release(masterData: cache), Self.confirmation(settings: settings)] {
+        // One budget for the whole process: every task of both processors shares it.
+        let stateCache = StateCache(capacityBytes: configuration.streams.stateCacheBytes)
+        for definition in [Self.release(masterData: cache, settings: settings), Self.confirmation(settings: settings)] {
             // Several loop threads share one group member (LoopThreads); thread 0 starts first.
             let threads = count > 1 ? LoopThreads(count: count) : nil
             for thread in 0..<count {
-                workers.append(try StreamWorker(definition: definition, configuration: configuration.streams, thread: thread, threads: threads, logger: logger))
+                workers.append(
+                    try StreamWorker(
+                        definition: definition, configuration: configuration.streams, thread: thread, threads: threads, stateCache: stateCache,
+                        logger: logger))
             }
         }
         self.workers = workers
     }
 
     /// `erp.order-approved.v1` → releases, quarantines, status.
-    public static func release(masterData: any MasterDataLookup) -> ProcessorDefinition {
+    public static func release(masterData: any MasterDataLookup, settings: ProcessingSettings = ProcessingSettings()) -> ProcessorDefinition {
         ProcessorDefinition(
             name: "release", inputTopics: [Topics.orderApproved],
             outputTopics: [Topics.workOrders, Topics.erpOrderStatus, Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic]
-        ) { _ in ReleaseProcessor(masterData: masterData) }
+        ) { _ in ReleaseProcessor(masterData: masterData, settings: settings) }
     }
 
     /// MES events and the work-order table → postings, status, quarantines. Repartitioned: an MES
@@ -72,7 +77,9 @@ public final class MillwrightWorker: HealthSource, Sendable {
         ProcessorDefinition(
             name: "confirmation", inputTopics: [Topics.workOrders, Topics.operationCompleted, Topics.scrapReported],
             tableTopics: [Topics.workOrders],
-            outputTopics: [Topics.productionConfirmation, Topics.erpOrderStatus, Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic],
+            outputTopics: [
+                Topics.productionConfirmation, Topics.erpOrderStatus, Topics.crmOrderStatus, Topics.quarantine, DeadLetter.topic, Topics.workOrders,
+            ],
             repartitions: true
         ) { _ in
             ConfirmationProcessor(settings: settings)

@@ -85,7 +85,21 @@ extension StreamLoop {
         worker.record { $0.committedTransactions += 1 }
         consumer.clusterReached()
         for task in pending.tasks { ledger.written(task.abortNotes.count, partition: task.partition) }
-        for partition in pending.failedStateFiles { tasks[partition]?.stateFile = nil }
+        var lost: [Int32] = []
+        for committed in pending.tasks {
+            guard let task = tasks[committed.partition] else { continue }
+            if !pending.failedStateFiles.contains(committed.partition) {
+                task.committedToFile()
+            } else if task.storesOnDisk != nil {
+                lost.append(committed.partition)  // its stores were in the file, now emptied
+            } else {
+                task.stateFile = nil
+            }
+        }
+        if !lost.isEmpty {
+            logger.warning("local task state failed; restoring the tasks from the changelog", metadata: ["partitions": "\(lost)"])
+            try rewind(lost)
+        }
     }
 
     /// A transaction that failed: a fatal error stops the worker; otherwise abort, note the

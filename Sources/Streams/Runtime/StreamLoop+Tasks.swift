@@ -26,7 +26,12 @@ extension StreamLoop {
     /// offset the file is current to, each batch applied as it settles (``ChangelogRestorer``).
     /// A changelog that starts past that offset (history deleted) is a ``StateGap``: the worker
     /// stops, or with `allowStateLoss` the task is rebuilt from what is left.
-    func openTask(_ partition: Int32) throws(StreamsError) {
+    ///
+    /// With a usable file the task's stores stay on disk (``TaskStore``, read through the worker's
+    /// ``StateCache``); the file is still read through once, to find damage before it is used.
+    /// - Parameter localFile: false keeps the stores in memory, without a file (after the file
+    ///   failed while the changelog was written into it).
+    func openTask(_ partition: Int32, localFile: Bool = true) throws(StreamsError) {
         let configuration = worker.configuration
         let definition = worker.definition
         let changelog = worker.changelogTopic
@@ -41,10 +46,19 @@ extension StreamLoop {
         // Local state first (if any), then the changelog after the offset it is current to.
         var file: TaskStateFile?
         var local = TaskStateFile.Snapshot()
-        do {
-            file = try TaskStateFile(
+        func openFile() throws -> TaskStateFile {
+            let (opened, movedTo) = try TaskStateFile.openMovingAsideIfUnreadable(
                 directory: configuration.stateDirectory, processor: definition.name, partition: partition, interval: configuration.stateFileInterval,
                 changelogTopic: changelog)
+            if let movedTo {
+                logger.warning(
+                    "local task state unreadable; moved aside and rebuilt from the changelog",
+                    metadata: ["partition": "\(partition)", "movedTo": "\(movedTo)"])
+            }
+            return opened
+        }
+        do {
+            file = localFile ? try openFile() : nil
             local = try file?.meta() ?? local
             if local.changelogTopic != changelog, try local.changelogOffset > 0 || !(file?.isEmpty() ?? true) {
                 logger.warning(
@@ -55,7 +69,7 @@ extension StreamLoop {
             }
         } catch {
             logger.warning("local task state unusable; restoring from the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
-            try? file?.reset()
+            do { try file?.reset() } catch { file = nil }
             local = TaskStateFile.Snapshot()
         }
         let restorer = ChangelogRestorer(client: configuration.client, logger: logger)
@@ -70,7 +84,12 @@ extension StreamLoop {
             try? file?.reset()
             local = TaskStateFile.Snapshot()
         }
-        // The file's entries go straight into the store, row by row.
+        // The stores live in the file; its entries are read through once (damage shows now, not
+        // in the middle of processing). Without a file they go into memory, row by row.
+        func keepStoresIn(_ file: TaskStateFile?) {
+            if let file { task.storesOnDisk = (file, worker.stateCache, worker.stateCache.newOwner()) }
+        }
+        keepStoresIn(file)
         var localEntries = 0
         do {
             try file?.forEachEntry { store, key, value in
@@ -79,9 +98,24 @@ extension StreamLoop {
             }
         } catch {
             logger.warning("local task state unusable; restoring from the changelog", metadata: ["partition": "\(partition)", "error": "\(error)"])
-            try? file?.reset()
+            if TaskStateFile.isUnreadable(error), let path = file?.path {
+                // Damaged inside (a page SQLite cannot read): moved aside, a new file rebuilt.
+                file = nil
+                do {
+                    let movedTo = try TaskStateFile.moveAside(path)
+                    logger.warning(
+                        "local task state unreadable; moved aside and rebuilt from the changelog",
+                        metadata: ["partition": "\(partition)", "movedTo": "\(movedTo)"])
+                    file = try openFile()
+                } catch {
+                    file = nil
+                }
+            } else {
+                do { try file?.reset() } catch { file = nil }
+            }
             local = TaskStateFile.Snapshot()
             task = newTask()
+            keepStoresIn(file)
             localEntries = 0
             plan = RestorePlan(localOffset: 0, low: session.watermarks.low, high: session.watermarks.high)
         }
@@ -125,11 +159,17 @@ extension StreamLoop {
         positions.merge(restored.positions) { max($0, $1) }
         task.clock.restore(streamTime: streamTime)
         task.positions = positions
+        write(through: restored.committedThrough)
+        if task.storesOnDisk != nil && file == nil {
+            // The file failed while the changelog went into it: the stores are not all there.
+            logger.warning("local task state failed during the restore; restoring into memory", metadata: ["partition": "\(partition)"])
+            return try openTask(partition, localFile: false)
+        }
+        // After the file has them: rewriting reads each key's current value.
         for (store, key) in restored.uncommittedKeys {
             task.taskStore(store).rewrite(key)
             task.markDirty()
         }
-        write(through: restored.committedThrough)
         task.stateFile = file
         tasks[partition] = task
         worker.record {

@@ -2,42 +2,107 @@ import Foundation
 import Kafka
 
 /// A store whose changes since the last commit are collected for the changelog.
+///
+/// Two ways to hold its entries: all in memory (``init(name:)``, the task has no usable local
+/// state file), or on disk (``init(name:file:cache:)``): the task's ``TaskStateFile`` holds what
+/// committed, a worker-wide ``StateCache`` bounded in bytes keeps the entries read lately, and
+/// the store itself only what changed since its last commit and what commits in flight took
+/// (until the file has them: ``committed()``). Reads look there in that order.
 final class TaskStore: KeyValueStore {
     let name: String
-    private let memory = InMemoryKeyValueStore()
+    private let memory: InMemoryKeyValueStore?
+    private let file: TaskStateFile?
+    private let cache: StateCache?
+    private let owner: UInt64
     /// Key → new value, or nil for a delete, since the last commit.
     private(set) var changes: [String: [UInt8]?] = [:]
+    /// Changes taken by commits the file has not confirmed yet, oldest first (on disk only).
+    private var inFlight: [[String: [UInt8]?]] = []
+    /// A read of the file failed: the task must be restored again (see ``failure``).
+    private(set) var failure: (any Error)?
 
     init(name: String) {
         self.name = name
+        memory = InMemoryKeyValueStore()
+        file = nil
+        cache = nil
+        owner = 0
     }
 
-    func get(_ key: String) -> [UInt8]? { memory.get(key) }
+    /// A store kept in `file`, read through `cache` as `owner` (the file's cache id).
+    init(name: String, file: TaskStateFile, cache: StateCache, owner: UInt64) {
+        self.name = name
+        memory = nil
+        self.file = file
+        self.cache = cache
+        self.owner = owner
+    }
+
+    var isOnDisk: Bool { file != nil }
+
+    func get(_ key: String) -> [UInt8]? {
+        guard let file, let cache else { return memory?.get(key) }
+        if let changed = changes[key] { return changed }
+        for batch in inFlight.reversed() { if let changed = batch[key] { return changed } }
+        if let cached = cache.value(owner: owner, store: name, key: key) { return cached }
+        do {
+            let value = try file.value(store: name, key: key)
+            cache.set(owner: owner, store: name, key: key, value: value)
+            return value
+        } catch {
+            // Reported by the task before its next commit, which then does not happen.
+            failure = failure ?? error
+            return nil
+        }
+    }
+
     func put(_ key: String, _ value: [UInt8]) {
-        memory.put(key, value)
+        memory?.put(key, value)
         changes[key] = .some(value)
     }
+
     func delete(_ key: String) {
-        memory.delete(key)
+        memory?.delete(key)
         changes[key] = .some(nil)
     }
-    func entries(prefix: String) -> [(key: String, value: [UInt8])] { memory.entries(prefix: prefix) }
-    /// Entries held.
-    var count: Int { memory.count }
 
-    /// Applies a restored entry (not a change).
+    func entries(prefix: String) -> [(key: String, value: [UInt8])] {
+        guard let file else { return memory?.entries(prefix: prefix) ?? [] }
+        var entries: [String: [UInt8]]
+        do { entries = try file.entries(store: name, prefix: prefix) } catch {
+            failure = failure ?? error
+            return []
+        }
+        for batch in inFlight + [changes] {
+            for (key, value) in batch where key.hasPrefix(prefix) { entries[key] = value }
+        }
+        return entries.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Entries held in memory: all of them, or on disk the changes not in the file yet.
+    var count: Int { memory?.count ?? (changes.count + inFlight.reduce(0) { $0 + $1.count }) }
+
+    /// Applies a restored entry (not a change). On disk, the restore writes the file itself.
     func restore(_ key: String, _ value: [UInt8]?) {
+        guard let memory else { return }
         if let value { memory.put(key, value) } else { memory.delete(key) }
     }
 
     /// Logs the key's current value again at the next commit (a correction after an aborted write).
     func rewrite(_ key: String) {
-        changes[key] = .some(memory.get(key))
+        changes[key] = .some(get(key))
     }
 
     func takeChanges() -> [String: [UInt8]?] {
         defer { changes = [:] }
+        if file != nil { inFlight.append(changes) }  // one per commit, empty or not: ``committed()`` takes one
         return changes
+    }
+
+    /// The oldest commit in flight is in the file now: its entries leave the store for the cache.
+    func committed() {
+        guard let cache, !inFlight.isEmpty else { return }
+        for (key, value) in inFlight.removeFirst() { cache.set(owner: owner, store: name, key: key, value: value) }
     }
 }
 
@@ -56,6 +121,9 @@ final class StreamTask: ProcessorContext {
     private(set) var dirty = false
     /// The task's state on local disk, if it could be opened.
     var stateFile: TaskStateFile?
+    /// When set, the task's stores live in this file, read through the worker's cache (as this
+    /// owner); otherwise in memory. Set before the first store is made (``taskStore(_:)``).
+    var storesOnDisk: (file: TaskStateFile, cache: StateCache, owner: UInt64)?
     /// Where records go that belong to another task, when the processor is repartitioned.
     var routing: KeyRouting?
     /// A `repartition` call without routing, to fail the record with.
@@ -97,7 +165,7 @@ final class StreamTask: ProcessorContext {
 
     func taskStore(_ name: String) -> TaskStore {
         if let store = stores[name] { return store }
-        let store = TaskStore(name: name)
+        let store = storesOnDisk.map { TaskStore(name: name, file: $0.file, cache: $0.cache, owner: $0.owner) } ?? TaskStore(name: name)
         stores[name] = store
         return store
     }
@@ -175,6 +243,11 @@ final class StreamTask: ProcessorContext {
     func takeCommit() throws -> Commit {
         try initializeOnce()
         try processor.flush(context: self)
+        // A store on disk that could not be read gave the processor nothing: nothing it did since
+        // may be committed.
+        if let (name, error) = stores.lazy.compactMap({ store in store.value.failure.map { (store.key, $0) } }).first {
+            throw StreamsError(.invalidState, "task \(partition): store \(name) could not be read from the local state file: \(error)")
+        }
         var changes: [(String, String, [UInt8]?)] = []
         for (name, store) in stores.sorted(by: { $0.key < $1.key }) {
             for (key, value) in store.takeChanges().sorted(by: { $0.key < $1.key }) { changes.append((name, key, value)) }
@@ -187,6 +260,11 @@ final class StreamTask: ProcessorContext {
         oldestInput = .max
         dirty = false
         return result
+    }
+
+    /// The commit that took this task's changes is in its state file: stores on disk let them go.
+    func committedToFile() {
+        for store in stores.values { store.committed() }
     }
 
     /// The names of the stores the processor used.
@@ -223,6 +301,8 @@ extension StreamTask {
 /// owns the clock.
 public final class StreamTaskHarness {
     private let task: StreamTask
+    /// Commits "written" to the state file of stores on disk (its changelog offset).
+    private var commits: Int64 = 0
 
     /// - Parameter stores: entries to start from, by store (a restart from another harness's
     ///   ``storeContents``), applied as a restore is.
@@ -239,6 +319,23 @@ public final class StreamTaskHarness {
         }
     }
 
+    /// A task whose stores live in a task state file under `directory`, read through `cache`, as a
+    /// worker keeps them; every ``flush()`` commits to the file. `stores` are written to it first.
+    public init(
+        processor: any StreamProcessor, partition: Int32, wallClock: Int64, idleTimeout: Int64, stores: [String: [(key: String, value: [UInt8])]] = [:],
+        routing: KeyRouting? = nil, directory: String, cache: StateCache
+    ) throws {
+        task = StreamTask(partition: partition, processor: processor, wallClock: wallClock, idleTimeout: idleTimeout)
+        task.routing = routing
+        let file = try TaskStateFile(directory: directory, processor: "harness", partition: partition)
+        try file.reset()
+        task.storesOnDisk = (file, cache, cache.newOwner())
+        var changes: [(store: String, key: String, value: [UInt8]?)] = []
+        for (name, entries) in stores { for entry in entries { changes.append((name, entry.key, entry.value)) } }
+        commits += 1
+        try file.apply(changes: changes, streamTime: .min, positions: [:], changelogOffset: commits)
+    }
+
     public var partition: Int32 { task.partition }
     public var streamTime: Int64 { task.clock.streamTime }
     public var wallClock: Int64 { task.wallClock }
@@ -251,8 +348,22 @@ public final class StreamTaskHarness {
     /// The wall-clock tick and the idle advance at `now` (every call ticks).
     public func tick(now: Int64) throws { try task.tick(now: now, interval: 0) }
 
-    /// The processor's flush (what the runtime does before each commit).
-    public func flush() throws { try task.flushProcessor() }
+    /// The processor's flush (what the runtime does before each commit); with stores on disk, the
+    /// commit to the state file too (outputs stay to be taken).
+    public func flush() throws {
+        try task.flushProcessor()
+        guard let disk = task.storesOnDisk else { return }
+        for name in task.storeNames {
+            if let error = task.taskStore(name).failure { throw error }
+        }
+        var changes: [(store: String, key: String, value: [UInt8]?)] = []
+        for name in task.storeNames {
+            for (key, value) in task.taskStore(name).takeChanges() { changes.append((name, key, value)) }
+        }
+        commits += 1
+        try disk.file.apply(changes: changes, streamTime: task.clock.streamTime, positions: task.positions, changelogOffset: commits)
+        task.committedToFile()
+    }
 
     /// Outputs forwarded so far, removed.
     public func takeOutputs() -> [OutputRecord] { task.takeOutputs() }

@@ -69,6 +69,8 @@ public final class StreamWorker: Sendable {
     private let lastProgress = Atomic<UInt64>(0)
     /// The worker's metrics (no-ops unless the process bootstrapped a metrics backend).
     let metrics: StreamMetrics
+    /// The in-memory part of the tasks' stores (which live in their state files), bounded in bytes.
+    let stateCache: StateCache
 
     /// Which of the processor's `streamThreads` loop threads this worker is (0 for the first).
     public let thread: Int
@@ -89,8 +91,11 @@ public final class StreamWorker: Sendable {
     ///     instance id (so its own transactional id). Default 0.
     ///   - threads: shared by all the processor's loop threads in this process when there are
     ///     several; thread 0 must be started first (its consumer is the group member).
+    ///   - stateCache: shared by the process's workers (`stateCacheBytes` for all of them); by
+    ///     default one of `configuration.stateCacheBytes` for this worker alone.
     public init(
-        definition: ProcessorDefinition, configuration: StreamsConfiguration, thread: Int = 0, threads: LoopThreads? = nil, logger: Logger
+        definition: ProcessorDefinition, configuration: StreamsConfiguration, thread: Int = 0, threads: LoopThreads? = nil,
+        stateCache: StateCache? = nil, logger: Logger
     ) throws(StreamsError) {
         try configuration.validate()
         if let threads, !(0..<threads.count).contains(thread) {
@@ -109,6 +114,7 @@ public final class StreamWorker: Sendable {
         self.thread = thread
         self.threads = threads
         metrics = StreamMetrics(processor: definition.name, thread: thread)
+        self.stateCache = stateCache ?? StateCache(capacityBytes: configuration.stateCacheBytes)
         var logger = logger
         logger[metadataKey: "processor"] = "\(definition.name)"
         if thread > 0 { logger[metadataKey: "thread"] = "\(thread)" }

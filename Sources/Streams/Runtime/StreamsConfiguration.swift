@@ -35,6 +35,11 @@ public struct StreamsConfiguration: Sendable {
     /// A worker that dies reads at most this much more changelog at its restart. `.zero` writes
     /// every commit. Default 1 s.
     public var stateFileInterval: Duration = .seconds(1)
+    /// Task stores live in their task's local state file (SQLite); this many bytes of the entries
+    /// read lately stay in memory, shared by the worker's tasks (``StateCache``: keys, values and
+    /// ~64 bytes each, least recently used out first). A task whose file cannot be used keeps its
+    /// stores in memory. Default 32 MiB.
+    public var stateCacheBytes: Int = 32 << 20
     /// Records polled at most per loop turn. Default 2,000.
     public var maxPollRecords: Int = 2_000
     /// `queued.min.messages` of the worker's consumer: records prefetched before fetching pauses
@@ -97,6 +102,7 @@ public struct StreamsConfiguration: Sendable {
         if maxBufferedRecordsPerPartition < 5 { throw StreamsError(.configuration, "maxBufferedRecordsPerPartition: at least 5") }
         if streamThreads < 1 || streamThreads > 64 { throw StreamsError(.configuration, "streamThreads: from 1 to 64") }
         if stateFileInterval < .zero { throw StreamsError(.configuration, "stateFileInterval: not negative") }
+        if stateCacheBytes < 0 { throw StreamsError(.configuration, "stateCacheBytes: not negative") }
         if maxPollRecords < 1 { throw StreamsError(.configuration, "maxPollRecords: at least 1") }
         if idleTimeout < .seconds(1) { throw StreamsError(.configuration, "idleTimeout: at least 1 s") }
         if sessionTimeout < .seconds(6) { throw StreamsError(.configuration, "sessionTimeout: at least 6 s (Kafka's minimum)") }

@@ -68,6 +68,44 @@ final class TaskStateFile {
         }
     }
 
+    /// Opens the task's file like ``init(directory:processor:partition:interval:changelogTopic:)``.
+    /// One SQLite cannot read — not a database, or damaged (`SQLITE_NOTADB`, `SQLITE_CORRUPT`) — is
+    /// moved aside (`task-<p>.sqlite.corrupt-<ms>`, with its `-wal` and `-shm`, kept for a look)
+    /// and a new, empty one is made: the file is a cache of the changelog, which fills it again.
+    /// - Returns: the file, and where the unreadable one went (nil when none was moved).
+    static func openMovingAsideIfUnreadable(
+        directory: String, processor: String, partition: Int32, interval: Duration = .zero, changelogTopic: String? = nil
+    ) throws -> (file: TaskStateFile, movedTo: String?) {
+        func open() throws -> TaskStateFile {
+            let file = try TaskStateFile(directory: directory, processor: processor, partition: partition, interval: interval, changelogTopic: changelogTopic)
+            _ = try file.meta()
+            return file
+        }
+        do {
+            return (try open(), nil)
+        } catch  where isUnreadable(error) {
+            let path = URL(fileURLWithPath: directory).appendingPathComponent(processor).appendingPathComponent("task-\(partition).sqlite").path
+            let movedTo = try moveAside(path)
+            return (try open(), movedTo)
+        }
+    }
+
+    /// SQLite says the file is not a database, or a damaged one.
+    static func isUnreadable(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT
+    }
+
+    /// Moves the file at `path` (and its `-wal` and `-shm`) to `<path>.corrupt-<ms>`; returns that.
+    /// The file must not be open any more.
+    static func moveAside(_ path: String) throws -> String {
+        let aside = "\(path).corrupt-\(Int64(Date().timeIntervalSince1970 * 1000))"
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix)
+        }
+        return aside
+    }
+
     /// Everything in the file, entries included.
     func load() throws -> Snapshot {
         var snapshot = try meta()
@@ -159,6 +197,39 @@ final class TaskStateFile {
         staged = [:]
         stagedMeta = nil
         lastWrite = .now
+    }
+
+    // MARK: Reads of a store kept on disk
+
+    /// The value of `key` as committed: staged (not written yet) or in the file; `.some(nil)` when
+    /// staged as deleted, nil when neither has it. Called by the task's thread.
+    func value(store: String, key: String) throws -> [UInt8]? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let staged = staged[Key(store: store, key: key)] { return staged }
+        return try database.read { db in
+            let data = try Data.fetchOne(db, sql: "SELECT value FROM kv WHERE store = ? AND key = ?", arguments: [store, key])
+            return data.map { Array($0) }
+        }
+    }
+
+    /// Every committed entry of `store` whose key starts with `prefix` (staged ones included), by key.
+    func entries(store: String, prefix: String) throws -> [String: [UInt8]] {
+        lock.lock()
+        defer { lock.unlock() }
+        var entries: [String: [UInt8]] = [:]
+        try database.read { db in
+            // Keys from `prefix` up to the first that does not start with it.
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT key, value FROM kv WHERE store = ? AND key >= ? AND substr(key, 1, ?) = ?",
+                arguments: [store, prefix, prefix.unicodeScalars.count, prefix])
+            while let row = try rows.next() {
+                let data: Data = row["value"]
+                entries[row["key"]] = Array(data)
+            }
+        }
+        for (key, value) in staged where key.store == store && key.key.hasPrefix(prefix) { entries[key.key] = value }
+        return entries
     }
 
     /// Forgets everything (the changelog no longer matches this file).

@@ -28,6 +28,19 @@ struct ReplayTests {
         return try await reset.lag(group: group, topics: topics).map { $0.committed ?? -1 }
     }
 
+    /// A cluster holding the sample master data and orders and a workload of 6 work orders × 20
+    /// MES events (their table first).
+    static func loadedCluster() async throws -> (e2e: EndToEnd, sample: SampleData, events: Int) {
+        let e2e = try EndToEnd()
+        let sample = SampleData()
+        try await e2e.send(try sample.masterData())
+        try await e2e.send(try sample.orders())
+        let work = EndToEndTests.workload(workOrders: 6, eventsPerWorkOrder: 20)
+        try await e2e.send(work.table)
+        try await e2e.send(work.events)
+        return (e2e, sample, work.events.count)
+    }
+
     /// Committed postings to ERP, and those held back as OVER_CONFIRMATION.
     func postings(_ e2e: EndToEnd) async throws -> [ProductionConfirmation] {
         let batches = try await e2e.committedBatches()
@@ -51,13 +64,7 @@ struct ReplayTests {
 
     @Test("run, stop with SIGTERM, reset both processors to earliest, start again: input read again, no release or postingId twice, the reset audited")
     func replayAfterCleanStop() async throws {
-        let e2e = try EndToEnd()
-        let sample = SampleData()
-        try await e2e.send(try sample.masterData())
-        try await e2e.send(try sample.orders())
-        let work = EndToEndTests.workload(workOrders: 6, eventsPerWorkOrder: 20)
-        try await e2e.send(work.table)
-        try await e2e.send(work.events)
+        let (e2e, sample, events) = try await Self.loadedCluster()
         let first = try e2e.worker("first")
         defer { first.kill() }
         let releaseTopics = OffsetReset.inputs["release"]!
@@ -72,9 +79,9 @@ struct ReplayTests {
         var before: [ProductionConfirmation] = []
         let posted = try await e2e.eventually(timeout: .seconds(60)) {
             before = try await postings(e2e)
-            return before.reduce(0) { $0 + $1.eventCount } == work.events.count
+            return before.reduce(0) { $0 + $1.eventCount } == events
         }
-        #expect(posted, "every event posted before the stop: \(before.reduce(0) { $0 + $1.eventCount }) of \(work.events.count)")
+        #expect(posted, "every event posted before the stop: \(before.reduce(0) { $0 + $1.eventCount }) of \(events)")
         first.terminate()
         #expect(first.process.terminationStatus == 0)
 
@@ -122,11 +129,11 @@ struct ReplayTests {
         var after: [ProductionConfirmation] = []
         _ = try await e2e.eventually(timeout: .seconds(20)) {
             after = try await postings(e2e)
-            return after.reduce(0) { $0 + $1.eventCount } >= work.events.count
+            return after.reduce(0) { $0 + $1.eventCount } >= events
         }
         let ids = after.map(\.postingId)
         #expect(Set(ids).count == ids.count, "no postingId twice to ERP after the replay")
-        #expect(after.reduce(0) { $0 + $1.eventCount } == work.events.count, "every event still in exactly one posting")
+        #expect(after.reduce(0) { $0 + $1.eventCount } == events, "every event still in exactly one posting")
         second.terminate()
         #expect(second.process.terminationStatus == 0)
     }

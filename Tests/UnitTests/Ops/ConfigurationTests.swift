@@ -132,7 +132,7 @@ struct ConfigurationTests {
         for nonsense in ["infs", "nan", "NaNms", "0x10s", "5 s", "", "s", "1e", "--1s"] {
             #expect(
                 failure(nil, ["MILLWRIGHT_PARKING_TIMEOUT": nonsense])
-                    == "processing.parkingTimeout: '\(nonsense)' is not a duration (like 250ms, 30s, 15m, 2h, or a number of milliseconds)",
+                    == "processing.parkingTimeout: '\(nonsense)' is not a duration (like 250ms, 30s, 15m, 2h, 14d, or a number of milliseconds)",
                 "\(nonsense)")
         }
         #expect(
@@ -147,6 +147,48 @@ struct ConfigurationTests {
         #expect(longest.streams.sessionTimeout == .seconds(3_600))
         #expect(longest.streams.stateFileInterval == .zero, "-0 is 0")
         #expect(try MillwrightConfiguration.duration("x", "1e3ms") == 1_000)
+    }
+
+    @Test(
+        "the retentions of finished work come from the file and the environment (in days too), default to 14, 90, 30 and 90 days, and are refused below their minimum naming the setting"
+    )
+    func retentions() throws {
+        let day: Int64 = 86_400_000
+        let defaults = try MillwrightConfiguration.load(yaml: nil, environment: [:], overrides: .init(bootstrapServers: "h:1")).processing
+        #expect(defaults.workOrderRetention == 14 * day && defaults.workOrderIdleRetention == 90 * day)
+        #expect(defaults.orderRetention == 30 * day && defaults.retirementRecordRetention == 90 * day)
+        let configured = try MillwrightConfiguration.load(
+            yaml: "processing:\n  workOrderRetention: 7d\n  orderRetention: 45d\n  retirementRecordRetention: 2160h",
+            environment: ["MILLWRIGHT_WORK_ORDER_IDLE_RETENTION": "30d", "MILLWRIGHT_ORDER_RETENTION": "60d"], overrides: .init(bootstrapServers: "h:1")
+        ).processing
+        #expect(configured.workOrderRetention == 7 * day && configured.workOrderIdleRetention == 30 * day)
+        #expect(configured.orderRetention == 60 * day, "the environment wins over the file")
+        #expect(configured.retirementRecordRetention == 90 * day)
+        func failure(_ environment: [String: String]) -> String? {
+            do {
+                _ = try MillwrightConfiguration.load(yaml: nil, environment: environment, overrides: .init(bootstrapServers: "h:1"))
+                return nil
+            } catch { return error.description }
+        }
+        #expect(
+            failure(["MILLWRIGHT_WORK_ORDER_RETENTION": "10m"])
+                == "processing.workOrderRetention: at least windowSize + grace (a late event within the grace still counts in its window)")
+        #expect(failure(["MILLWRIGHT_RETIREMENT_RECORD_RETENTION": "12h"]) == "processing.retirementRecordRetention: at least 1 day")
+        #expect(
+            failure(["MILLWRIGHT_ORDER_RETENTION": "soon"])
+                == "processing.orderRetention: 'soon' is not a duration (like 250ms, 30s, 15m, 2h, 14d, or a number of milliseconds)")
+    }
+
+    @Test("stateCacheBytes: 32 MiB by default, from the file or MILLWRIGHT_STATE_CACHE_BYTES, a whole number of bytes, 0 allowed")
+    func stateCacheBytes() throws {
+        func load(_ yaml: String?, _ environment: [String: String] = [:]) throws -> MillwrightConfiguration {
+            try MillwrightConfiguration.load(yaml: yaml, environment: environment, overrides: .init(bootstrapServers: "h:1"))
+        }
+        #expect(try load(nil).streams.stateCacheBytes == 32 * 1024 * 1024)
+        #expect(try load("stateCacheBytes: 1000000").streams.stateCacheBytes == 1_000_000)
+        #expect(try load("stateCacheBytes: 1000000", ["MILLWRIGHT_STATE_CACHE_BYTES": "0"]).streams.stateCacheBytes == 0)
+        let error = #expect(throws: MillwrightConfiguration.Failure.self) { try load(nil, ["MILLWRIGHT_STATE_CACHE_BYTES": "32MB"]) }
+        #expect(error?.description == "stateCacheBytes: a whole number of at least 0 (got '32MB')")
     }
 
     @Test("message.max.bytes below the size dead letters are cut to is refused, naming the property and the rule; larger is fine")

@@ -32,6 +32,10 @@ struct ConfirmationStateTests {
         state.lastStatus = "IN_PRODUCTION"
         state.lastRisks = ["LATE", "SCRAP_OVER_TOLERANCE"]
         state.lastCause = EventCause(eventId: "mes-2", correlationId: "c", topic: "mes.scrap-reported.v1", partition: 0, offset: 0)
+        state.lastActivity = 1_795_766_400_000
+        state.completedAt = -1
+        state.erpPostings = 300
+        state.postingDigest = .max - 1
         return StoredProgress(progress: state, windows: [-900_000: WindowTotals(), 1_800_000: window])
     }
 
@@ -46,11 +50,33 @@ struct ConfirmationStateTests {
     func formatOne() {
         var state = Self.populated()
         state.progress.lastCause = nil
+        state.progress.lastActivity = .min
+        state.progress.completedAt = nil
+        state.progress.erpPostings = 0
+        state.progress.postingDigest = 0
         let current = state.bytes
-        #expect(current.first == 2 && current.last == 0, "format 2 ends with the empty cause flag")
-        let formatOne = [1] + current.dropFirst().dropLast()
+        // Format 3's tail for unknown times and no posting: activity (8), no completion (1), 0 (1), digest (8).
+        #expect(current.first == 3 && current.suffix(18) == [0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        let formatTwo = [2] + current.dropFirst().dropLast(18)
+        #expect(formatTwo.last == 0, "format 2 ends with the empty cause flag")
+        #expect(StoredProgress(bytes: Array(formatTwo)) == state)
+        let formatOne = [1] + current.dropFirst().dropLast(19)
         #expect(StoredProgress(bytes: Array(formatOne)) == state)
         #expect(StoredProgress(bytes: [1] + Self.populated().bytes.dropFirst()) == nil, "a format 1 row cannot carry a cause")
+    }
+
+    @Test("state in binary format 2 (before the retention's times) is still read, its times unknown: the processor stamps them")
+    func formatTwo() {
+        var state = Self.populated()
+        let current = state.bytes
+        // Format 3's tail here: activity (8), completion flag and time (9), 300 as LEB128 (2), digest (8).
+        let formatTwo = [2] + current.dropFirst().dropLast(27)
+        state.progress.lastActivity = .min
+        state.progress.completedAt = nil
+        state.progress.erpPostings = 0
+        state.progress.postingDigest = 0
+        #expect(StoredProgress(bytes: Array(formatTwo)) == state)
+        #expect(state.progress.retiresAt(retention: 1, idleRetention: 1) == nil, "no time to count from")
     }
 
     @Test("the same state always gives the same bytes (windows and adjustments in key order)")
@@ -108,20 +134,24 @@ struct ConfirmationStateTests {
     func workOrderReleaseCause() throws {
         let workOrder = Self.storedWorkOrder
         let cause = EventCause(eventId: "work-order:WO-4711-10", correlationId: "erp-4711", topic: Topics.workOrders, partition: 3, offset: 42)
-        let row = try #require(WorkOrder.storedRow(workOrder.storedBytes(releaseCause: cause)))
+        let row = try #require(WorkOrder.storedRow(workOrder.storedBytes(releaseCause: cause, receivedAt: .min)))
         #expect(row.workOrder == workOrder)
         #expect(row.releaseCause == cause)
         #expect(WorkOrder.storedRow(workOrder.storedBytes)?.releaseCause == nil)
-        // Format 1: the same fields, no cause flag at the end.
-        let formatOne = [1] + workOrder.storedBytes.dropFirst().dropLast()
+        #expect(WorkOrder.storedRow(workOrder.storedBytes(releaseCause: cause, receivedAt: 42))?.receivedAt == 42)
+        // Format 1: the same fields, no cause flag nor time at the end; format 2: no time.
+        let formatOne = [1] + workOrder.storedBytes.dropFirst().dropLast(9)
         let old = try #require(WorkOrder.storedRow(Array(formatOne)))
-        #expect(old.workOrder == workOrder && old.releaseCause == nil)
+        #expect(old.workOrder == workOrder && old.releaseCause == nil && old.receivedAt == .min)
+        let formatTwo = [2] + workOrder.storedBytes(releaseCause: cause, receivedAt: 42).dropFirst().dropLast(8)
+        let two = try #require(WorkOrder.storedRow(Array(formatTwo)))
+        #expect(two.workOrder == workOrder && two.releaseCause == cause && two.receivedAt == .min)
     }
 
     @Test("a truncated, extended or unknown-format work order row is refused, never misread")
     func workOrderDamaged() {
         let cause = EventCause(eventId: "e", correlationId: "c", topic: "t", partition: 1, offset: 2)
-        for bytes in [Self.storedWorkOrder.storedBytes, Self.storedWorkOrder.storedBytes(releaseCause: cause)] {
+        for bytes in [Self.storedWorkOrder.storedBytes, Self.storedWorkOrder.storedBytes(releaseCause: cause, receivedAt: 7)] {
             for length in 0..<bytes.count {
                 #expect(WorkOrder(storedBytes: Array(bytes.prefix(length))) == nil, "cut at \(length) of \(bytes.count)")
             }

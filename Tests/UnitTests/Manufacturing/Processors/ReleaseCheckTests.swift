@@ -78,6 +78,7 @@ struct ReleaseCheckTests {
             QuarantineReason.allCases.map(\.rawValue) == [
                 "UNKNOWN_PLANT", "INACTIVE_PLANT", "UNKNOWN_ITEM", "INACTIVE_ITEM", "UNKNOWN_BOM_REVISION",
                 "OBSOLETE_BOM_REVISION", "NO_ROUTING", "UOM_NOT_CONVERTIBLE", "UNKNOWN_WORK_ORDER", "OVER_CONFIRMATION",
+                "WORK_ORDER_RETIRED",
             ])
     }
 

@@ -34,6 +34,32 @@ struct TaskStateFileTests {
         #expect(try TaskStateFile(directory: directory, processor: "p", partition: 3).load().changelogOffset == 12)
     }
 
+    @Test(
+        "a task state file SQLite cannot read is moved aside and a new, empty one is made that takes batches again; a healthy file is kept"
+    )
+    func unreadableFileMovedAside() throws {
+        let directory = Self.directory()
+        let folder = URL(fileURLWithPath: directory).appendingPathComponent("p")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("task-2.sqlite").path
+        try Data(String(repeating: "not a database, a disk that lied. ", count: 200).utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: (any Error).self, "opened as it was, it fails") { _ = try TaskStateFile(directory: directory, processor: "p", partition: 2).meta() }
+
+        let (file, movedTo) = try TaskStateFile.openMovingAsideIfUnreadable(directory: directory, processor: "p", partition: 2, changelogTopic: "c")
+        let aside = try #require(movedTo)
+        #expect(aside.hasPrefix(path + ".corrupt-"))
+        #expect(FileManager.default.fileExists(atPath: aside), "kept for a look")
+        #expect(try file.load().changelogOffset == 0 && file.isEmpty(), "empty: the changelog fills it again")
+        try file.apply(changes: [("s", "k", [1])], streamTime: 5, positions: ["in": 1], changelogOffset: 3)
+        try file.flush()
+
+        let (again, none) = try TaskStateFile.openMovingAsideIfUnreadable(directory: directory, processor: "p", partition: 2, changelogTopic: "c")
+        #expect(none == nil, "a healthy file is kept")
+        #expect(try again.load().changelogOffset == 3 && again.load().entries.map(\.key) == ["k"])
+        let asideFiles = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".corrupt-") }
+        #expect(asideFiles.count == 1, "moved once: \(asideFiles)")
+    }
+
     @Test("with a zero interval every committed batch is written at once")
     func zeroIntervalWritesEachBatch() throws {
         let directory = Self.directory()
