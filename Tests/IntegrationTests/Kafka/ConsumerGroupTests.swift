@@ -81,14 +81,7 @@ struct ConsumerGroupTests {
         let pollB = Task {
             while !polling.isStopped { _ = try await b.pollBatch(timeout: .milliseconds(100)) }
         }
-        // Until both members hold their share: on a loaded machine A's new assignment is logged
-        // a while after B's (stopping the polls at B's first left A's unlogged).
-        try await waitUntil {
-            let entries = log.all
-            guard let revokeEnd = entries.firstIndex(of: "A revoke-end") else { return false }
-            let shares = Set(entries[revokeEnd...].filter { $0.hasPrefix("A assigned") }).count + Set(entries.filter { $0.hasPrefix("B assigned") }).count
-            return entries.contains { $0.hasPrefix("B assigned") } && shares >= 4
-        }
+        try await waitUntil { log.all.contains { $0.hasPrefix("B assigned") } }
         polling.stop()
         try await pollA.value
         try await pollB.value
