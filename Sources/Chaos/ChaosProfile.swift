@@ -44,7 +44,11 @@ public struct ChaosProfile: Sendable, Hashable {
     public static func soak(minutes: Int) -> ChaosProfile {
         var profile = ChaosProfile()
         profile.feedSeconds = minutes * 60
-        profile.orders = minutes * 600
+        // 100 orders a minute (about 880 MES events): what fits the in-process cluster's ~5 MB per
+        // partition, which it neither compacts nor keeps longer. At 600 a minute a 30-minute soak
+        // outgrew it after ~25 minutes: changelog starts were deleted and tasks that moved to a
+        // worker with older local state stopped, as they must (Docs/reliability.md).
+        profile.orders = minutes * 100
         profile.kills = max(5, minutes * 2)
         profile.brokerOutages = max(2, minutes / 2)
         profile.requestErrorRounds = max(8, minutes * 4)
