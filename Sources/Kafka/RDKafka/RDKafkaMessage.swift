@@ -1,0 +1,65 @@
+import CRdKafka
+import Foundation
+import Synchronization
+
+/// One consumed librdkafka message, held as librdkafka returned it: a poll copies nothing, and
+/// value, key and headers are read from it when asked for. It is destroyed with the last
+/// ``KafkaConsumerMessage`` that holds it.
+///
+/// It keeps its client alive: librdkafka wants a handle's messages destroyed before the handle.
+/// Holding a message also holds the fetch response it came in (librdkafka's buffer, shared by the
+/// records of that fetch), as librdkafka's own queue did until the poll.
+///
+/// `@unchecked Sendable`: the message is never changed after the poll, except librdkafka's
+/// header list, which it parses on the first `rd_kafka_message_headers` call: that call is
+/// serialized by `headerLock`. `rd_kafka_message_destroy` may run on any thread (librdkafka
+/// counts its references atomically).
+final class RDKafkaMessage: @unchecked Sendable {
+    private let message: UnsafeMutablePointer<rd_kafka_message_t>
+    private let client: RDKafkaClient
+    private let headerLock = Mutex(())
+
+    /// Takes over `message` (destroyed in `deinit`).
+    init(taking message: UnsafeMutablePointer<rd_kafka_message_t>, client: RDKafkaClient) {
+        self.message = message
+        self.client = client
+    }
+
+    deinit { rd_kafka_message_destroy(message) }
+
+    var valueCount: Int? { message.pointee.payload == nil ? nil : message.pointee.len }
+
+    /// The value's bytes, valid inside `body` only (nil: a tombstone).
+    func withValue<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) {
+            try body(message.pointee.payload.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.len) })
+        }
+    }
+
+    /// The key's bytes, valid inside `body` only (nil: no key).
+    func withKey<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) {
+            try body(message.pointee.key.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len) })
+        }
+    }
+
+    /// Every header, in order, copied out.
+    var headers: [KafkaHeader] {
+        headerLock.withLock { _ in
+            var raw: OpaquePointer?
+            guard rd_kafka_message_headers(message, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR, let raw else { return [] }
+            var headers: [KafkaHeader] = []
+            headers.reserveCapacity(rd_kafka_header_cnt(raw))
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var value: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(raw, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let key = name.map { String(cString: $0) } ?? ""
+                headers.append(KafkaHeader(key: key, value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+                index += 1
+            }
+            return headers
+        }
+    }
+}
