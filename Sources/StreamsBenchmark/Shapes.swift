@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Manufacturing
+import Ops
 import Streams
 
 /// The input a run pre-loads: its work orders (all released before the first event) and its MES
@@ -39,7 +40,7 @@ struct ShapeInput {
     /// seed (output-heavy: some work orders then have windows without events, as in a plant).
     func assignment() -> [Int] {
         guard shape == .outputHeavy else { return (0..<events).map { $0 % workOrders } }
-        var random = SplitMix64(seed: 21)
+        var random = SimulationRandom(seed: 21)
         return (0..<events).map { _ in Int(random.next() % UInt64(workOrders)) }
     }
 
@@ -56,7 +57,7 @@ struct ShapeInput {
     func input() -> [OutputRecord] {
         let base = Int64(Date().timeIntervalSince1970 * 1000) / 900_000 * 900_000 - 6 * 3_600_000
         let span = Int64(spanMinutes) * 60_000
-        var random = SplitMix64(seed: 20)
+        var random = SimulationRandom(seed: 20)
         let assigned = assignment()
         return (0..<events).map { i in
             let id = "WO-T\(assigned[i])-1"
@@ -79,19 +80,6 @@ struct ShapeInput {
                 return StreamsBenchmark.completion(id, good: 6, at: at, eventId: "t-\(i)", timestamp: at, final: true)
             }
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so that every run draws the same jitter.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

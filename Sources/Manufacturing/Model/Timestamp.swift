@@ -74,14 +74,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// `YYYY-MM-DDTHH:MM:SS.sssZ`.
     public var rfc3339: String {
-        let ms = ((milliseconds % 86_400_000) + 86_400_000) % 86_400_000
-        let days = (milliseconds - ms) / 86_400_000
-        let (y, m, d) = Self.civilFromDays(Int(days))
-        let h = Int(ms / 3_600_000)
-        let mi = Int(ms / 60_000 % 60)
-        let s = Int(ms / 1000 % 60)
-        let f = Int(ms % 1000)
-        guard (0...9999).contains(y) else {
+        guard hasFourDigitYear else {
+            let (y, m, d, h, mi, s, f) = fields
             return "\(y)-\(Self.pad(m, 2))-\(Self.pad(d, 2))T\(Self.pad(h, 2)):\(Self.pad(mi, 2)):\(Self.pad(s, 2)).\(Self.pad(f, 3))Z"
         }
         return String(unsafeUninitializedCapacity: 24) { buffer in
@@ -93,16 +87,18 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Whether ``rfc3339`` has the 24 bytes of ``writeRFC3339(to:)`` (years 0 to 9999).
     var hasFourDigitYear: Bool { (-62_167_219_200_000..<253_402_300_800_000).contains(milliseconds) }
 
-    /// `yyyy-MM-ddTHH:mm:ss.SSSZ` into `buffer` (24 bytes), digit by digit (on the hot path of
-    /// every output). Only for ``hasFourDigitYear``.
-    func writeRFC3339(to buffer: UnsafeMutableBufferPointer<UInt8>) {
+    /// Year, month, day, hour, minute, second and millisecond.
+    private var fields: (Int, Int, Int, Int, Int, Int, Int) {
         let ms = ((milliseconds % 86_400_000) + 86_400_000) % 86_400_000
         let days = (milliseconds - ms) / 86_400_000
         let (y, m, d) = Self.civilFromDays(Int(days))
-        let h = Int(ms / 3_600_000)
-        let mi = Int(ms / 60_000 % 60)
-        let s = Int(ms / 1000 % 60)
-        let f = Int(ms % 1000)
+        return (y, m, d, Int(ms / 3_600_000), Int(ms / 60_000 % 60), Int(ms / 1000 % 60), Int(ms % 1000))
+    }
+
+    /// `yyyy-MM-ddTHH:mm:ss.SSSZ` into `buffer` (24 bytes), digit by digit (on the hot path of
+    /// every output). Only for ``hasFourDigitYear``.
+    func writeRFC3339(to buffer: UnsafeMutableBufferPointer<UInt8>) {
+        let (y, m, d, h, mi, s, f) = fields
         func put(_ value: Int, _ width: Int, at offset: Int) {
             var v = value
             for i in stride(from: offset + width - 1, through: offset, by: -1) {
