@@ -258,6 +258,24 @@ public struct KafkaConsumerMessage: Sendable {
         return (storage, value.map { Int32($0.count) } ?? -1, key.map { Int32($0.count) } ?? -1)
     }
 
+    /// The message with its value, key and headers in a buffer of its own (one allocation),
+    /// no longer holding librdkafka's: for a record kept a while. A held librdkafka message
+    /// keeps its fetch response's buffer and librdkafka's bookkeeping alive; a consumer that
+    /// buffers thousands of records ahead (the stream runtime) holds less as copies.
+    public func detached() -> KafkaConsumerMessage {
+        guard case .held(let message) = contents else { return self }
+        var copy = self
+        message.withValue { value in
+            message.withKey { key in
+                message.withHeaderBytes { headers in
+                    let (storage, valueLength, keyLength) = Self.layout(key: key, value: value, headers: headers)
+                    copy.contents = .copied(storage: storage, valueLength: valueLength, keyLength: keyLength)
+                }
+            }
+        }
+        return copy
+    }
+
     /// The value's length in bytes without a copy (nil: a tombstone).
     public var valueCount: Int? {
         switch contents {

@@ -1,6 +1,5 @@
 import CRdKafka
 import Foundation
-import Synchronization
 
 /// One consumed librdkafka message, held as librdkafka returned it: a poll copies nothing, and
 /// value, key and headers are read from it when asked for. It is destroyed with the last
@@ -17,7 +16,7 @@ import Synchronization
 final class RDKafkaMessage: @unchecked Sendable {
     private let message: UnsafeMutablePointer<rd_kafka_message_t>
     private let client: RDKafkaClient
-    private let headerLock = Mutex(())
+    private let headerLock = NSLock()
 
     /// Takes over `message` (destroyed in `deinit`).
     init(taking message: UnsafeMutablePointer<rd_kafka_message_t>, client: RDKafkaClient) {
@@ -45,21 +44,30 @@ final class RDKafkaMessage: @unchecked Sendable {
 
     /// Every header, in order, copied out.
     var headers: [KafkaHeader] {
-        headerLock.withLock { _ in
-            var raw: OpaquePointer?
-            guard rd_kafka_message_headers(message, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR, let raw else { return [] }
-            var headers: [KafkaHeader] = []
+        withHeaderBytes { raw in
+            raw.map { KafkaHeader(key: String(decoding: $0.name, as: UTF8.self), value: $0.value.map { Array($0) }) }
+        }
+    }
+
+    /// Every header's name and value bytes, in order, valid inside `body` only (they point into
+    /// the message).
+    func withHeaderBytes<R>(_ body: ([(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)]) throws -> R) rethrows -> R {
+        headerLock.lock()
+        defer { headerLock.unlock() }
+        var raw: OpaquePointer?
+        var headers: [(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
+        if rd_kafka_message_headers(message, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR, let raw {
             headers.reserveCapacity(rd_kafka_header_cnt(raw))
             var index = 0
             var name: UnsafePointer<CChar>?
             var value: UnsafeRawPointer?
             var size = 0
             while rd_kafka_header_get_all(raw, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                let key = name.map { String(cString: $0) } ?? ""
-                headers.append(KafkaHeader(key: key, value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+                let nameBytes = name.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+                headers.append((nameBytes, value.map { UnsafeRawBufferPointer(start: $0, count: size) }))
                 index += 1
             }
-            return headers
         }
+        return try withExtendedLifetime(self) { try body(headers) }
     }
 }
