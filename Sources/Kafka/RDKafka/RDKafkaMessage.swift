@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Synchronization
 
 /// One consumed librdkafka message, held as librdkafka returned it: a poll copies nothing, and
 /// value, key and headers are read from it when asked for. It is destroyed with the last
@@ -16,7 +17,9 @@ import Foundation
 final class RDKafkaMessage: @unchecked Sendable {
     private let message: UnsafeMutablePointer<rd_kafka_message_t>
     private let client: RDKafkaClient
-    private let headerLock = NSLock()
+    /// Serializes librdkafka's parse of the header list (a `Mutex` is stored inline: no allocation
+    /// per message).
+    private let headerLock = Mutex(())
 
     /// Takes over `message` (destroyed in `deinit`).
     init(taking message: UnsafeMutablePointer<rd_kafka_message_t>, client: RDKafkaClient) {
@@ -52,11 +55,13 @@ final class RDKafkaMessage: @unchecked Sendable {
     /// Every header's name and value bytes, in order, valid inside `body` only (they point into
     /// the message).
     func withHeaderBytes<R>(_ body: ([(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)]) throws -> R) rethrows -> R {
-        headerLock.lock()
-        defer { headerLock.unlock() }
-        var raw: OpaquePointer?
+        // librdkafka parses the list on the first call and keeps it: reading it is read-only.
+        let parsed: OpaquePointer? = headerLock.withLock { _ in
+            var raw: OpaquePointer?
+            return rd_kafka_message_headers(message, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR ? raw : nil
+        }
         var headers: [(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
-        if rd_kafka_message_headers(message, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR, let raw {
+        if let raw = parsed {
             headers.reserveCapacity(rd_kafka_header_cnt(raw))
             var index = 0
             var name: UnsafePointer<CChar>?
