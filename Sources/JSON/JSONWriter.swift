@@ -87,43 +87,58 @@ public enum JSONWriter {
 /// equivalent ``JSONValue``, without building the tree first (the hot output events use it).
 public struct JSONBytes {
     public private(set) var bytes: [UInt8] = []
-    /// Per open object or array: whether nothing was written in it yet.
-    private var empty: [Bool] = []
+    /// Per open object or array, a bit: whether nothing was written in it yet (bit 0 the
+    /// innermost). Bits, not an array: no allocation per document. Past 64 levels the outer
+    /// ones' bits go to `deeper`.
+    private var empty: UInt64 = 0
+    private var depth = 0
+    private var deeper: [Bool] = []
     private var afterKey = false
 
     public init(capacity: Int = 512) {
         bytes.reserveCapacity(capacity)
-        empty.reserveCapacity(4)
     }
 
     private mutating func separate() {
         if afterKey {
             afterKey = false
-        } else if let last = empty.last {
-            if last { empty[empty.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
+        } else if depth > 0 {
+            if empty & 1 != 0 { empty &= ~1 } else { bytes.append(UInt8(ascii: ",")) }
         }
+    }
+
+    private mutating func open() {
+        if depth >= 64 { deeper.append(empty >> 63 != 0) }
+        empty = empty << 1 | 1
+        depth += 1
+    }
+
+    private mutating func close() {
+        depth -= 1
+        empty >>= 1
+        if depth >= 64, deeper.removeLast() { empty |= 1 << 63 }
     }
 
     public mutating func beginObject() {
         separate()
         bytes.append(UInt8(ascii: "{"))
-        empty.append(true)
+        open()
     }
 
     public mutating func endObject() {
         bytes.append(UInt8(ascii: "}"))
-        empty.removeLast()
+        close()
     }
 
     public mutating func beginArray() {
         separate()
         bytes.append(UInt8(ascii: "["))
-        empty.append(true)
+        open()
     }
 
     public mutating func endArray() {
         bytes.append(UInt8(ascii: "]"))
-        empty.removeLast()
+        close()
     }
 
     /// A member's name; its value is what is written next. Names are literals of the writers
@@ -142,6 +157,18 @@ public struct JSONBytes {
     public mutating func string(_ value: String) {
         separate()
         JSONWriter.writeString(value, to: &bytes)
+    }
+
+    /// A string whose `count` bytes `fill` writes: printable ASCII with nothing to escape (a
+    /// timestamp, a code), written in place, without a `String` first.
+    public mutating func plainString(count: Int, _ fill: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: count))
+        bytes.withUnsafeMutableBufferPointer { all in fill(UnsafeMutableBufferPointer(rebasing: all[start..<start + count])) }
+        assert(bytes[start...].allSatisfy { $0 >= 0x20 && $0 < 0x7F && !JSONWriter.needsEscape($0) }, "a plain string to escape")
+        bytes.append(UInt8(ascii: "\""))
     }
 
     public mutating func number(_ value: Double, isInteger: Bool) {

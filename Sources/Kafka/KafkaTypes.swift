@@ -204,13 +204,17 @@ public struct KafkaConsumerMessage: Sendable {
     public var partition: Int32
     public var offset: Int64
     public var timestamp: KafkaTimestamp?
-    /// Value, key and headers in one buffer: one allocation per record instead of one for each
-    /// part and header (a consumer that buffers records ahead holds half the memory). Layout:
-    /// value, key, then per header a 2-byte name length, the name, a 4-byte value length (-1 for
-    /// none) and the value; lengths little-endian.
-    private var storage: [UInt8]
-    private var valueLength: Int32
-    private var keyLength: Int32
+    private var contents: Contents
+
+    /// Where value, key and headers are.
+    private enum Contents: Sendable {
+        /// The message as librdkafka returned it (a consumer's poll copies nothing).
+        case held(RDKafkaMessage)
+        /// Value, key and headers in one buffer (a message made in Swift): value, key, then per
+        /// header a 2-byte name length, the name, a 4-byte value length (-1 for none) and the
+        /// value; lengths little-endian.
+        case copied(storage: [UInt8], valueLength: Int32, keyLength: Int32)
+    }
 
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
@@ -220,19 +224,17 @@ public struct KafkaConsumerMessage: Sendable {
         self.partition = partition
         self.offset = offset
         self.timestamp = timestamp
-        (storage, valueLength, keyLength) = Self.layout(key: key, value: value, headers: headers.map { (Array($0.key.utf8), $0.value) })
+        let (storage, valueLength, keyLength) = Self.layout(key: key, value: value, headers: headers.map { (Array($0.key.utf8), $0.value) })
+        contents = .copied(storage: storage, valueLength: valueLength, keyLength: keyLength)
     }
 
-    /// A message from raw parts (the consumer's copy out of librdkafka): one allocation.
-    init(
-        topic: String, partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-        headers: [(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)], timestamp: KafkaTimestamp?
-    ) {
+    /// A message that holds librdkafka's (the consumer's poll).
+    init(topic: String, partition: Int32, offset: Int64, held message: RDKafkaMessage, timestamp: KafkaTimestamp?) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.timestamp = timestamp
-        (storage, valueLength, keyLength) = Self.layout(key: key, value: value, headers: headers)
+        contents = .held(message)
     }
 
     private static func layout<Bytes: Collection<UInt8>, Name: Collection<UInt8>, Value: Collection<UInt8>>(
@@ -256,22 +258,66 @@ public struct KafkaConsumerMessage: Sendable {
         return (storage, value.map { Int32($0.count) } ?? -1, key.map { Int32($0.count) } ?? -1)
     }
 
+    /// The message with its value, key and headers in a buffer of its own (one allocation),
+    /// no longer holding librdkafka's: for a record kept a while. A held librdkafka message
+    /// keeps its fetch response's buffer and librdkafka's bookkeeping alive; a consumer that
+    /// buffers thousands of records ahead (the stream runtime) holds less as copies.
+    public func detached() -> KafkaConsumerMessage {
+        guard case .held(let message) = contents else { return self }
+        var copy = self
+        message.withValue { value in
+            message.withKey { key in
+                message.withHeaderBytes { headers in
+                    let (storage, valueLength, keyLength) = Self.layout(key: key, value: value, headers: headers)
+                    copy.contents = .copied(storage: storage, valueLength: valueLength, keyLength: keyLength)
+                }
+            }
+        }
+        return copy
+    }
+
+    /// The value's length in bytes without a copy (nil: a tombstone).
+    public var valueCount: Int? {
+        switch contents {
+        case .held(let message): message.valueCount
+        case .copied(_, let valueLength, _): valueLength < 0 ? nil : Int(valueLength)
+        }
+    }
+
+    /// The value's bytes without a copy, valid inside `body` only (nil: a tombstone).
+    public func withValueBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        switch contents {
+        case .held(let message): return try message.withValue(body)
+        case .copied(let storage, let valueLength, _):
+            guard valueLength >= 0 else { return try body(nil) }
+            return try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<Int(valueLength)])) }
+        }
+    }
+
     public var value: [UInt8]? {
-        get { valueLength < 0 ? nil : Array(storage[0..<Int(valueLength)]) }
+        get { withValueBytes { $0.map { Array($0) } } }
         set { self = Self(topic: topic, partition: partition, offset: offset, key: key, value: newValue, headers: headers, timestamp: timestamp) }
     }
 
     public var key: [UInt8]? {
         get {
-            guard keyLength >= 0 else { return nil }
-            let start = max(0, Int(valueLength))
-            return Array(storage[start..<start + Int(keyLength)])
+            switch contents {
+            case .held(let message): return message.withKey { $0.map { Array($0) } }
+            case .copied(let storage, let valueLength, let keyLength):
+                guard keyLength >= 0 else { return nil }
+                let start = max(0, Int(valueLength))
+                return Array(storage[start..<start + Int(keyLength)])
+            }
         }
         set { self = Self(topic: topic, partition: partition, offset: offset, key: newValue, value: value, headers: headers, timestamp: timestamp) }
     }
 
     public var headers: [KafkaHeader] {
         get {
+            guard case .copied(let storage, let valueLength, let keyLength) = contents else {
+                guard case .held(let message) = contents else { return [] }
+                return message.headers
+            }
             var result: [KafkaHeader] = []
             var index = max(0, Int(valueLength)) + max(0, Int(keyLength))
             while index + 2 <= storage.count {

@@ -125,3 +125,53 @@ final class CommittedReader: Sendable {
         return arrivals.withLock { seen in seen.filter { keys.contains($0.key) } }
     }
 }
+
+/// Outputs per input event: postings and status events, from the topics each output record went to.
+struct OutputCount {
+    var postings = 0
+    var erpStatus = 0
+    var crmStatus = 0
+    var inputs: Int
+
+    init(_ topics: some Sequence<String>, inputs: Int) {
+        self.inputs = inputs
+        for topic in topics {
+            switch topic {
+            case Topics.productionConfirmation: postings += 1
+            case Topics.erpOrderStatus: erpStatus += 1
+            case Topics.crmOrderStatus: crmStatus += 1
+            default: break
+            }
+        }
+    }
+
+    var report: String {
+        let n = Double(max(1, inputs))
+        return String(
+            format: "outputs: %d postings (%.3f per input event), status events %d to ERP and %d to CRM (%.3f per input event)", postings, Double(postings) / n,
+            erpStatus, crmStatus, Double(erpStatus + crmStatus) / n)
+    }
+}
+
+/// Reads the postings and both status topics `read_committed` from their beginning once, up to
+/// their end, and returns each record's topic (what the committed transactions wrote so far).
+enum OutputCounter {
+    static func count(bootstrap: String, logger: Logger) async throws -> [String] {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
+        configuration.fetchWaitMax = .milliseconds(5)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        let topics = [Topics.productionConfirmation, Topics.erpOrderStatus, Topics.crmOrderStatus]
+        try consumer.assign(topics.flatMap { t in (0..<12).map { KafkaTopicPartitionOffset(topic: t, partition: Int32($0), offset: KafkaOffset.beginning) } })
+        var seen: [String] = []
+        var emptyPolls = 0
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        // Done after 25 empty polls in a row (≥ 0.5 s with nothing new).
+        while emptyPolls < 25, ContinuousClock.now < deadline {
+            let events = try await consumer.pollBatch(maxMessages: 10_000, timeout: .milliseconds(20))
+            emptyPolls = events.isEmpty ? emptyPolls + 1 : 0
+            for event in events { if case .message(let m) = event { seen.append(m.topic) } }
+        }
+        try await consumer.close()
+        return seen
+    }
+}

@@ -21,8 +21,15 @@ import TestSupport
 struct StreamsBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "StreamsBenchmark")
 
-    @Option(help: "MES events pre-loaded for the throughput run (the mock keeps ~5 MB per partition).") var events: Int = 80_000
-    @Option(help: "Work orders they belong to.") var workOrders: Int = 2_000
+    @Option(
+        help:
+            "The input's shape: classic (2,000 work orders, 80,000 events in order) or output-heavy (issue 20: 5,000 work orders, 100,000 completions over 2 h, ±1 s jitter)."
+    )
+    var shape: Shape = .classic
+    @Option(help: "MES events pre-loaded for the throughput run (default: the shape's; the mock keeps ~5 MB per partition).") var events: Int?
+    @Option(help: "Work orders they belong to, all released before the first event (default: the shape's).") var workOrders: Int?
+    @Option(help: "Minutes of event time the events span (default: the shape's, 60 or 120).") var span: Int?
+    @Option(help: "Each event's time moved by up to ± this many ms, from a fixed seed (default: the shape's, 0 or 1000).") var jitter: Int?
     @Option(help: "Events per second for the latency run.") var rate: Int = 5_000
     @Option(help: "Seconds of the latency run.") var seconds: Int = 6
     @Option(help: "The millwright executable.") var millwright: String = ".build/release/millwright"
@@ -42,7 +49,15 @@ struct StreamsBenchmark: AsyncParsableCommand {
     @Flag(help: "Processor-only: the processor repartitioned, one partition owning every key (the direct path's cost: a murmur2 per event).")
     var routed = false
 
+    /// The run's input: the shape with the options given.
+    var inputShape: ShapeInput {
+        ShapeInput(
+            shape: shape, events: events ?? shape.defaultEvents, workOrders: workOrders ?? shape.defaultWorkOrders,
+            spanMinutes: span ?? shape.defaultSpanMinutes, jitterMilliseconds: jitter ?? shape.defaultJitterMilliseconds)
+    }
+
     func run() async throws {
+        print(inputShape.description)
         if processorOnly { return try processorCost() }
         var logger = Logger(label: "bench")
         logger.logLevel = ProcessInfo.processInfo.environment["KAFKA_MOCK_DEBUG"] == nil ? .error : .debug
@@ -59,10 +74,10 @@ struct StreamsBenchmark: AsyncParsableCommand {
         // (one each: each probe completes its own) are sent after the throughput window: they are
         // not part of that job, and loading them inside its window made it measure a table load
         // fifteen times the job's own.
-        let table = (0..<workOrders).map { Self.workOrder("WO-T\($0)-1", ordered: 1e9) }
+        let table = inputShape.table()
         let probeTable = (0..<probes).map { Self.workOrder("WO-P\($0)-1", ordered: 1) }
         try await send(table, producer)
-        let input = Self.shopFloor(events: events, workOrders: workOrders)
+        let input = inputShape.input()
         try await send(input, producer)
         print(
             "pre-loaded \(table.count) work orders and \(input.count) MES events (\(input.reduce(0) { $0 + ($1.value?.count ?? 0) } / input.count) B each) on \(bootstrap)"
@@ -167,6 +182,10 @@ struct StreamsBenchmark: AsyncParsableCommand {
             print("  after the table load: too few events left to measure (under a quarter of the input)")
         }
 
+        // What the throughput run's committed transactions wrote, per input event.
+        let outputs = try await OutputCounter.count(bootstrap: bootstrap, logger: logger)
+        print(OutputCount(outputs, inputs: input.count).report)
+
         // The probes' work orders, committed to the worker's table before the first probe.
         try await send(probeTable, producer)
         let tableEnd = Int64(table.count + probeTable.count)
@@ -231,8 +250,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
     /// The processor alone, rounds of the throughput input through the test driver (manual clock,
     /// flush every `flushEvery` records): its events/s is the ceiling the worker loop can reach.
     func processorCost() throws {
-        let table = (0..<workOrders).map { Self.workOrder("WO-T\($0)-1", ordered: 1e9) }
-        let input = Self.shopFloor(events: events, workOrders: workOrders)
+        let table = inputShape.table()
+        let input = inputShape.input()
         func records(_ outputs: [OutputRecord]) -> [StreamRecord] {
             var next: [String: Int64] = [:]
             return outputs.map { o in
@@ -259,8 +278,10 @@ struct StreamsBenchmark: AsyncParsableCommand {
             }
             try driver.flush()
             let seconds = (ContinuousClock.now - start).seconds
-            outputs = driver.drainOutputs().count
+            let drained = driver.drainOutputs()
+            outputs = drained.count
             rates.append(Double(inputRecords.count) / seconds)
+            if round == 1 { print(OutputCount(drained.map(\.topic), inputs: inputRecords.count).report) }
             print(String(format: "round %d: %.0f events/s (%d outputs)", round, rates.last!, outputs))
         }
         print(
@@ -329,50 +350,10 @@ struct StreamsBenchmark: AsyncParsableCommand {
         return (Double(count) / (end.0 - start!.0).seconds, (end.1.cluster - start!.1.cluster) / Double(count) * 1e6)
     }
 
-    static func workOrder(_ id: String, ordered: Double) -> OutputRecord {
-        let json =
-            #"{"workOrderId":"\#(id)","orderId":"\#(id)","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"2030-01-01T00:00:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.75,"uom":"L"}],"finalOperationSeq":30}"#
-        guard let workOrder = WorkOrder(json: Array(json.utf8)) else { fatalError("fixture") }
-        return Envelope(
-            eventId: "wo-\(id)", correlationId: "bench", occurredAt: Timestamp(milliseconds: 0), source: EventSource(system: "Millwright"), data: workOrder
-        )
-        .outputRecord(topic: Topics.workOrders, key: id, causationId: "bench")
-    }
-
-    static func completion(_ id: String, good: Double, at: Int64, eventId: String, timestamp: Int64, final: Bool = true) -> OutputRecord {
-        let data = OperationCompleted(
-            workOrderId: id, operationSeq: final ? 30 : 10, workCenter: "WC-ASSY-02", plant: "P100", goodQty: good, uom: "EA",
-            completedAt: Timestamp(milliseconds: at), final: final)
-        return Envelope(
-            eventId: eventId, correlationId: "crm-req-\(id)", occurredAt: Timestamp(milliseconds: at), source: EventSource(system: "MES", plant: "P100"),
-            data: data
-        )
-        .outputRecord(topic: Topics.operationCompleted, key: id, causationId: "bench", timestamp: timestamp)
-    }
-
     /// CLOCK_MONOTONIC in seconds, as `perf report --time` takes it.
     static func monotonicSeconds() -> String {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return String(format: "%d.%06d", now.tv_sec, now.tv_nsec / 1000)
-    }
-
-    /// Events in time order across work orders, 6 hours ago, a few per work order per window.
-    static func shopFloor(events: Int, workOrders: Int) -> [OutputRecord] {
-        let base = Int64(Date().timeIntervalSince1970 * 1000) / 900_000 * 900_000 - 6 * 3_600_000
-        return (0..<events).map { i in
-            let id = "WO-T\(i % workOrders)-1"
-            let at = base + Int64(i) * 3_600_000 / Int64(events)
-            if i % 7 == 3 {
-                let data = ScrapReported(
-                    workOrderId: id, operationSeq: 20, plant: "P100", scrapQty: 1, uom: "EA", reasonCode: "DAMAGE", reportedAt: Timestamp(milliseconds: at))
-                return Envelope(
-                    eventId: "t-\(i)", correlationId: "crm-req-\(id)", occurredAt: Timestamp(milliseconds: at),
-                    source: EventSource(system: "MES", plant: "P100"), data: data
-                )
-                .outputRecord(topic: Topics.scrapReported, key: id, causationId: "bench", timestamp: at)
-            }
-            return completion(id, good: 1, at: at, eventId: "t-\(i)", timestamp: at, final: i % 2 == 0)
-        }
     }
 }

@@ -124,7 +124,6 @@ extension RDKafkaClient {
         try withHandle { rk throws(KafkaError) in
             while events.count < maxMessages, let message = rd_kafka_consumer_poll(rk, wait) {
                 wait = 0
-                defer { rd_kafka_message_destroy(message) }
                 switch convert(message, topicNames: &topicNames) {
                 case .event(let event): events.append(event)
                 case .error(let error): if firstError == nil { firstError = error }
@@ -143,22 +142,17 @@ extension RDKafkaClient {
         case ignored
     }
 
+    /// A record becomes a message that holds librdkafka's (no copy); anything else is read and
+    /// the message destroyed here.
     private func convert(
         _ message: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: inout TopicNameCache
     ) -> Converted {
         let m = message.pointee
-        let topic = m.rkt.map { topicNames.name(of: $0) } ?? "?"
-        if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                return .event(.partitionEOF(KafkaTopicPartitionOffset(topic: topic, partition: m.partition, offset: m.offset)))
-            }
-            let text = rd_kafka_message_errstr(message).map { String(cString: $0) } ?? ""
-            let error = RDKafkaResult.error(m.err, "consume \(topic)[\(m.partition)]: \(text)")
-            if error.isFatal || m.err == RD_KAFKA_RESP_ERR__FATAL { return .error(error) }
-            // Consumer errors are informational (librdkafka keeps trying); log and go on.
-            context.logger.warning("consumer error", metadata: ["error": "\(error)"])
-            return .ignored
+        guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            defer { rd_kafka_message_destroy(message) }
+            return convertError(message, topicNames: &topicNames)
         }
+        let topic = m.rkt.map { topicNames.name(of: $0) } ?? "?"
         var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let ts = rd_kafka_message_timestamp(message, &type)
         let timestamp: KafkaTimestamp? =
@@ -167,28 +161,27 @@ extension RDKafkaClient {
             case RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME: KafkaTimestamp(milliseconds: ts, kind: .logAppendTime)
             default: nil
             }
-        var headers: [(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
-        var raw: OpaquePointer?
-        if rd_kafka_message_headers(message, &raw) == RD_KAFKA_RESP_ERR_NO_ERROR, let raw {
-            headers.reserveCapacity(rd_kafka_header_cnt(raw))
-            var index = 0
-            var name: UnsafePointer<CChar>?
-            var value: UnsafeRawPointer?
-            var size = 0
-            while rd_kafka_header_get_all(raw, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                // Both point into the message, alive until it is destroyed (after this copy).
-                let nameBytes = name.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-                headers.append((nameBytes, value.map { UnsafeRawBufferPointer(start: $0, count: size) }))
-                index += 1
-            }
-        }
         return .event(
             .message(
                 KafkaConsumerMessage(
-                    topic: topic, partition: m.partition, offset: m.offset,
-                    key: m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) },
-                    value: m.payload.map { UnsafeRawBufferPointer(start: $0, count: m.len) },
-                    headers: headers, timestamp: timestamp)))
+                    topic: topic, partition: m.partition, offset: m.offset, held: RDKafkaMessage(taking: message, client: self), timestamp: timestamp)))
+    }
+
+    /// An error or a partition's end (`m.err` set).
+    private func convertError(
+        _ message: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: inout TopicNameCache
+    ) -> Converted {
+        let m = message.pointee
+        let topic = m.rkt.map { topicNames.name(of: $0) } ?? "?"
+        if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+            return .event(.partitionEOF(KafkaTopicPartitionOffset(topic: topic, partition: m.partition, offset: m.offset)))
+        }
+        let text = rd_kafka_message_errstr(message).map { String(cString: $0) } ?? ""
+        let error = RDKafkaResult.error(m.err, "consume \(topic)[\(m.partition)]: \(text)")
+        if error.isFatal || m.err == RD_KAFKA_RESP_ERR__FATAL { return .error(error) }
+        // Consumer errors are informational (librdkafka keeps trying); log and go on.
+        context.logger.warning("consumer error", metadata: ["error": "\(error)"])
+        return .ignored
     }
 
     func storeOffsets(_ offsets: [KafkaTopicPartitionOffset]) throws(KafkaError) {

@@ -64,7 +64,7 @@ struct PlainScanner {
 
     private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
@@ -73,7 +73,7 @@ struct PlainScanner {
         }
     }
 
-    private mutating func take(_ byte: UInt8) -> Bool {
+    mutating func take(_ byte: UInt8) -> Bool {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == byte else { return false }
         index += 1
@@ -85,6 +85,12 @@ struct PlainScanner {
             skipWhitespace()
             return index == bytes.count
         }
+    }
+
+    /// The next byte after any whitespace, without taking it.
+    mutating func peek() -> UInt8? {
+        skipWhitespace()
+        return index < bytes.count ? bytes[index] : nil
     }
 
     /// `{ "name": value, … }`; `member` reads each value (and may refuse it). No empty objects.
@@ -186,7 +192,7 @@ struct PlainScanner {
         return nil
     }
 
-    private mutating func matches(_ literal: StaticString) -> Bool {
+    mutating func matches(_ literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard index + count <= bytes.count else { return false }
         for i in 0..<count where bytes[index + i] != literal.utf8Start[i] { return false }
@@ -327,7 +333,7 @@ extension ScrapReported: PlainDecodable {
 }
 
 /// Sets `slot` to `value` the first time; false for a refused value (nil) or a member seen twice.
-private func once<T>(_ slot: inout T?, _ value: T?) -> Bool {
+func once<T>(_ slot: inout T?, _ value: T?) -> Bool {
     guard slot == nil, let value else { return false }
     slot = value
     return true

@@ -79,7 +79,7 @@ public struct Envelope<Payload: EventPayload>: Sendable {
         out.member("schemaVersion", integer: metadata.schemaVersion)
         out.member("eventId", metadata.eventId)
         out.member("correlationId", metadata.correlationId)
-        out.member("occurredAt", metadata.occurredAt.rfc3339)
+        out.member("occurredAt", timestamp: metadata.occurredAt)
         out.key("source")
         out.beginObject()
         out.member("system", metadata.source.system)

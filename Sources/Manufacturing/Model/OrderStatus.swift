@@ -179,8 +179,8 @@ extension JSONBytes {
         beginArray()
         for reason in riskReasons { string(reason.rawValue) }
         endArray()
-        member("dueDate", dueDate.rfc3339)
-        member("updatedAt", updatedAt.rfc3339)
+        member("dueDate", timestamp: dueDate)
+        member("updatedAt", timestamp: updatedAt)
         endObject()
     }
 }

@@ -74,41 +74,52 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// `YYYY-MM-DDTHH:MM:SS.sssZ`.
     public var rfc3339: String {
+        guard hasFourDigitYear else {
+            let (y, m, d, h, mi, s, f) = fields
+            return "\(y)-\(Self.pad(m, 2))-\(Self.pad(d, 2))T\(Self.pad(h, 2)):\(Self.pad(mi, 2)):\(Self.pad(s, 2)).\(Self.pad(f, 3))Z"
+        }
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            writeRFC3339(to: buffer)
+            return 24
+        }
+    }
+
+    /// Whether ``rfc3339`` has the 24 bytes of ``writeRFC3339(to:)`` (years 0 to 9999).
+    var hasFourDigitYear: Bool { (-62_167_219_200_000..<253_402_300_800_000).contains(milliseconds) }
+
+    /// Year, month, day, hour, minute, second and millisecond.
+    private var fields: (Int, Int, Int, Int, Int, Int, Int) {
         let ms = ((milliseconds % 86_400_000) + 86_400_000) % 86_400_000
         let days = (milliseconds - ms) / 86_400_000
         let (y, m, d) = Self.civilFromDays(Int(days))
-        let h = Int(ms / 3_600_000)
-        let mi = Int(ms / 60_000 % 60)
-        let s = Int(ms / 1000 % 60)
-        let f = Int(ms % 1000)
-        guard (0...9999).contains(y) else {
-            return "\(y)-\(Self.pad(m, 2))-\(Self.pad(d, 2))T\(Self.pad(h, 2)):\(Self.pad(mi, 2)):\(Self.pad(s, 2)).\(Self.pad(f, 3))Z"
-        }
-        // yyyy-MM-ddTHH:mm:ss.SSSZ, written digit by digit (on the hot path of every output).
-        return String(unsafeUninitializedCapacity: 24) { buffer in
-            func put(_ value: Int, _ width: Int, at offset: Int) {
-                var v = value
-                for i in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[i] = UInt8(48 + v % 10)
-                    v /= 10
-                }
+        return (y, m, d, Int(ms / 3_600_000), Int(ms / 60_000 % 60), Int(ms / 1000 % 60), Int(ms % 1000))
+    }
+
+    /// `yyyy-MM-ddTHH:mm:ss.SSSZ` into `buffer` (24 bytes), digit by digit (on the hot path of
+    /// every output). Only for ``hasFourDigitYear``.
+    func writeRFC3339(to buffer: UnsafeMutableBufferPointer<UInt8>) {
+        let (y, m, d, h, mi, s, f) = fields
+        func put(_ value: Int, _ width: Int, at offset: Int) {
+            var v = value
+            for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                buffer[i] = UInt8(48 + v % 10)
+                v /= 10
             }
-            put(y, 4, at: 0)
-            buffer[4] = UInt8(ascii: "-")
-            put(m, 2, at: 5)
-            buffer[7] = UInt8(ascii: "-")
-            put(d, 2, at: 8)
-            buffer[10] = UInt8(ascii: "T")
-            put(h, 2, at: 11)
-            buffer[13] = UInt8(ascii: ":")
-            put(mi, 2, at: 14)
-            buffer[16] = UInt8(ascii: ":")
-            put(s, 2, at: 17)
-            buffer[19] = UInt8(ascii: ".")
-            put(f, 3, at: 20)
-            buffer[23] = UInt8(ascii: "Z")
-            return 24
         }
+        put(y, 4, at: 0)
+        buffer[4] = UInt8(ascii: "-")
+        put(m, 2, at: 5)
+        buffer[7] = UInt8(ascii: "-")
+        put(d, 2, at: 8)
+        buffer[10] = UInt8(ascii: "T")
+        put(h, 2, at: 11)
+        buffer[13] = UInt8(ascii: ":")
+        put(mi, 2, at: 14)
+        buffer[16] = UInt8(ascii: ":")
+        put(s, 2, at: 17)
+        buffer[19] = UInt8(ascii: ".")
+        put(f, 3, at: 20)
+        buffer[23] = UInt8(ascii: "Z")
     }
 
     private static func pad(_ v: Int, _ n: Int) -> String {
@@ -147,5 +158,15 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}
+
+extension JSONBytes {
+    /// A member whose value is a timestamp, its RFC 3339 text written in place (no `String`):
+    /// every output event carries two to four.
+    mutating func member(_ name: StaticString, timestamp: Timestamp) {
+        guard timestamp.hasFourDigitYear else { return member(name, timestamp.rfc3339) }
+        key(name)
+        plainString(count: 24) { timestamp.writeRFC3339(to: $0) }
     }
 }

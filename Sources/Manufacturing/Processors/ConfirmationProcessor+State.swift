@@ -94,11 +94,12 @@ extension ConfirmationProcessor {
     /// already in the store (called after the flush wrote it). A completed one also leaves the due
     /// schedule; any other keeps its place there (it may still turn LATE).
     func evictIfQuiet(_ id: String) {
-        guard let state = progress[id], !windowStore.hasOpenWindows(id), parked[id] == nil, let resident = workOrders[id], store != nil
+        guard let index = progress.index(forKey: id), !windowStore.hasOpenWindows(id), parked[id] == nil, let resident = workOrders[id], store != nil
         else { return }
+        let completed = progress.values[index].isCompleted  // one flag: no copy of the whole progress
+        progress.remove(at: index)
         workOrders[id] = nil
-        progress[id] = nil
-        if state.isCompleted { dueSchedule.cancel(id, at: resident.workOrder.dueDate.milliseconds) }
+        if completed { dueSchedule.cancel(id, at: resident.workOrder.dueDate.milliseconds) }
     }
 
     /// Work orders held in memory (for tests and statistics).

@@ -158,6 +158,22 @@ public final class ConsoleFeed: Service, Sendable {
             state.release(plant: plant, releasedAt: at)
             return
         }
+        // Millwright's own outputs are read in one pass (no JSON tree: every worker reads every
+        // posting and status); anything else through the full parser, which decides.
+        switch message.topic {
+        case Topics.productionConfirmation:
+            if let posting = PlainOutputReader.posting(value) {
+                return state.posting(plant: posting.plant, windowStart: posting.windowStart.milliseconds, postedAt: at)
+            }
+        case Topics.erpOrderStatus:
+            if let s = PlainOutputReader.orderStatus(value) {
+                let order = ConsoleFeedState.AtRiskOrder(
+                    orderId: s.orderId, workOrderId: s.workOrderId, status: s.status, riskReasons: s.riskReasons, dueDate: s.dueDate, updatedAt: s.updatedAt)
+                return state.status(order, plant: s.plant, atRisk: s.atRisk)
+            }
+        default:
+            return
+        }
         guard let envelope = try? JSONParser.parse(value), let data = envelope["data"] else { return }
         switch message.topic {
         case Topics.productionConfirmation:

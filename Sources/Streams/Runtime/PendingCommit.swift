@@ -64,8 +64,14 @@ final class PendingCommit: @unchecked Sendable {
         for task in tasks {
             commit.consumed.merge(task.consumed, uniquingKeysWith: +)
             if let oldest = task.oldestInput { commit.oldestInputs.append(oldest) }
+            var counts: [(topic: String, count: Int)] = []
+            defer { for (topic, count) in counts { commit.produced[topic, default: 0] += count } }
             for output in task.outputs {
-                commit.produced[output.topic, default: 0] += 1
+                if let i = counts.firstIndex(where: { $0.topic == output.topic }) {
+                    counts[i].count += 1
+                } else {
+                    counts.append((output.topic, 1))
+                }
                 guard let tally = output.tally else { continue }
                 commit.tallies.append(tally)
                 if let message = tally.logMessage { log(message, output, tally, logger) }
