@@ -49,13 +49,21 @@ struct ShapeInput {
     func table() -> [OutputRecord] {
         var counts = [Int](repeating: 0, count: workOrders)
         if shape == .outputHeavy { for w in assignment() { counts[w] += 1 } }
-        return (0..<workOrders).map { StreamsBenchmark.workOrder("WO-T\($0)-1", ordered: shape == .outputHeavy ? Double(6 * max(1, counts[$0])) : 1e9) }
+        return (0..<workOrders).map {
+            StreamsBenchmark.workOrder(
+                "WO-T\($0)-1", ordered: shape == .outputHeavy ? Double(6 * max(1, counts[$0])) : 1e9, releasedAt: baseTime - 3_600_000)
+        }
     }
+
+    /// The first event's time: six hours ago, aligned to a window. The work orders are released an
+    /// hour before it (their release time starts their retention: released at the epoch, every
+    /// work order would be retired at the first event).
+    var baseTime: Int64 { Int64(Date().timeIntervalSince1970 * 1000) / 900_000 * 900_000 - 6 * 3_600_000 }
 
     /// The events, in append order: event time rising evenly over the span from six hours ago
     /// (aligned to a window), each moved by a jitter drawn from a fixed seed (so runs compare).
     func input() -> [OutputRecord] {
-        let base = Int64(Date().timeIntervalSince1970 * 1000) / 900_000 * 900_000 - 6 * 3_600_000
+        let base = baseTime
         let span = Int64(spanMinutes) * 60_000
         var random = SimulationRandom(seed: 20)
         let assigned = assignment()
@@ -84,14 +92,15 @@ struct ShapeInput {
 }
 
 extension StreamsBenchmark {
-    static func workOrder(_ id: String, ordered: Double) -> OutputRecord {
+    static func workOrder(_ id: String, ordered: Double, releasedAt: Int64) -> OutputRecord {
         let json =
             #"{"workOrderId":"\#(id)","orderId":"\#(id)","plant":"P100","itemId":"GB-200","orderedQty":\#(ordered),"uom":"EA","dueDate":"2030-01-01T00:00:00.000Z","components":[{"itemId":"HS-200","qtyPer":1,"uom":"EA"},{"itemId":"OIL","qtyPer":0.75,"uom":"L"}],"finalOperationSeq":30}"#
         guard let workOrder = WorkOrder(json: Array(json.utf8)) else { fatalError("fixture") }
         return Envelope(
-            eventId: "wo-\(id)", correlationId: "bench", occurredAt: Timestamp(milliseconds: 0), source: EventSource(system: "Millwright"), data: workOrder
+            eventId: "wo-\(id)", correlationId: "bench", occurredAt: Timestamp(milliseconds: releasedAt), source: EventSource(system: "Millwright"),
+            data: workOrder
         )
-        .outputRecord(topic: Topics.workOrders, key: id, causationId: "bench")
+        .outputRecord(topic: Topics.workOrders, key: id, causationId: "bench", timestamp: releasedAt)
     }
 
     static func completion(_ id: String, good: Double, at: Int64, eventId: String, timestamp: Int64, final: Bool = true) -> OutputRecord {

@@ -75,7 +75,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         // not part of that job, and loading them inside its window made it measure a table load
         // fifteen times the job's own.
         let table = inputShape.table()
-        let probeTable = (0..<probes).map { Self.workOrder("WO-P\($0)-1", ordered: 1) }
+        let probeTable = (0..<probes).map { Self.workOrder("WO-P\($0)-1", ordered: 1, releasedAt: Int64(Date().timeIntervalSince1970 * 1000)) }
         try await send(table, producer)
         let input = inputShape.input()
         try await send(input, producer)
