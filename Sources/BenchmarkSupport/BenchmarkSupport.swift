@@ -25,6 +25,15 @@ public enum BenchmarkSupport {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// CPU time the calling thread has used so far, in seconds: unlike a rate, it does not count
+    /// the time the thread waited for a core other processes held (on a shared machine, the
+    /// steadier figure for single-threaded work).
+    public static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
     /// CPU time the whole machine has spent busy (all cores, everything but idle and I/O wait),
     /// in seconds, or nil when /proc does not tell.
     public static func machineBusySeconds() -> Double? {

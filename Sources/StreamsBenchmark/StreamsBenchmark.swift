@@ -264,6 +264,7 @@ struct StreamsBenchmark: AsyncParsableCommand {
         let tableRecords = records(table)
         let inputRecords = records(input)
         var rates: [Double] = []
+        var cpu: [Double] = []  // µs of this thread's CPU per event
         var outputs = 0
         for round in 1...5 {
             let driver = ProcessorTestDriver(
@@ -273,20 +274,23 @@ struct StreamsBenchmark: AsyncParsableCommand {
             try driver.flush()
             _ = driver.drainOutputs()
             let start = ContinuousClock.now
+            let cpuStart = BenchmarkSupport.threadCPUSeconds()
             for (i, record) in inputRecords.enumerated() {
                 try driver.pipe(record, flush: (i + 1) % flushEvery == 0)
             }
             try driver.flush()
             let seconds = (ContinuousClock.now - start).seconds
+            cpu.append((BenchmarkSupport.threadCPUSeconds() - cpuStart) / Double(inputRecords.count) * 1e6)
             let drained = driver.drainOutputs()
             outputs = drained.count
             rates.append(Double(inputRecords.count) / seconds)
             if round == 1 { print(OutputCount(drained.map(\.topic), inputs: inputRecords.count).report) }
-            print(String(format: "round %d: %.0f events/s (%d outputs)", round, rates.last!, outputs))
+            print(String(format: "round %d: %.0f events/s, %.2f µs of CPU per event (%d outputs)", round, rates.last!, cpu.last!, outputs))
         }
         print(
             String(
-                format: "confirmation processor alone, median of 5: %.0f events/s; peak RSS %@ MB", rates.sorted()[2],
+                format: "confirmation processor alone, median of 5: %.0f events/s, %.2f µs of CPU per event; peak RSS %@ MB", rates.sorted()[2],
+                cpu.sorted()[2],
                 BenchmarkSupport.peakRSSMegabytes(pid: getpid()).map(String.init) ?? "n/a"))
     }
 
