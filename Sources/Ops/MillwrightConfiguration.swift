@@ -137,6 +137,9 @@ public struct MillwrightConfiguration: Sendable {
         if let v = values["idleCommitWait"] { streams.idleCommitWait = .milliseconds(try duration("idleCommitWait", v)) }
         if let v = values["streamThreads"] { streams.streamThreads = try wholeNumber("streamThreads", v, minimum: 1) }
         if let v = values["maxRecordsPerTransaction"] { streams.maxRecordsPerTransaction = try wholeNumber("maxRecordsPerTransaction", v, minimum: 1) }
+        if let v = values["maxOutputBytesPerTransaction"] {
+            streams.maxOutputBytesPerTransaction = try wholeNumber("maxOutputBytesPerTransaction", v, minimum: 1024)
+        }
         if let v = values["maxBufferedRecordsPerPartition"] {
             streams.maxBufferedRecordsPerPartition = try wholeNumber("maxBufferedRecordsPerPartition", v, minimum: 5)
         }
@@ -227,7 +230,8 @@ public struct MillwrightConfiguration: Sendable {
         "STATE_DIR": "stateDirectory", "STATE_FILE_INTERVAL": "stateFileInterval", "STATE_CACHE_BYTES": "stateCacheBytes", "COMMIT_INTERVAL": "commitInterval",
         "IDLE_COMMIT_WAIT": "idleCommitWait",
         "SESSION_TIMEOUT": "sessionTimeout", "STREAM_THREADS": "streamThreads", "ALLOW_STATE_LOSS": "allowStateLoss",
-        "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction", "MAX_BUFFERED_RECORDS_PER_PARTITION": "maxBufferedRecordsPerPartition",
+        "MAX_RECORDS_PER_TRANSACTION": "maxRecordsPerTransaction", "MAX_OUTPUT_BYTES_PER_TRANSACTION": "maxOutputBytesPerTransaction",
+        "MAX_BUFFERED_RECORDS_PER_PARTITION": "maxBufferedRecordsPerPartition",
         "WINDOW_SIZE": "processing.windowSize", "GRACE": "processing.grace", "IDLE_TIMEOUT": "processing.idleTimeout",
         "PARKING_TIMEOUT": "processing.parkingTimeout", "OVER_DELIVERY_TOLERANCE": "processing.overDeliveryTolerance",
         "SCRAP_TOLERANCE": "processing.scrapTolerance", "WORK_ORDER_RETENTION": "processing.workOrderRetention",

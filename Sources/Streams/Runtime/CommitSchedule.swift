@@ -14,7 +14,7 @@ import Foundation
 /// ```
 ///
 /// A transaction is handed over when none is in flight and the records processed since the last
-/// hand-over reach `maxRecords` (full), or the input paused — nothing came for `idleWait`, when
+/// hand-over reach `maxRecords` or their outputs the output budget (full), or the input paused — nothing came for `idleWait`, when
 /// that is shorter than the commit interval — with records processed, or `commitInterval` passed.
 struct CommitSchedule: Sendable {
     let commitInterval: Duration
@@ -61,10 +61,12 @@ struct CommitSchedule: Sendable {
         var handOver: Bool
     }
 
-    /// The end of a turn that processed `processed` records; `idle` is what ``polled(anything:at:)`` answered.
-    mutating func turnEnded(processed: Int, idle: Bool, now: ContinuousClock.Instant) -> Turn {
+    /// The end of a turn that processed `processed` records; `idle` is what ``polled(anything:at:)``
+    /// answered; `outputsFull` when the outputs since the last hand-over reached their budget
+    /// (`maxOutputBytesPerTransaction`): full, whatever the record count.
+    mutating func turnEnded(processed: Int, idle: Bool, outputsFull: Bool = false, now: ContinuousClock.Instant) -> Turn {
         uncommitted += processed
-        let full = uncommitted >= maxRecords
+        let full = uncommitted >= maxRecords || (outputsFull && uncommitted > 0)
         let pausedWithWork = idle && uncommitted > 0
         // After a full turn records may still wait in the buffers: no wait. With records
         // processed and not yet handed over, the next poll waits only the idle wait: if nothing

@@ -28,9 +28,10 @@ extension StreamLoop {
 
     // MARK: Input order
 
-    /// Processes the task's buffered records in order until it must wait for a topic, or `budget`
-    /// records were processed (the rest waits for the next transaction).
-    func drain(_ task: StreamTask, partition: Int32, now: Int64, budget: Int) throws(StreamsError) -> Int {
+    /// Processes the task's buffered records in order until it must wait for a topic, `budget`
+    /// records were processed, or the task's outputs reached `outputLimit` bytes (the rest waits
+    /// for the next transaction).
+    func drain(_ task: StreamTask, partition: Int32, now: Int64, budget: Int, outputLimit: Int = .max) throws(StreamsError) -> Int {
         // Taken out of the dictionary while it drains: changed in place, not copied.
         guard budget > 0, var buffer = buffers.removeValue(forKey: partition) else { return 0 }
         defer { buffers[partition] = buffer }
@@ -57,7 +58,7 @@ extension StreamLoop {
                     "processor \(worker.definition.name) failed on \(message.topic)[\(message.partition)]@\(message.offset): \(error)")
             }
             processed += 1
-            if processed == budget { break }
+            if processed == budget || task.outputBytes >= outputLimit { break }
         }
         return processed
     }

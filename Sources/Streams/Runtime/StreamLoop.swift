@@ -165,12 +165,20 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
             }
             var processed = 0
             // The transaction's budget goes round the tasks, starting one further each turn: in
-            // a burst no task waits until every other one has drained.
+            // a burst no task waits until every other one has drained. Its outputs have a budget
+            // too: once they reach it, the turn stops and the transaction is full.
             let order = tasks.keys.sorted()
             turn &+= 1
-            for index in order.indices {
+            let maxOutputBytes = worker.configuration.maxOutputBytesPerTransaction
+            var outputBytes = tasks.values.reduce(0) { $0 + $1.outputBytes }
+            for index in order.indices where outputBytes < maxOutputBytes {
                 let partition = order[(index + turn) % order.count]
-                processed += try drain(tasks[partition]!, partition: partition, now: now, budget: schedule.budget(processedThisTurn: processed))
+                let task = tasks[partition]!
+                let before = task.outputBytes
+                processed += try drain(
+                    task, partition: partition, now: now, budget: schedule.budget(processedThisTurn: processed),
+                    outputLimit: maxOutputBytes - (outputBytes - before))
+                outputBytes += task.outputBytes - before
             }
             try applyBackpressure()
             if processed > 0 { worker.record { $0.processedRecords += processed } }
@@ -185,7 +193,7 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
                 publishMetrics()
                 checkClusterReachable()
             }
-            let next = schedule.turnEnded(processed: processed, idle: idle, now: .now)
+            let next = schedule.turnEnded(processed: processed, idle: idle, outputsFull: outputBytes >= maxOutputBytes, now: .now)
             pollTimeout = next.pollTimeout
             try finishCommit(wait: next.waitForInFlight)
             if inFlight == nil && next.handOver { try beginCommit() }

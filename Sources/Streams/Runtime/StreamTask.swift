@@ -115,6 +115,8 @@ final class StreamTask: ProcessorContext {
     private(set) var wallClock: Int64
     private var stores: [String: TaskStore] = [:]
     private(set) var outputs: [OutputRecord] = []
+    /// ``OutputRecord/approximateBytes`` of `outputs`: what the transaction's output budget counts.
+    private(set) var outputBytes = 0
     /// Next offset to read per input topic, as processed (not yet committed).
     var positions: [String: Int64] = [:]
     private var pendingEventTime: Int64?
@@ -148,7 +150,10 @@ final class StreamTask: ProcessorContext {
     // MARK: ProcessorContext
 
     var streamTime: Int64 { max(clock.streamTime, pendingEventTime ?? .min) }
-    func forward(_ record: OutputRecord) { outputs.append(record) }
+    func forward(_ record: OutputRecord) {
+        outputBytes += record.approximateBytes
+        outputs.append(record)
+    }
     func store(_ name: String) -> any KeyValueStore { taskStore(name) }
     func observeEventTime(_ milliseconds: Int64) { pendingEventTime = max(pendingEventTime ?? .min, milliseconds) }
     func owner(ofKey key: String) -> Int32? { routing?.owner(ofKey: key) }
@@ -157,7 +162,7 @@ final class StreamTask: ProcessorContext {
             misrouted = "\(record.topic)[\(record.partition)]@\(record.offset)"
             return
         }
-        outputs.append(routing.forward(record, key: key))
+        forward(routing.forward(record, key: key))
     }
     func schedule(_ type: PunctuationType, every interval: Int64, _ punctuator: @escaping Punctuation.Punctuator) -> Punctuation {
         punctuations.schedule(type, every: interval, wallClock: wallClock, punctuator)
@@ -256,6 +261,7 @@ final class StreamTask: ProcessorContext {
             outputs: outputs, changes: changes, positions: positions, consumed: consumed,
             oldestInput: oldestInput == .max ? nil : oldestInput)
         outputs = []
+        outputBytes = 0
         consumed = [:]
         oldestInput = .max
         dirty = false
@@ -290,7 +296,10 @@ extension StreamTask {
 
     /// The outputs forwarded so far, removed from the task.
     func takeOutputs() -> [OutputRecord] {
-        defer { outputs = [] }
+        defer {
+            outputs = []
+            outputBytes = 0
+        }
         return outputs
     }
 }

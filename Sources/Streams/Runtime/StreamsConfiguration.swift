@@ -26,6 +26,12 @@ public struct StreamsConfiguration: Sendable {
     /// what a burst (a table read from its start, a backlog after downtime) holds in memory at
     /// once as outputs and changelog records. Default 10,000.
     public var maxRecordsPerTransaction: Int = 10_000
+    /// Output bytes (keys, values, headers) one transaction holds at most: when the tasks'
+    /// outputs since the last hand-over reach this, the turn stops processing and the transaction
+    /// is handed over as if full. Bounds memory where input records make many or large outputs
+    /// (a posting and two status events every few events), which `maxRecordsPerTransaction`
+    /// alone does not. Default 2 MiB.
+    public var maxOutputBytesPerTransaction: Int = 2 << 20
     /// Unprocessed records a task holds per event partition before that partition is paused (it
     /// resumes below a fifth of this). With `maxPrefetchedMessages` it bounds the input held in
     /// memory; smaller values cost throughput (Docs/performance.md). Default 5,000.
@@ -99,6 +105,7 @@ public struct StreamsConfiguration: Sendable {
         if commitInterval < .milliseconds(1) { throw StreamsError(.configuration, "commitInterval: at least 1 ms") }
         if idleCommitWait < .milliseconds(1) { throw StreamsError(.configuration, "idleCommitWait: at least 1 ms") }
         if maxRecordsPerTransaction < 1 { throw StreamsError(.configuration, "maxRecordsPerTransaction: at least 1") }
+        if maxOutputBytesPerTransaction < 1024 { throw StreamsError(.configuration, "maxOutputBytesPerTransaction: at least 1024") }
         if maxBufferedRecordsPerPartition < 5 { throw StreamsError(.configuration, "maxBufferedRecordsPerPartition: at least 5") }
         if streamThreads < 1 || streamThreads > 64 { throw StreamsError(.configuration, "streamThreads: from 1 to 64") }
         if stateFileInterval < .zero { throw StreamsError(.configuration, "stateFileInterval: not negative") }

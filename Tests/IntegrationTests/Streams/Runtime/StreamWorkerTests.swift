@@ -335,6 +335,30 @@ struct StreamWorkerTests {
         }
     }
 
+    @Test(
+        "a transaction is also bounded by its outputs: once they reach maxOutputBytesPerTransaction it is handed over, whatever the record count; every output once, in order"
+    )
+    func transactionOutputBound() async throws {
+        var (cluster, configuration, definition) = try Self.setUp(brokers: 1)
+        configuration.maxOutputBytesPerTransaction = 1024  // ~110 of the counter's outputs (key "k12", value "k12=7")
+        configuration.commitInterval = .seconds(600)  // neither the interval nor the record bound can start one
+        configuration.idleCommitWait = .seconds(600)
+        try await Self.produce(cluster, keys: 20, perKey: 30)
+        let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
+        try worker.start()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while worker.statistics.committedTransactions < 3 && worker.failure == nil && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let whileRunning = worker.statistics.committedTransactions
+        await worker.stop()
+        #expect(worker.failure == nil)
+        #expect(whileRunning >= 3, "600 outputs of ~9 bytes in transactions of at most ~1 KB of outputs: handed over as they filled")
+        let out = try await Self.committedOutputs(cluster, changelog: definition.changelogTopic(group: configuration.group))
+        #expect(out.count == 600)
+        for k in 0..<20 { #expect(out.filter { $0.hasPrefix("k\(k)=") } == (1...30).map { "k\(k)=\($0)" }) }
+    }
+
     /// A worker with a 600 s commit interval (it never comes in these tests) started on 30
     /// records (10 keys × 3), returned once it has processed them all (or after 60 s).
     static func workerOnThirtyRecords(idleCommitWait: Duration?) async throws -> (InProcessKafkaCluster, StreamWorker) {

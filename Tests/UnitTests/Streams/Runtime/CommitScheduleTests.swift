@@ -23,6 +23,17 @@ struct CommitScheduleTests {
         #expect(s.budget(processedThisTurn: 0) == 10, "the count starts again")
     }
 
+    @Test("outputs at their budget make the transaction full below the record bound; without records processed they hand nothing over early")
+    func outputsFull() {
+        var s = schedule(max: 1_000)
+        _ = s.polled(anything: true, at: start)
+        let turn = s.turnEnded(processed: 3, idle: false, outputsFull: true, now: start.advanced(by: .milliseconds(1)))
+        #expect(turn == .init(pollTimeout: .zero, waitForInFlight: true, handOver: true))
+        _ = s.handedOver(now: start.advanced(by: .milliseconds(2)))
+        let empty = s.turnEnded(processed: 0, idle: false, outputsFull: true, now: start.advanced(by: .milliseconds(3)))
+        #expect(!empty.handOver, "outputs from a clock punctuation alone wait for the commit interval")
+    }
+
     @Test("with records processed, the poll waits only the idle wait; once nothing came for it, the transaction is handed over before the commit interval")
     func pausedInput() {
         var s = schedule()
