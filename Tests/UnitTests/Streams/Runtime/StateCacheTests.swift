@@ -3,14 +3,19 @@ import Testing
 
 @testable import Streams
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("Stores on disk and their cache")
 struct StateCacheTests {
     @Test("the cache keeps the most recently used entries within its bytes and its entry limit, misses too, and never answers for another owner")
     func leastRecentlyUsedOut() {
-        let cache = StateCache(capacityBytes: 3 * (64 + 2 + 10))  // three entries of a 1-byte store name, 1-byte key, 10-byte value
+        let entry = StateCache.entryOverhead + 2 + 10  // a 1-byte store name, 1-byte key, 10-byte value
+        let cache = StateCache(capacityBytes: 3 * entry)
         let owner = cache.newOwner()
         for key in ["a", "b", "c"] { cache.set(owner: owner, store: "s", key: key, value: Array(repeating: 1, count: 10)) }
-        #expect(cache.count == 3 && cache.usedBytes == 3 * 76)
+        #expect(cache.count == 3 && cache.usedBytes == 3 * entry)
         _ = cache.value(owner: owner, store: "s", key: "a")  // a is used: b is the oldest now
         cache.set(owner: owner, store: "s", key: "d", value: Array(repeating: 2, count: 10))
         #expect(cache.value(owner: owner, store: "s", key: "b") == nil, "evicted")
@@ -59,4 +64,27 @@ struct StateCacheTests {
         let reopened = TaskStore(name: "s", file: file, cache: cache, owner: cache.newOwner())
         #expect(reopened.get("k:1") == [10] && reopened.get("k:2") == nil && reopened.get("k:4") == [4], "the file has what committed, not the newer change")
     }
+
+    #if canImport(Glibc)
+        @Test(
+            "what the cache counts covers what its entries allocate: 100,000 entries with keys and values as the confirmation store's hold no more than 1.5 × their counted bytes in the allocator (the least of three tries; other tests allocate meanwhile)"
+        )
+        func countedBytesCoverAllocations() {
+            var ratios: [Double] = []
+            for _ in 0..<3 {
+                let before = mallinfo2().uordblks
+                let cache = StateCache(capacityBytes: 1 << 30)
+                let owner = cache.newOwner()
+                for i in 0..<100_000 {
+                    let key = "progress:WO-\(4_000_000_000 + i)-10"
+                    cache.set(owner: owner, store: "confirmations", key: key, value: i % 4 == 0 ? nil : Array(repeating: UInt8(i & 0xFF), count: 40))
+                }
+                let allocated = Double(mallinfo2().uordblks) - Double(before)
+                ratios.append(allocated / Double(cache.usedBytes))
+                withExtendedLifetime(cache) {}
+            }
+            #expect(ratios.min()! <= 1.5, "allocated / counted: \(ratios)")
+            #expect(ratios.max()! >= 0.3, "the measure sees the entries at all: \(ratios)")
+        }
+    #endif
 }
