@@ -33,6 +33,7 @@ struct StateGrowthBenchmark: ParsableCommand {
     @Option(help: "The RSS samples (CSV).") var csv = "/tmp/state-growth-rss.csv"
     @Option(help: "An SVG plot of RSS over event time.") var svg: String?
     @Flag(help: "Keep the directory.") var keep = false
+    @Flag(help: "At each checkpoint, the processors' in-memory state too (schedules, resident work orders, open windows).") var showSizes = false
 
     func run() throws {
         let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("state-growth-\(getpid())").path
@@ -65,6 +66,11 @@ struct StateGrowthBenchmark: ParsableCommand {
                 let ledger = c.entries["releases/", default: 0]
                 func meanKB(_ sizes: [CompactedChangelog.Size]) -> Int { sizes.map(\.bytes).reduce(0, +) / max(1, sizes.count) / 1024 }
                 let appended = (c.releaseAppended + c.confirmationAppended).reduce(0, +)
+                if showSizes {
+                    say(
+                        "    in memory: " + c.processorSizes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                            + ", cache entries \(c.cacheEntries)")
+                }
                 say(
                     "| \(String(format: "%.1f", c.day)) | \(c.inputs) | \(c.liveWorkOrders) | \(c.retirementRecords) | \(ledger) (\(c.ledgerRetirementRecords) retired) | \(c.totalEntries) | \(meanKB(c.releaseLog)) / \(meanKB(c.confirmationLog)) | \(appended >> 20) | \(String(format: "%.1f", Double(c.cacheBytes) / 1_048_576)) |"
                 )

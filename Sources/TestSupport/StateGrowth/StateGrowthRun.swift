@@ -49,6 +49,9 @@ public final class StateGrowthRun {
         public var confirmationAppended: [Int]
         public var cacheBytes: Int
         public var cacheEntries: Int
+        /// The processors' in-memory state (their `stateSizes()`, summed over the tasks), by
+        /// `<processor>/<name>`: schedules, resident work orders, open windows.
+        public var processorSizes: [String: Int]
 
         /// Work orders in the confirmation stores (released, not retired).
         public var liveWorkOrders: Int { entries["confirmations/workorder:", default: 0] }
@@ -73,6 +76,8 @@ public final class StateGrowthRun {
     public let cache: StateCache
     public private(set) var release: [StreamTaskHarness] = []
     public private(set) var confirmation: [StreamTaskHarness] = []
+    private var releaseProcessors: [ReleaseProcessor] = []
+    private var confirmationProcessors: [ConfirmationProcessor] = []
     public let changelog: CompactedChangelog
     public private(set) var checkpoints: [Checkpoint] = []
     public private(set) var samples: [Sample] = []
@@ -94,14 +99,16 @@ public final class StateGrowthRun {
         let masterData = try Examples.masterData()
         let start = options.workload.start
         for p in 0..<options.partitions {
+            releaseProcessors.append(ReleaseProcessor(masterData: masterData, settings: options.settings))
+            confirmationProcessors.append(ConfirmationProcessor(settings: options.settings))
             release.append(
                 try StreamTaskHarness(
-                    processor: ReleaseProcessor(masterData: masterData, settings: options.settings), partition: p, wallClock: start,
+                    processor: releaseProcessors[Int(p)], partition: p, wallClock: start,
                     idleTimeout: options.settings.idleTimeout, directory: Self.stateDirectory(options.directory), cache: cache, name: "release",
                     stateFileInterval: options.stateFileInterval))
             confirmation.append(
                 try StreamTaskHarness(
-                    processor: ConfirmationProcessor(settings: options.settings), partition: p, wallClock: start,
+                    processor: confirmationProcessors[Int(p)], partition: p, wallClock: start,
                     idleTimeout: options.settings.idleTimeout, directory: Self.stateDirectory(options.directory), cache: cache, name: "confirmation",
                     stateFileInterval: options.stateFileInterval))
         }
@@ -228,9 +235,16 @@ public final class StateGrowthRun {
             confirmationLog: partitions.map { sizes[Self.logName("confirmation", $0)] ?? .init() },
             releaseAppended: partitions.map { changelog.appendedBytes[Self.logName("release", $0), default: 0] },
             confirmationAppended: partitions.map { changelog.appendedBytes[Self.logName("confirmation", $0), default: 0] },
-            cacheBytes: cache.usedBytes, cacheEntries: cache.count)
+            cacheBytes: cache.usedBytes, cacheEntries: cache.count, processorSizes: processorSizes())
         checkpoints.append(checkpoint)
         checkpointed(checkpoint)
+    }
+
+    private func processorSizes() -> [String: Int] {
+        var sizes: [String: Int] = [:]
+        for processor in releaseProcessors { for (name, value) in processor.stateSizes() { sizes["release/\(name)", default: 0] += value } }
+        for processor in confirmationProcessors { for (name, value) in processor.stateSizes() { sizes["confirmation/\(name)", default: 0] += value } }
+        return sizes
     }
 
     /// Every task's state file written (a worker's clean stop: its tasks leave), the tasks dropped.
@@ -238,6 +252,8 @@ public final class StateGrowthRun {
         for task in release + confirmation { try task.closeStateFile() }
         release = []
         confirmation = []
+        releaseProcessors = []
+        confirmationProcessors = []
     }
 
     /// One worker start: every task of both processors opened as a worker opens it, from its state
