@@ -160,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport", "OrderAPI",
+                "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport", "OrderAPI", "CAllocator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,11 +1,8 @@
+import CAllocator
 import Foundation
 import Testing
 
 @testable import Streams
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 @Suite("Stores on disk and their cache")
 struct StateCacheTests {
@@ -65,26 +62,22 @@ struct StateCacheTests {
         #expect(reopened.get("k:1") == [10] && reopened.get("k:2") == nil && reopened.get("k:4") == [4], "the file has what committed, not the newer change")
     }
 
-    #if canImport(Glibc)
-        @Test(
-            "what the cache counts covers what its entries allocate: 100,000 entries with keys and values as the confirmation store's hold no more than 1.5 × their counted bytes in the allocator (the least of three tries; other tests allocate meanwhile)"
-        )
-        func countedBytesCoverAllocations() {
-            var ratios: [Double] = []
-            for _ in 0..<3 {
-                let before = mallinfo2().uordblks
-                let cache = StateCache(capacityBytes: 1 << 30)
-                let owner = cache.newOwner()
-                for i in 0..<100_000 {
-                    let key = "progress:WO-\(4_000_000_000 + i)-10"
-                    cache.set(owner: owner, store: "confirmations", key: key, value: i % 4 == 0 ? nil : Array(repeating: UInt8(i & 0xFF), count: 40))
-                }
-                let allocated = Double(mallinfo2().uordblks) - Double(before)
-                ratios.append(allocated / Double(cache.usedBytes))
-                withExtendedLifetime(cache) {}
-            }
-            #expect(ratios.min()! <= 1.5, "allocated / counted: \(ratios)")
-            #expect(ratios.max()! >= 0.3, "the measure sees the entries at all: \(ratios)")
+    @Test(
+        "what the cache counts covers what its entries allocate: 100,000 entries with keys and values as the confirmation store's take no more than 1.25 × their counted bytes from the allocator (jemalloc's count of this thread's allocations, size classes included)"
+    )
+    func countedBytesCoverAllocations() throws {
+        try #require(millwright_allocator_serves_malloc() != 0, "the test process allocates with jemalloc (CAllocator)")
+        let before = millwright_allocator_thread_net()
+        let cache = StateCache(capacityBytes: 1 << 30)
+        let owner = cache.newOwner()
+        for i in 0..<100_000 {
+            let key = "progress:WO-\(4_000_000_000 + i)-10"
+            cache.set(owner: owner, store: "confirmations", key: key, value: i % 4 == 0 ? nil : Array(repeating: UInt8(i & 0xFF), count: 40))
         }
-    #endif
+        let allocated = Double(millwright_allocator_thread_net() - before)
+        let ratio = allocated / Double(cache.usedBytes)
+        withExtendedLifetime(cache) {}
+        #expect(ratio <= 1.25, "allocated \(Int(allocated)) bytes for \(cache.usedBytes) counted")
+        #expect(ratio >= 0.5, "the count is not far above what is allocated either: \(ratio)")
+    }
 }
