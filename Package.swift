@@ -150,7 +150,9 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Kafka", "Streams", "Manufacturing", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Kafka", "Streams", "Manufacturing", .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         // What can be tested without a broker: the pure logic of every module, the processors through
@@ -158,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport", "OrderAPI",
+                "Kafka", "Streams", "Manufacturing", "Ops", "JSON", "TestSupport", "OrderAPI", "CAllocator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -193,6 +195,17 @@ let package = Package(
             name: "ChaosHarness",
             dependencies: [
                 "Chaos", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: executable
+        ),
+        // Issue 16: work orders through release and confirmation over months of event time on one
+        // worker's tasks (stores on disk, cache, changelog, restore) without the broker; RSS, throughput,
+        // changelog size after compaction, restart time.
+        .executableTarget(
+            name: "StateGrowthBenchmark",
+            dependencies: [
+                "BenchmarkSupport", "TestSupport", "Streams", "Manufacturing", "CAllocator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: executable
         ),

@@ -48,3 +48,10 @@ int millwright_allocator_serves_malloc(void) {
     free(block);
     return after - before >= 4096;
 }
+
+long long millwright_allocator_thread_net(void) {
+    uint64_t deallocated = 0;
+    size_t size = sizeof(deallocated);
+    if (mallctl("thread.deallocated", &deallocated, &size, NULL, 0) != 0) return 0;
+    return (long long)(thread_allocated() - deallocated);
+}

@@ -11,4 +11,9 @@ const char *millwright_allocator_defaults(void);
 /// 1 if `malloc`, as every library in the process resolves it, is jemalloc's.
 int millwright_allocator_serves_malloc(void);
 
+/// Bytes this thread has allocated less those it has freed, since it started (jemalloc's
+/// thread.allocated and thread.deallocated, size classes included): what a structure built on
+/// one thread costs, whatever other threads do meanwhile. 0 when jemalloc does not answer.
+long long millwright_allocator_thread_net(void);
+
 #endif

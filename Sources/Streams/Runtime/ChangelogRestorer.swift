@@ -49,6 +49,12 @@ struct ChangelogRestorer {
         try Session(restorer: self, topic: topic, partition: partition)
     }
 
+    /// A session on a changelog partition read by something other than a consumer of the cluster
+    /// (a benchmark's log, compacted as Kafka's log cleaner would): the same restore.
+    func open(topic: String, partition: Int32, reader: any ChangelogReader, watermarks: KafkaWatermarks) -> Session {
+        Session(restorer: self, topic: topic, partition: partition, reader: reader, watermarks: watermarks)
+    }
+
     /// One partition's restore: its watermarks (for the caller's ``RestorePlan``), then
     /// ``restore(from:aborted:apply:settled:progress:)``. Close it when done.
     final class Session {
@@ -58,7 +64,7 @@ struct ChangelogRestorer {
         /// that end.
         let watermarks: KafkaWatermarks
         private let restorer: ChangelogRestorer
-        private let consumer: KafkaConsumer
+        private let consumer: any ChangelogReader
         private var tp: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 
         fileprivate init(restorer: ChangelogRestorer, topic: String, partition: Int32) throws(KafkaError) {
@@ -68,7 +74,8 @@ struct ChangelogRestorer {
             var configuration = KafkaConsumerConfiguration(client: restorer.client, groupID: nil)
             configuration.isolationLevel = .readCommitted
             configuration.enablePartitionEOF = true
-            consumer = try KafkaConsumer(configuration: configuration, logger: restorer.logger)
+            let consumer = try KafkaConsumer(configuration: configuration, logger: restorer.logger)
+            self.consumer = consumer
             do {
                 watermarks = try consumer.watermarks(KafkaTopicPartition(topic: topic, partition: partition), timeout: .seconds(10))
             } catch {
@@ -80,6 +87,14 @@ struct ChangelogRestorer {
                         "changelog \(topic) has no partition \(partition) (\(error.reason)): a task's changelog partition is its input partition, so the changelog needs the inputs' partition count — create it with the catalog's (`millwright topics apply --group <group>`)"
                 )
             }
+        }
+
+        fileprivate init(restorer: ChangelogRestorer, topic: String, partition: Int32, reader: any ChangelogReader, watermarks: KafkaWatermarks) {
+            self.restorer = restorer
+            self.topic = topic
+            self.partition = partition
+            consumer = reader
+            self.watermarks = watermarks
         }
 
         func close() { try? consumer.close() }
@@ -242,3 +257,15 @@ struct ChangelogRestorer {
         }
     }
 }
+
+/// What a restore reads a changelog partition with: a consumer of the cluster (the worker), or a
+/// log held elsewhere (the state-growth benchmark's compacted changelog, which outgrows
+/// librdkafka's in-process cluster). Records in offset order from the assigned offset
+/// (`KafkaOffset.beginning`: the log start); a `partitionEOF` at the end of the log.
+public protocol ChangelogReader: AnyObject {
+    func assign(_ positions: [KafkaTopicPartitionOffset]) throws(KafkaError)
+    func pollBatch(maxMessages: Int, timeout: Duration) throws(KafkaError) -> [KafkaConsumerEvent]
+    func close() throws(KafkaError)
+}
+
+extension KafkaConsumer: ChangelogReader {}

@@ -32,8 +32,15 @@ public final class StateCache: @unchecked Sendable {  // every mutable field is 
         }
     }
 
-    /// The budget in bytes (keys, values and ~64 bytes of bookkeeping an entry).
+    /// The budget in bytes (keys, values and ``entryOverhead`` an entry).
     public let capacityBytes: Int
+    /// What an entry costs besides its key's and value's bytes (64-bit, Swift 6.3): its node
+    /// (~112 bytes with the allocator's rounding), the side table its weak reference needs (~32),
+    /// its slot in the dictionary at its load factor (~90), the key's string storage past 15 bytes
+    /// (32 of header) and the value's array header (32). Counted as 64 before, a cache counted at
+    /// 18.6 MB took 48 MB of the state-growth benchmark's RSS (a cache of 32 MiB ~85 MB;
+    /// Docs/performance.md); a unit test holds the count to what the allocator hands out.
+    public static let entryOverhead = 320
     /// At most this many entries (tests hold a cache to one entry). Default: no limit but bytes.
     public let maxEntries: Int
     private let lock = NSLock()
@@ -76,7 +83,7 @@ public final class StateCache: @unchecked Sendable {  // every mutable field is 
     /// Caches what the file holds for the key (`nil`: none), evicting the least recently used.
     func set(owner: UInt64, store: String, key: String, value: [UInt8]?) {
         let cacheKey = Key(owner: owner, store: store, key: key)
-        let bytes = 64 + store.utf8.count + key.utf8.count + (value?.count ?? 0)
+        let bytes = Self.entryOverhead + store.utf8.count + key.utf8.count + (value?.count ?? 0)
         lock.lock()
         defer { lock.unlock() }
         if let old = nodes.removeValue(forKey: cacheKey) { unlink(old) }

@@ -309,9 +309,16 @@ extension StreamTask {
 /// same event-time, idle-advance and store code as a worker. No Kafka, no threads: the caller
 /// owns the clock.
 public final class StreamTaskHarness {
-    private let task: StreamTask
-    /// Commits "written" to the state file of stores on disk (its changelog offset).
-    private var commits: Int64 = 0
+    let task: StreamTask
+    /// Commits "written" to the state file of stores on disk (its changelog offset); with a
+    /// changelog (``commit()``), the offset after its last commit marker.
+    var commits: Int64 = 0
+
+    /// A task made elsewhere (a reopened or restored one, StreamTaskHarness+Changelog.swift).
+    init(task: StreamTask, commits: Int64) {
+        self.task = task
+        self.commits = commits
+    }
 
     /// - Parameter stores: entries to start from, by store (a restart from another harness's
     ///   ``storeContents``), applied as a restore is.
@@ -330,13 +337,17 @@ public final class StreamTaskHarness {
 
     /// A task whose stores live in a task state file under `directory`, read through `cache`, as a
     /// worker keeps them; every ``flush()`` commits to the file. `stores` are written to it first.
+    /// - Parameters:
+    ///   - name: the processor's folder in `directory` (a worker's is the processor's name).
+    ///   - stateFileInterval: the file is written at most this often (the worker's
+    ///     `stateFileInterval`); zero writes every commit.
     public init(
         processor: any StreamProcessor, partition: Int32, wallClock: Int64, idleTimeout: Int64, stores: [String: [(key: String, value: [UInt8])]] = [:],
-        routing: KeyRouting? = nil, directory: String, cache: StateCache
+        routing: KeyRouting? = nil, directory: String, cache: StateCache, name: String = "harness", stateFileInterval: Duration = .zero
     ) throws {
         task = StreamTask(partition: partition, processor: processor, wallClock: wallClock, idleTimeout: idleTimeout)
         task.routing = routing
-        let file = try TaskStateFile(directory: directory, processor: "harness", partition: partition)
+        let file = try TaskStateFile(directory: directory, processor: name, partition: partition, interval: stateFileInterval)
         try file.reset()
         task.storesOnDisk = (file, cache, cache.newOwner())
         var changes: [(store: String, key: String, value: [UInt8]?)] = []

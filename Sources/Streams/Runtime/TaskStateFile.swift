@@ -137,6 +137,25 @@ final class TaskStateFile {
         try database.read { db in try Row.fetchOne(db, sql: "SELECT 1 FROM kv LIMIT 1") == nil }
     }
 
+    /// Entries by store and kind (`<store>/<key up to its first ':'>`, `<store>/` for keys without
+    /// one), without reading values.
+    func entryCounts() throws -> [String: Int] {
+        try database.read { db in
+            var counts: [String: Int] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql:
+                    "SELECT store, CASE WHEN instr(key, ':') > 0 THEN substr(key, 1, instr(key, ':')) ELSE '' END AS kind, count(*) FROM kv GROUP BY store, kind"
+            )
+            while let row = try rows.next() {
+                let store: String = row[0]
+                let kind: String = row[1]
+                counts["\(store)/\(kind)"] = row[2]
+            }
+            return counts
+        }
+    }
+
     /// Each entry in turn, read with a cursor: a restore streams the file into the store without
     /// holding its rows.
     func forEachEntry(_ body: (String, String, [UInt8]) throws -> Void) throws {

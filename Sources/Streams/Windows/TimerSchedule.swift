@@ -1,16 +1,24 @@
 /// Keys due at points in time (stream time or wall clock): a processor's punctuations, as Kafka
 /// Streams' `punctuate` but per key. Schedule a key at a time; when the clock moves, take what
 /// came due, in time order. The earliest time is kept, so asking on every record costs one
-/// comparison (``isDue(at:inclusive:)``).
+/// comparison (``isDue(at:inclusive:)``), and the times are in a binary min-heap, so taking what is
+/// due costs a logarithm of the times scheduled per time taken — not a sort of every time
+/// scheduled, which with a retirement scheduled per live work order made each stream-time advance
+/// cost a sort of hundreds of thousands of times (the state-growth benchmark, Docs/performance.md).
 public struct TimerSchedule<Key: Hashable & Sendable>: Sendable {
     private var entries: [Int64: Set<Key>] = [:]
+    /// Every time in `entries`, as a min-heap. Times whose keys were all cancelled stay until they
+    /// come to the top (then skipped), so a time scheduled again after that may be in it twice:
+    /// the first copy taken takes its keys, the second finds none.
+    private var times: [Int64] = []
     /// The earliest scheduled time; `.max` when nothing is scheduled. After a ``cancel(_:at:)`` it
-    /// may be earlier than the earliest entry (asking then costs one scan, and corrects it).
+    /// may be earlier than the earliest entry (taking then skips the cancelled times, and corrects it).
     public private(set) var next: Int64 = .max
 
     public init() {}
 
     public mutating func schedule(_ key: Key, at time: Int64) {
+        if entries[time] == nil { push(time) }
         entries[time, default: []].insert(key)
         next = min(next, time)
     }
@@ -27,11 +35,42 @@ public struct TimerSchedule<Key: Hashable & Sendable>: Sendable {
     public mutating func takeDue(at time: Int64, inclusive: Bool = true) -> [(time: Int64, keys: Set<Key>)] {
         guard isDue(at: time, inclusive: inclusive) else { return [] }
         var due: [(time: Int64, keys: Set<Key>)] = []
-        for scheduled in entries.keys.sorted() where inclusive ? scheduled <= time : scheduled < time {
-            if let keys = entries.removeValue(forKey: scheduled) { due.append((scheduled, keys)) }
+        while let earliest = times.first, inclusive ? earliest <= time : earliest < time {
+            popEarliest()
+            if let keys = entries.removeValue(forKey: earliest) { due.append((earliest, keys)) }
         }
-        next = entries.keys.min() ?? .max
+        // Times whose keys were all cancelled leave the top, so `next` is a time with keys.
+        while let earliest = times.first, entries[earliest] == nil { popEarliest() }
+        next = times.first ?? .max
         return due
+    }
+
+    private mutating func push(_ time: Int64) {
+        times.append(time)
+        var child = times.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard times[child] < times[parent] else { break }
+            times.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func popEarliest() {
+        guard !times.isEmpty else { return }
+        times.swapAt(0, times.count - 1)
+        times.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < times.count, times[left] < times[smallest] { smallest = left }
+            if right < times.count, times[right] < times[smallest] { smallest = right }
+            guard smallest != parent else { return }
+            times.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 
     /// Keys scheduled, over all times.

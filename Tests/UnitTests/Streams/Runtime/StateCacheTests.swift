@@ -1,3 +1,4 @@
+import CAllocator
 import Foundation
 import Testing
 
@@ -7,10 +8,11 @@ import Testing
 struct StateCacheTests {
     @Test("the cache keeps the most recently used entries within its bytes and its entry limit, misses too, and never answers for another owner")
     func leastRecentlyUsedOut() {
-        let cache = StateCache(capacityBytes: 3 * (64 + 2 + 10))  // three entries of a 1-byte store name, 1-byte key, 10-byte value
+        let entry = StateCache.entryOverhead + 2 + 10  // a 1-byte store name, 1-byte key, 10-byte value
+        let cache = StateCache(capacityBytes: 3 * entry)
         let owner = cache.newOwner()
         for key in ["a", "b", "c"] { cache.set(owner: owner, store: "s", key: key, value: Array(repeating: 1, count: 10)) }
-        #expect(cache.count == 3 && cache.usedBytes == 3 * 76)
+        #expect(cache.count == 3 && cache.usedBytes == 3 * entry)
         _ = cache.value(owner: owner, store: "s", key: "a")  // a is used: b is the oldest now
         cache.set(owner: owner, store: "s", key: "d", value: Array(repeating: 2, count: 10))
         #expect(cache.value(owner: owner, store: "s", key: "b") == nil, "evicted")
@@ -58,5 +60,24 @@ struct StateCacheTests {
         #expect(store.get("k:1") == [10] && store.get("k:2") == nil && store.get("k:4") == [44])
         let reopened = TaskStore(name: "s", file: file, cache: cache, owner: cache.newOwner())
         #expect(reopened.get("k:1") == [10] && reopened.get("k:2") == nil && reopened.get("k:4") == [4], "the file has what committed, not the newer change")
+    }
+
+    @Test(
+        "what the cache counts covers what its entries allocate: 100,000 entries with keys and values as the confirmation store's take no more than 1.25 × their counted bytes from the allocator (jemalloc's count of this thread's allocations, size classes included)"
+    )
+    func countedBytesCoverAllocations() throws {
+        try #require(millwright_allocator_serves_malloc() != 0, "the test process allocates with jemalloc (CAllocator)")
+        let before = millwright_allocator_thread_net()
+        let cache = StateCache(capacityBytes: 1 << 30)
+        let owner = cache.newOwner()
+        for i in 0..<100_000 {
+            let key = "progress:WO-\(4_000_000_000 + i)-10"
+            cache.set(owner: owner, store: "confirmations", key: key, value: i % 4 == 0 ? nil : Array(repeating: UInt8(i & 0xFF), count: 40))
+        }
+        let allocated = Double(millwright_allocator_thread_net() - before)
+        let ratio = allocated / Double(cache.usedBytes)
+        withExtendedLifetime(cache) {}
+        #expect(ratio <= 1.25, "allocated \(Int(allocated)) bytes for \(cache.usedBytes) counted")
+        #expect(ratio >= 0.5, "the count is not far above what is allocated either: \(ratio)")
     }
 }

@@ -50,4 +50,40 @@ struct WindowsTests {
         #expect(due.map(\.time) == [20] && due.first?.keys == ["wo", "other"])
         #expect(timers.next == .max && timers.count == 0)
     }
+
+    @Test(
+        "against a plain model over 20,000 random schedules, cancels and takes (times reused after a cancel among them): the same keys come due at the same times, earliest first, and after a take next is the earliest time with keys"
+    )
+    func scheduleAgainstModel() {
+        var timers = TimerSchedule<Int>()
+        var model: [Int64: Set<Int>] = [:]
+        var random = SystemRandomNumberGenerator()
+        var clock: Int64 = 0
+        for _ in 0..<20_000 {
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<6:
+                let time = clock + Int64.random(in: 0..<50, using: &random)
+                let key = Int.random(in: 0..<40, using: &random)
+                timers.schedule(key, at: time)
+                model[time, default: []].insert(key)
+            case 6..<8:
+                guard let time = model.keys.randomElement(using: &random), let key = model[time]?.randomElement(using: &random) else { continue }
+                timers.cancel(key, at: time)
+                model[time]?.remove(key)
+                if model[time]?.isEmpty == true { model[time] = nil }
+            default:
+                clock += Int64.random(in: 0..<10, using: &random)
+                let inclusive = Bool.random(using: &random)
+                let looked = timers.isDue(at: clock, inclusive: inclusive)
+                let due = timers.takeDue(at: clock, inclusive: inclusive)
+                let expected = model.keys.filter { inclusive ? $0 <= clock : $0 < clock }.sorted()
+                #expect(due.map(\.time) == expected)
+                #expect(due.map(\.keys) == expected.map { model[$0] ?? [] })
+                for time in expected { model[time] = nil }
+                if looked { #expect(timers.next == (model.keys.min() ?? .max), "after a take, the earliest time with keys") }
+            }
+            #expect(timers.count == model.values.reduce(0) { $0 + $1.count })
+            #expect(timers.next <= (model.keys.min() ?? .max), "next is never later than the earliest time with keys")
+        }
+    }
 }
