@@ -67,7 +67,7 @@ extension ConfirmationProcessor {
     func retire(at time: Int64, context: any ProcessorContext) {
         for (_, ids) in retirements.takeDue(at: time) {
             for id in ids.sorted() {  // in a stable order: a replay gives the same outputs
-                // Scheduled twice (at the start and when it completed), or retired meanwhile.
+                // Gone from the store meanwhile.
                 guard let resident = resident(id), let state = progress[id] else { continue }
                 guard let due = retirementTime(of: state) else {
                     unstamped.append(id)

@@ -45,9 +45,10 @@ public final class ConfirmationProcessor: StreamProcessor {
     var windowStore: TumblingWindowStore<String, WindowTotals>
     /// Work orders that turn LATE once stream time passes their due date (ms) unless completed.
     var dueSchedule = TimerSchedule<String>()
-    /// Every work order in the store, at the stream time it may retire (looked at again then: an
-    /// event since moves it later). See ConfirmationProcessor+Retention.swift.
-    var retirements = TimerSchedule<String>()
+    /// Every work order in the store, once, at the stream time it may retire (looked at again
+    /// then: an event since moves it later; its completion moves it). See
+    /// ConfirmationProcessor+Retention.swift.
+    var retirements = KeyedTimerSchedule<String>()
     /// Work orders whose stored times are unknown (written by an earlier version), stamped with the
     /// next stream time.
     var unstamped: [String] = []

@@ -76,3 +76,47 @@ public struct TimerSchedule<Key: Hashable & Sendable>: Sendable {
     /// Keys scheduled, over all times.
     public var count: Int { entries.values.reduce(0) { $0 + $1.count } }
 }
+
+/// A ``TimerSchedule`` with one time per key: scheduling a key again moves it (its earlier time
+/// is cancelled). What it holds is the keys scheduled, not every time each key was ever scheduled
+/// at — a work order's retirement, first scheduled at its release and moved when it completes,
+/// stays one entry (as a plain schedule, the release's entry stayed until its time came, over 100
+/// days later: the state-growth benchmark's schedule held 66,500 entries for 8,700 live work
+/// orders).
+public struct KeyedTimerSchedule<Key: Hashable & Sendable>: Sendable {
+    private var schedule = TimerSchedule<Key>()
+    private var times: [Key: Int64] = [:]
+
+    public init() {}
+
+    /// Schedules `key` at `time`, moving it if it was scheduled at another time.
+    public mutating func schedule(_ key: Key, at time: Int64) {
+        if let previous = times[key] {
+            if previous == time { return }
+            schedule.cancel(key, at: previous)
+        }
+        schedule.schedule(key, at: time)
+        times[key] = time
+    }
+
+    /// Unschedules `key`, wherever it is.
+    public mutating func cancel(_ key: Key) {
+        if let previous = times.removeValue(forKey: key) { schedule.cancel(key, at: previous) }
+    }
+
+    /// The time `key` is scheduled at, if it is.
+    public func time(of key: Key) -> Int64? { times[key] }
+
+    /// See ``TimerSchedule/isDue(at:inclusive:)``.
+    public func isDue(at time: Int64, inclusive: Bool = true) -> Bool { schedule.isDue(at: time, inclusive: inclusive) }
+
+    /// Removes and returns what is due at `time`, earliest first: each key once, at its one time.
+    public mutating func takeDue(at time: Int64, inclusive: Bool = true) -> [(time: Int64, keys: Set<Key>)] {
+        let due = schedule.takeDue(at: time, inclusive: inclusive)
+        for (_, keys) in due { for key in keys { times[key] = nil } }
+        return due
+    }
+
+    /// Keys scheduled.
+    public var count: Int { times.count }
+}

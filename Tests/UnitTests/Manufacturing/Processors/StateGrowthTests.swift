@@ -43,6 +43,8 @@ struct StateGrowthTests {
 
         let live = approvedWithin(settings.workOrderRetention + lifetime)
         #expect(end.liveWorkOrders > 0 && end.liveWorkOrders <= live, "live work orders \(end.liveWorkOrders), approved within their retention \(live)")
+        let scheduled = end.processorSizes["confirmation/retirements_scheduled", default: -1]
+        #expect(scheduled == end.liveWorkOrders, "one retirement scheduled per work order in the stores, none for the retired: \(scheduled)")
         let retired = approvedWithin(settings.workOrderRetention + settings.retirementRecordRetention + lifetime)
         #expect(end.retirementRecords > 0 && end.retirementRecords <= retired, "retirement records \(end.retirementRecords), bound \(retired)")
         let ledger = end.entries["releases/", default: 0]

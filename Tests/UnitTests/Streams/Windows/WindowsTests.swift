@@ -37,6 +37,25 @@ struct WindowsTests {
         #expect(timers.takeDue(at: 20).isEmpty, "taken once")
     }
 
+    @Test(
+        "a keyed schedule holds one time per key: scheduling again moves the key, the old time never brings it; taken keys are gone and may be scheduled again")
+    func keyedSchedule() {
+        var timers = KeyedTimerSchedule<String>()
+        timers.schedule("wo", at: 100)  // released: retires when idle
+        timers.schedule("wo", at: 30)  // completed: retires earlier
+        timers.schedule("other", at: 50)
+        timers.schedule("other", at: 50)
+        #expect(timers.count == 2 && timers.time(of: "wo") == 30)
+        #expect(timers.takeDue(at: 40).map(\.keys) == [["wo"]])
+        #expect(timers.count == 1 && timers.time(of: "wo") == nil)
+        timers.schedule("wo", at: 60)  // looked at and moved later
+        #expect(timers.takeDue(at: 99).flatMap(\.keys) == ["other", "wo"])
+        #expect(timers.takeDue(at: 1_000).isEmpty, "the first time of wo (100) was cancelled when it moved")
+        timers.schedule("gone", at: 5)
+        timers.cancel("gone")
+        #expect(timers.count == 0 && timers.takeDue(at: 1_000).isEmpty)
+    }
+
     @Test("a cancelled key does not come due; the same key may wait at several times")
     func cancel() {
         var timers = TimerSchedule<String>()
