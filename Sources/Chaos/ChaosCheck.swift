@@ -20,6 +20,14 @@ public struct ChaosFindings: Sendable {
     public var uncommitted = 0
     /// The first problems, in words.
     public var problems: [String] = []
+    /// For the details (``ChaosDetails``): the work orders lost or wrong, the records checked one
+    /// by one that are missing or doubled, the outputs nothing explains.
+    var workOrders: Set<String> = []
+    var origins: Set<ChaosRun.Origin> = []
+    var unexplainedOutputs: [KafkaConsumerMessage] = []
+    /// The batches that count (a commit marker and no abort note), and those with an abort note.
+    var committedBatches: Set<String> = []
+    var abortedBatches: Set<String> = []
 
     /// Nothing lost, doubled, wrong or unexplained.
     public var complete: Bool { lost == 0 && duplicated == 0 && wrongSums == 0 && unexplained == 0 }
@@ -45,6 +53,7 @@ extension ChaosRun {
         let outputs = all.filter { m in m.headers.last("mw-batch")?.stringValue.map(batches.contains) ?? false }
         var findings = ChaosFindings()
         findings.uncommitted = all.count - outputs.count
+        (findings.committedBatches, findings.abortedBatches) = (batches, aborted)
 
         // Releases: each released work order once, no other.
         var released: [String: Int] = [:]
@@ -56,10 +65,12 @@ extension ChaosRun {
         findings.releases = released.values.reduce(0, +)
         for id in expected.released where released[id] == nil {
             findings.lost += 1
+            findings.workOrders.insert(id)
             findings.problem("release of \(id) missing")
         }
         for (id, count) in released where count > 1 || !expected.released.contains(id) {
             if count > 1 { findings.duplicated += count - 1 } else { findings.unexplained += 1 }
+            findings.workOrders.insert(id)
             findings.problem("release of \(id): \(count)×\(expected.released.contains(id) ? "" : ", not expected") (batches \(releaseBatches[id] ?? []))")
         }
 
@@ -70,6 +81,7 @@ extension ChaosRun {
         for m in outputs where m.topic == Topics.productionConfirmation {
             guard case .success(let posting) = EventDecoder.decode(m.value, as: ProductionConfirmation.self) else {
                 findings.unexplained += 1
+                findings.unexplainedOutputs.append(m)
                 continue
             }
             postingIds[posting.data.postingId, default: 0] += 1
@@ -79,6 +91,7 @@ extension ChaosRun {
         findings.postings = postingIds.values.reduce(0, +)
         for (id, count) in postingIds where count > 1 {
             findings.duplicated += count - 1
+            if let workOrder = id.split(separator: ":").first { findings.workOrders.insert(String(workOrder)) }
             findings.problem("posting \(id) \(count)×")
         }
         for (id, quantity) in expected.goodsReceipt {
@@ -86,6 +99,7 @@ extension ChaosRun {
             let scrapped = scrap[id] ?? 0
             if abs(posted - quantity) > 1e-6 || abs(scrapped - (expected.scrap[id] ?? 0)) > 1e-6 {
                 if posted < quantity { findings.lost += 1 } else { findings.wrongSums += 1 }
+                findings.workOrders.insert(id)
                 findings.problem("\(id): goods receipt \(posted) of \(quantity), scrap \(scrapped) of \(expected.scrap[id] ?? 0)")
             }
         }
@@ -98,6 +112,7 @@ extension ChaosRun {
         for m in outputs where m.topic == Topics.quarantine {
             guard case .success(let held) = EventDecoder.decode(m.value, as: Quarantine.self) else {
                 findings.unexplained += 1
+                findings.unexplainedOutputs.append(m)
                 continue
             }
             findings.quarantines += 1
@@ -118,10 +133,15 @@ extension ChaosRun {
         }
         for (reason, count) in byReason where expected.quarantinedOrders[reason] == nil {
             findings.unexplained += count
+            findings.unexplainedOutputs += outputs.filter { m in
+                guard m.topic == Topics.quarantine, case .success(let held) = EventDecoder.decode(m.value, as: Quarantine.self) else { return false }
+                return held.data.reason.rawValue == reason
+            }
             findings.problem("\(reason): \(count) quarantined, none expected")
         }
         for id in expected.overDeliveries.subtracting(overConfirmed) {
             findings.lost += 1
+            findings.workOrders.insert(id)
             findings.problem("\(id): over-reported, no OVER_CONFIRMATION")
         }
 
@@ -134,12 +154,14 @@ extension ChaosRun {
                 let offset = m.headers.last(DeadLetter.HeaderName.originalOffset)?.stringValue.flatMap({ Int64($0) })
             else {
                 findings.unexplained += 1
+                findings.unexplainedOutputs.append(m)
                 continue
             }
             let origin = Origin(topic: topic, partition: partition, offset: offset)
             lettered[origin, default: 0] += 1
             guard let sent = fates[origin] else {
                 findings.unexplained += 1
+                findings.unexplainedOutputs.append(m)
                 findings.problem("dead letter of \(topic)[\(partition)]@\(offset): not a poison or fuzzed record")
                 continue
             }
@@ -159,6 +181,7 @@ extension ChaosRun {
                 }
             guard !ok else { continue }
             if letters + held == 0 { findings.lost += 1 } else { findings.duplicated += letters + held - 1 }
+            findings.origins.insert(origin)
             let anyBatch = all.filter { m in
                 m.topic == DeadLetter.topic && m.headers.last(DeadLetter.HeaderName.originalTopic)?.stringValue == origin.topic
                     && m.headers.last(DeadLetter.HeaderName.originalOffset)?.stringValue == String(origin.offset)
@@ -170,6 +193,13 @@ extension ChaosRun {
         }
         for (origin, count) in quarantinedOrigins where fates[origin] == nil {
             findings.unexplained += count
+            findings.origins.insert(origin)
+            findings.unexplainedOutputs += outputs.filter { m in
+                guard m.topic == Topics.quarantine, case .success(let held) = EventDecoder.decode(m.value, as: Quarantine.self) else { return false }
+                let q = held.data
+                return q.reason == .unknownWorkOrder
+                    && Origin(topic: q.originalTopic, partition: Int32(q.originalPartition), offset: q.originalOffset) == origin
+            }
             findings.problem("UNKNOWN_WORK_ORDER for \(origin.topic)[\(origin.partition)]@\(origin.offset): not expected")
         }
         return findings
