@@ -144,7 +144,11 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
             worker.updateHealth { joined, _ in joined = true }  // the member joined for it
         }
         logger.info(
-            "worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "changelog": "\(worker.changelogTopic)", "instance": "\(instance)"])
+            "worker started",
+            metadata: [
+                "topics": "\(worker.definition.inputTopics)", "changelog": "\(worker.changelogTopic)", "instance": "\(instance)",
+                "life": "\(ledger.life)",
+            ])
         let interval = worker.configuration.wallClockInterval.wholeMilliseconds
         var pollTimeout = CommitSchedule.idlePoll
         var lastPublished: Int64 = 0
