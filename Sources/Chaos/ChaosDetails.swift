@@ -125,6 +125,10 @@ extension ChaosRun {
         var workOrder: String?
         var eventId: String?
         var summary: String
+        /// What the event adds to its work order's postings: goods receipt (a final operation's
+        /// good quantity) and scrap.
+        var goodsReceipt = 0.0
+        var scrap = 0.0
 
         var description: String {
             "\(eventId ?? "-") \(kind) \(origin.topic)[\(origin.partition)]@\(origin.offset) by \(partitioner) \(summary)"
@@ -139,6 +143,8 @@ extension ChaosRun {
             eventId = json?["eventId"] as? String
             workOrder = (data?["workOrderId"] as? String) ?? (data?["orderId"] as? String)
             let fields = ["operationSeq", "goodQty", "scrapQty", "final", "completedAt", "reportedAt", "quantity"]
+            if data?["final"] as? Bool == true { goodsReceipt = (data?["goodQty"] as? NSNumber)?.doubleValue ?? 0 }
+            scrap = (data?["scrapQty"] as? NSNumber)?.doubleValue ?? 0
             summary = json == nil ? "(not JSON, \(value?.count ?? 0) bytes)" : fields.compactMap { k in data?[k].map { "\(k)=\($0)" } }.joined(separator: " ")
         }
     }
@@ -148,6 +154,10 @@ extension ChaosDetails {
     /// The whole evidence for these findings.
     func text(_ findings: ChaosFindings, expected: PlantSimulation.Expected) -> String {
         var sections = ["findings: \(findings.summary)"] + findings.problems.map { "  - " + $0 }
+        if !findings.lateReleaseDetails.isEmpty {
+            sections.append("quarantined as UNKNOWN_WORK_ORDER before their release existed (explained, not posted):")
+            sections += findings.lateReleaseDetails.map { "  " + $0 }
+        }
         var workOrders = findings.workOrders
         if !findings.origins.isEmpty {
             sections.append("records checked one by one, missing, doubled or not expected (\(findings.origins.count)):")

@@ -149,7 +149,7 @@ public final class ChaosRun {
         repeat {
             try await Task.sleep(for: .seconds(5))
             let messages = collector.snapshot
-            findings = Self.check(messages: messages, group: group, expected: expected, fates: fates.entries.withLock { $0 })
+            findings = Self.check(messages: messages, group: group, expected: expected, fates: fates.entries.withLock { $0 }, sent: sent)
             say("checking: \(findings.summary)")
             // The evidence, at every check: a run stopped in the settle phase leaves it behind.
             let details = ChaosDetails(
