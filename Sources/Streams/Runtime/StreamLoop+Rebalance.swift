@@ -146,7 +146,9 @@ extension StreamLoop {
             pending.done.wait()
             inFlight = nil
             logger.warning(
-                "the transaction in flight when the partitions were lost \(pending.error == nil ? "committed" : "failed")",
+                // Committed: it passed the committer's membership check before librdkafka
+                // noticed the loss.
+                "the transaction in flight when the partitions were lost \(pending.error == nil ? "had committed" : "failed")",
                 metadata: ["batch": "\(pending.batch)", "error": "\(pending.error.map { "\($0)" } ?? "none")"])
         }
         try? producer.abortTransaction()
