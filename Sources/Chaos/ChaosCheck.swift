@@ -19,7 +19,7 @@ public struct ChaosFindings: Sendable {
     /// Outputs of batches without a commit marker (aborted, or not committed yet).
     public var uncommitted = 0
     /// Events of released work orders quarantined as UNKNOWN_WORK_ORDER before their release
-    /// existed (the faults held the release back longer than the parking timeout): what the
+    /// was read (the faults held the release back longer than the parking timeout): what the
     /// contract asks, so explained; their quantities are not expected in the postings.
     public var lateReleases = 0
     var lateReleaseDetails: [String] = []
@@ -38,13 +38,17 @@ public struct ChaosFindings: Sendable {
     public var complete: Bool { lost == 0 && duplicated == 0 && wrongSums == 0 && unexplained == 0 }
 
     public var summary: String {
-        "\(releases) releases, \(postings) postings, \(quarantines) quarantined, \(deadLetters) dead letters; lost \(lost), duplicated \(duplicated), wrong sums \(wrongSums), unexplained \(unexplained); \(uncommitted) outputs of uncommitted batches; \(lateReleases) events quarantined before their release"
+        "\(releases) releases, \(postings) postings, \(quarantines) quarantined, \(deadLetters) dead letters; lost \(lost), duplicated \(duplicated), wrong sums \(wrongSums), unexplained \(unexplained); \(uncommitted) outputs of uncommitted batches; \(lateReleases) events quarantined before their release was read"
     }
 
     mutating func problem(_ text: String) { if problems.count < 20 { problems.append(text) } }
 }
 
 extension ChaosRun {
+    /// How long after a release was written a quarantine of one of its events as
+    /// UNKNOWN_WORK_ORDER is still explained (the table row not read yet), ms.
+    static let tableReadSlack: Int64 = 5_000
+
     /// Reads every output (committed batches only: the in-process cluster shows aborted
     /// transactions to read_committed readers) and compares it with `expected`.
     static func check(
@@ -72,8 +76,10 @@ extension ChaosRun {
 
         // Events quarantined as UNKNOWN_WORK_ORDER although their work order was released: the
         // contract's rule when the release came after the parking timeout. Explained only if the
-        // quarantine was written before the release was (Kafka timestamps, one clock): a
-        // quarantine written after its release existed is still a finding.
+        // quarantine was written before the release, or less than `tableReadSlack` after it (the
+        // confirmation task reads the table row only after the release commits: in the soak one
+        // came 0.4 s after a release that a 47 s stall had held back). Kafka timestamps, one
+        // clock; a quarantine written later than that after its release stays a finding.
         var releasedAt: [String: Int64] = [:]
         for m in outputs where m.topic.hasSuffix(".production-release.v1") {
             guard let key = m.keyString, let at = m.timestamp?.milliseconds else { continue }
@@ -88,7 +94,8 @@ extension ChaosRun {
             let q = held.data
             let origin = Origin(topic: q.originalTopic, partition: Int32(q.originalPartition), offset: q.originalOffset)
             guard fates[origin] == nil, let event = sent[origin], event.kind == "mes", let id = event.workOrder, expected.released.contains(id),
-                let quarantinedAt = m.timestamp?.milliseconds, let releaseAt = releasedAt[id], quarantinedAt < releaseAt
+                let quarantinedAt = m.timestamp?.milliseconds, let releaseAt = releasedAt[id],
+                quarantinedAt < releaseAt + Self.tableReadSlack
             else { continue }
             lateOrigins[origin, default: 0] += 1
             guard lateOrigins[origin] == 1 else { continue }
@@ -96,7 +103,7 @@ extension ChaosRun {
             missingScrap[id, default: 0] += event.scrap
             lateWorkOrders.insert(id)
             findings.lateReleaseDetails.append(
-                "\(event.description): quarantined \(releaseAt - quarantinedAt) ms before its release (\(m.topic)[\(m.partition)]@\(m.offset))")
+                "\(event.description): quarantined \(quarantinedAt - releaseAt) ms after its release was written (\(m.topic)[\(m.partition)]@\(m.offset))")
         }
         findings.lateReleases = lateOrigins.count
         for (origin, count) in lateOrigins where count > 1 {

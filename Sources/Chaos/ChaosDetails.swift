@@ -155,7 +155,8 @@ extension ChaosDetails {
     func text(_ findings: ChaosFindings, expected: PlantSimulation.Expected) -> String {
         var sections = ["findings: \(findings.summary)"] + findings.problems.map { "  - " + $0 }
         if !findings.lateReleaseDetails.isEmpty {
-            sections.append("quarantined as UNKNOWN_WORK_ORDER before their release existed (explained, not posted):")
+            sections.append(
+                "quarantined as UNKNOWN_WORK_ORDER before their release was written or read (explained, not posted; negative: before it was written):")
             sections += findings.lateReleaseDetails.map { "  " + $0 }
         }
         var workOrders = findings.workOrders

@@ -34,7 +34,7 @@ public struct ChaosReport: Sendable {
             ("workers killed (SIGKILL)", "\(kills)"), ("tasks opened (restores after rebalances)", "\(tasksOpened)"),
             ("broker faults (outages, latency)", "\(brokerFaults)"), ("injected request errors", "\(injectedErrors)"),
             ("releases", "\(findings.releases)"), ("postings", "\(findings.postings)"), ("quarantined", "\(findings.quarantines)"),
-            ("of which events quarantined before their release (late release)", "\(findings.lateReleases)"),
+            ("of which events quarantined before their release was read", "\(findings.lateReleases)"),
             ("dead letters", "\(findings.deadLetters)"), ("lost", "\(findings.lost)"), ("duplicated", "\(findings.duplicated)"),
             ("wrong sums or bytes", "\(findings.wrongSums)"), ("unexplained", "\(findings.unexplained)"),
             ("wall time", "\(Int(wallSeconds)) s"),
