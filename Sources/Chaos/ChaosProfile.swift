@@ -23,6 +23,8 @@ public struct ChaosProfile: Sendable, Hashable {
     public var settleSeconds = 300
     /// Memory of the workers sampled every 10 s (a soak).
     public var sampleMemory = false
+    /// The workers' log level (`info`; `debug` logs every transaction with its batch id).
+    public var workerLogLevel = "info"
 
     public init() {}
 

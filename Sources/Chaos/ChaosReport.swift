@@ -16,8 +16,12 @@ public struct ChaosReport: Sendable {
     public var findings = ChaosFindings()
     /// Problems outside the outputs (a worker that did not stop cleanly).
     public var problems: [String] = []
-    /// Peak resident memory of the workers, MB, per 10 s sample (soak).
-    public var memorySamples: [Int] = []
+    /// Resident memory per worker, MB, every 10 s (soak; nil while the worker was down).
+    public var memorySamples: [String: [Int?]] = [:]
+    /// Where the samples are (`memory.csv` in the run directory).
+    public var memoryFile: String?
+    /// Where the evidence of the last check is (`findings.txt` in the run directory).
+    public var details: String?
 
     public init(profile: ChaosProfile) { self.profile = profile }
 
@@ -30,13 +34,20 @@ public struct ChaosReport: Sendable {
             ("workers killed (SIGKILL)", "\(kills)"), ("tasks opened (restores after rebalances)", "\(tasksOpened)"),
             ("broker faults (outages, latency)", "\(brokerFaults)"), ("injected request errors", "\(injectedErrors)"),
             ("releases", "\(findings.releases)"), ("postings", "\(findings.postings)"), ("quarantined", "\(findings.quarantines)"),
+            ("of which events quarantined before their release was read", "\(findings.lateReleases)"),
             ("dead letters", "\(findings.deadLetters)"), ("lost", "\(findings.lost)"), ("duplicated", "\(findings.duplicated)"),
             ("wrong sums or bytes", "\(findings.wrongSums)"), ("unexplained", "\(findings.unexplained)"),
             ("wall time", "\(Int(wallSeconds)) s"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         var lines = rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }
-        if !memorySamples.isEmpty { lines.append("worker RSS samples (MB, every 10 s): \(memorySamples.map(String.init).joined(separator: " "))") }
+        for (worker, samples) in memorySamples.sorted(by: { $0.key < $1.key }) {
+            let up = samples.compactMap { $0 }
+            guard let first = up.first, let last = up.last, let peak = up.max() else { continue }
+            lines.append("\(worker) RSS (MB, \(up.count) samples every 10 s): start \(first), peak \(peak), end \(last)")
+        }
+        if let memoryFile { lines.append("memory samples: \(memoryFile)") }
+        if let details { lines.append("details of the last check: \(details)") }
         lines.append(passed ? "PASSED" : "FAILED")
         lines += findings.problems.map { "  - " + $0 }
         lines += problems.map { "  - " + $0 }

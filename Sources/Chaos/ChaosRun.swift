@@ -35,6 +35,8 @@ public final class ChaosRun {
     /// The records whose fate is checked one by one, by where they went.
     final class Fates: Sendable {
         let entries = Mutex<[Origin: (fate: Fate, bytes: [UInt8])]>([:])
+        /// Every record fed, for the details of the findings.
+        let sent = Mutex<[Origin: Sent]>([:])
     }
 
     /// Records whose fate is checked one by one: poison (dead letter, bytes unchanged), events of
@@ -89,18 +91,24 @@ public final class ChaosRun {
         ]
         let workers = (0...profile.workers).map {
             ChaosWorker(
-                name: "worker-\($0 + 1)", executable: millwright, bootstrap: cluster.bootstrapServers, group: group, root: root, environment: environment)
+                name: "worker-\($0 + 1)", executable: millwright, bootstrap: cluster.bootstrapServers, group: group, root: root, environment: environment,
+                logLevel: profile.workerLogLevel)
         }
         for worker in workers.prefix(profile.workers) { try worker.start() }
 
-        let samples = Mutex<[Int]>([])
+        // Resident memory per worker every 10 s (nil while a worker is down), also to memory.csv.
+        let samples = Mutex<[String: [Int?]]>([:])
+        let memoryFile = root.appendingPathComponent("memory.csv")
         let sampler: Task<Void, Never>? =
             profile.sampleMemory
             ? Task {
+                var lines = ["seconds," + workers.map(\.name).joined(separator: ",")]
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(10))
-                    let peak = workers.compactMap(\.residentMB).max() ?? 0
-                    samples.withLock { $0.append(peak) }
+                    let now = workers.map(\.residentMB)
+                    samples.withLock { for (worker, mb) in zip(workers, now) { $0[worker.name, default: []].append(mb) } }
+                    lines.append("\(Int((ContinuousClock.now - began).components.seconds))," + now.map { $0.map(String.init) ?? "" }.joined(separator: ","))
+                    try? (lines.joined(separator: "\n") + "\n").write(to: memoryFile, atomically: true, encoding: .utf8)
                 }
             } : nil
         defer { sampler?.cancel() }
@@ -135,15 +143,25 @@ public final class ChaosRun {
         // The outputs, until they are complete or the time is up.
         let deadline = ContinuousClock.now.advanced(by: .seconds(profile.settleSeconds))
         var findings = ChaosFindings()
+        let lives = ChaosDetails.lives(of: workers)
+        let sent = fates.sent.withLock { $0 }
+        let detailsFile = root.appendingPathComponent("findings.txt")
         repeat {
             try await Task.sleep(for: .seconds(5))
-            findings = Self.check(messages: collector.snapshot, group: group, expected: expected, fates: fates.entries.withLock { $0 })
+            let messages = collector.snapshot
+            findings = Self.check(messages: messages, group: group, expected: expected, fates: fates.entries.withLock { $0 }, sent: sent)
             say("checking: \(findings.summary)")
+            // The evidence, at every check: a run stopped in the settle phase leaves it behind.
+            let details = ChaosDetails(
+                group: group, messages: messages, sent: sent, lives: lives, committed: findings.committedBatches, aborted: findings.abortedBatches)
+            try? details.text(findings, expected: expected).write(to: detailsFile, atomically: true, encoding: .utf8)
         } while !findings.complete && ContinuousClock.now < deadline
+        report.details = detailsFile.path
         report.findings = findings
         await collector.stop()
         sampler?.cancel()
         report.memorySamples = samples.withLock { $0 }
+        report.memoryFile = profile.sampleMemory ? memoryFile.path : nil
         report.tasksOpened = workers.map { $0.logTail(500_000_000).components(separatedBy: "task restored").count - 1 }.reduce(0, +)
         for worker in workers.prefix(profile.workers) {
             let status = await worker.stop()
@@ -152,6 +170,7 @@ public final class ChaosRun {
             }
         }
         report.wallSeconds = Double((ContinuousClock.now - began).components.seconds)
+        try? (report.table + "\n").write(to: root.appendingPathComponent("report.txt"), atomically: true, encoding: .utf8)
         withExtendedLifetime(cluster) {}
         return report
     }
@@ -181,6 +200,7 @@ public final class ChaosRun {
         fates: Fates
     ) async throws -> FeedMix {
         var mix = FeedMix()
+        var kinds: [String] = events.map { "\($0.kind)" }
         var records: [(OutputRecord, Fate?)] = events.map { event in
             let fate: Fate? =
                 switch event.kind {
@@ -210,6 +230,7 @@ public final class ChaosRun {
             let at = Int(random.next() % UInt64(records.count + 1))
             records.insert((record, .either), at: at)
             partitioners.insert(false, at: at)
+            kinds.insert("fuzz", at: at)
         }
         let slices = max(1, seconds * 2)
         let size = max(1, (records.count + slices - 1) / slices)
@@ -227,6 +248,14 @@ public final class ChaosRun {
                 for (entry, report) in zip(slice, reports) {
                     guard let fate = entry.1, let report else { continue }
                     fates[Origin(topic: report.topic, partition: report.partition, offset: report.offset)] = (fate, entry.0.value ?? [])
+                }
+            }
+            fates.sent.withLock { sent in
+                for (index, report) in zip(range, reports) {
+                    guard let report else { continue }
+                    let origin = Origin(topic: report.topic, partition: report.partition, offset: report.offset)
+                    let partitioner = records[index].0.key == nil ? "no key" : partitioners[index] ? "consistent_random" : "murmur2"
+                    sent[origin] = Sent(origin: origin, partitioner: partitioner, kind: kinds[index], value: records[index].0.value)
                 }
             }
             try await Task.sleep(for: .milliseconds(500))

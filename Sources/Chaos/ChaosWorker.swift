@@ -13,11 +13,11 @@ final class ChaosWorker: Sendable {
     var process: Process? { state.withLock { $0.process } }
     var starts: Int { state.withLock { $0.starts } }
 
-    init(name: String, executable: URL, bootstrap: String, group: String, root: URL, environment: [String: String]) {
+    init(name: String, executable: URL, bootstrap: String, group: String, root: URL, environment: [String: String], logLevel: String = "info") {
         self.name = name
         self.executable = executable
         directory = root.appendingPathComponent(name)
-        arguments = ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", directory.path, "--http-port", "0", "--log-level", "info"]
+        arguments = ["run", "--bootstrap-servers", bootstrap, "--group", group, "--state-dir", directory.path, "--http-port", "0", "--log-level", logLevel]
         self.environment = environment
     }
 
@@ -76,6 +76,14 @@ final class ChaosWorker: Sendable {
             return nil
         }
         return process.terminationStatus
+    }
+
+    /// Every log of this worker (one per start): file name and text.
+    func logs() -> [(name: String, text: String)] {
+        (1...max(starts, 1)).compactMap { start in
+            let name = "\(self.name)-\(start).log"
+            return (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)).map { (name, $0) }
+        }
     }
 
     /// The last lines of every log of this worker.

@@ -28,12 +28,16 @@ struct ChaosHarness: AsyncParsableCommand {
     @Flag(help: "The full profile (10,000 orders) instead of the bounded CI one.") var full = false
     @Option(help: "A soak of this many minutes.") var soak: Int?
     @Option(help: "Orders (overrides the profile's).") var orders: Int?
+    @Option(help: "Broker outages (overrides the profile's).") var outages: Int?
+    @Option(help: "The workers' log level (debug logs every transaction with its batch id).") var workerLogLevel = "info"
     @Option(help: "The millwright executable (default: next to this one).") var millwright: String?
 
     func run() async throws {
         var profile = soak.map(ChaosProfile.soak(minutes:)) ?? (full ? ChaosProfile() : .ci)
         profile.seed = seed
         if let orders { profile.orders = orders }
+        if let outages { profile.brokerOutages = outages }
+        profile.workerLogLevel = workerLogLevel
         let executable =
             millwright.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("millwright")

@@ -234,6 +234,13 @@ public final class KafkaConsumer: Sendable {
     /// This member's id in the group, once joined.
     public var memberID: String? { client.memberID }
 
+    /// The group dropped this member (session timed out, unknown member or generation): its
+    /// partitions may belong to another member already, and a transaction holding their outputs
+    /// must not commit. True from the moment librdkafka notices, before the rebalance listener's
+    /// `partitionsLost` runs; false again with the next assignment.
+    /// - Important: Safe from any thread (a transaction's committer thread asks it).
+    public var assignmentLost: Bool { client.assignmentLost }
+
     /// Rounds sent to wake librdkafka's fetchers after a drained queue (``KafkaConsumerConfiguration/wakeFetcherAfterDrain``).
     public var fetcherWakeups: Int { waker?.rounds ?? 0 }
 

@@ -247,6 +247,12 @@ extension RDKafkaClient {
         }
     }
 
+    /// librdkafka considers the current assignment lost: the session timed out or the coordinator
+    /// no longer knows this member (its partitions may belong to another member already). Set on
+    /// librdkafka's main thread when it notices, before the rebalance handler runs; cleared with
+    /// the next assignment. An atomic in librdkafka: safe from any thread.
+    var assignmentLost: Bool { withHandle { rd_kafka_assignment_lost($0) != 0 } }
+
     /// Leaves the group: revokes (running the rebalance handler), commits nothing by itself.
     /// Blocks until done.
     func closeConsumer() throws(KafkaError) {

@@ -30,6 +30,9 @@ final class PendingCommit: @unchecked Sendable {
     var groupMetadata: KafkaConsumerGroupMetadata?
     /// The group member's consumer: the group offsets are committed through it.
     var groupConsumer: KafkaConsumer?
+    /// The member id when the transaction was handed over: a different one at commit time means
+    /// the group dropped this member meanwhile.
+    var memberID: String?
     let done = DispatchSemaphore(value: 0)
     var error: KafkaError?
     var failedStateFiles: [Int32] = []
@@ -91,6 +94,25 @@ final class PendingCommit: @unchecked Sendable {
         for label in tally.labels { metadata[label.name] = "\(label.value)" }
         if let error = header(DeadLetter.HeaderName.error) { metadata[LogMetadataKey.error] = "\(error)" }
         logger.notice("\(message)", metadata: metadata)
+    }
+
+    /// Refuses to go on when the group dropped this member since the hand-over (its session timed
+    /// out, say, while a broker was down or the process starved of CPU): another member may have
+    /// restored these tasks already, and a commit now would add a batch behind its back. A real
+    /// broker refuses such a member's offsets (stale generation) and fences its producer; the
+    /// in-process cluster does neither, and a process stalled past its session is not fenced
+    /// until its next request anyway. So the transaction aborts (`UNKNOWN_MEMBER_ID`, which
+    /// requires an abort), as a fencing broker would make it.
+    func checkMembership() throws(KafkaError) {
+        guard let consumer = groupConsumer else { return }
+        let current = consumer.memberID
+        if consumer.assignmentLost || (memberID != nil && current != memberID) {
+            throw KafkaError(
+                code: .unknownMemberID,
+                reason:
+                    "the group dropped this member (assignment lost, member id \(memberID ?? "-") now \(current ?? "none")) before batch \(batch) committed; aborting it",
+                transactionRequiresAbort: true)
+        }
     }
 
     func run(producer: KafkaProducer, logger: Logger) {
@@ -163,11 +185,15 @@ final class PendingCommit: @unchecked Sendable {
             for task in tasks {
                 let count = changelogCount(task)
                 for index in 1..<(count - 1) { try producer.send(changelogRecord(task, index)) }
-                markers.append(try producer.sendTracked(changelogRecord(task, count - 1)))
             }
+            // Not a member any more: no commit marker (a restore would take the batch for
+            // committed on a cluster that shows aborted records).
+            try checkMembership()
+            for task in tasks { markers.append(try producer.sendTracked(changelogRecord(task, changelogCount(task) - 1))) }
             sent = .now
             if let groupMetadata { try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata) }
             offsetsSent = .now
+            try checkMembership()
             try producer.commitTransaction()
             committed = .now
         } catch {

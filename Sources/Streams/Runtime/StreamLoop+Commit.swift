@@ -48,6 +48,7 @@ extension StreamLoop {
         do throws(KafkaError) {
             pending.groupConsumer = try group()
             pending.groupMetadata = try pending.groupConsumer?.groupMetadata()
+            pending.memberID = pending.groupConsumer?.memberID
         } catch {
             try abandon(error, pending)
             return

@@ -127,7 +127,10 @@ extension StreamLoop {
                 try consumer.position(targets.keys.map { KafkaTopicPartition(topic: $0, partition: partition) })
             }
             let caughtUp = positions.allSatisfy { max($0.offset, startOffsets[$0.topicPartition] ?? 0) >= (targets[$0.topic] ?? 0) }
-            guard caughtUp else { continue }
+            // Fetched is not processed: table rows still in the task's buffer (a turn's budget
+            // ran out) are not in its state yet.
+            let buffered = targets.keys.contains { buffers[partition]?.count($0) ?? 0 > 0 }
+            guard caughtUp && !buffered else { continue }
             tableCatchUp[partition] = nil
             logger.debug("table caught up; events flow", metadata: ["partition": "\(partition)"])
         }

@@ -9,6 +9,7 @@ extension StreamLoop {
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         worker.metrics.rebalance("assigned")
+        logger.info("partitions assigned", metadata: ["partitions": "\(Set(partitions.map(\.partition)).sorted())"])
         var numbers = Set(partitions.map(\.partition)).subtracting(tasks.keys).subtracting(shared.keys).sorted()
         numbers = shareOut(numbers, consumer: consumer)
         // Joined, with tasks to open: not ready until they are (the other threads' shares wait
@@ -100,6 +101,7 @@ extension StreamLoop {
 
     func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         worker.metrics.rebalance("revoked")
+        logger.info("partitions revoked; committing before they go", metadata: ["partitions": "\(Set(partitions.map(\.partition)).sorted())"])
         let waits = reclaim(partitions, lost: false)
         // Still the owner: commit everything before the partitions go.
         do { try commit() } catch {
@@ -128,6 +130,9 @@ extension StreamLoop {
 
     func partitionsLost(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         worker.metrics.rebalance("lost")
+        logger.warning(
+            "partitions lost (dropped from the group); abandoning what is not committed",
+            metadata: ["partitions": "\(Set(partitions.map(\.partition)).sorted())", "inFlight": "\(inFlight?.batch ?? "none")"])
         let waits = reclaim(partitions, lost: true)
         abandonUncommitted()
         drop(Set(partitions.map(\.partition)))
@@ -140,6 +145,11 @@ extension StreamLoop {
         if let pending = inFlight {
             pending.done.wait()
             inFlight = nil
+            logger.warning(
+                // Committed: it passed the committer's membership check before librdkafka
+                // noticed the loss.
+                "the transaction in flight when the partitions were lost \(pending.error == nil ? "had committed" : "failed")",
+                metadata: ["batch": "\(pending.batch)", "error": "\(pending.error.map { "\($0)" } ?? "none")"])
         }
         try? producer.abortTransaction()
     }

@@ -144,7 +144,11 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
             worker.updateHealth { joined, _ in joined = true }  // the member joined for it
         }
         logger.info(
-            "worker started", metadata: ["topics": "\(worker.definition.inputTopics)", "changelog": "\(worker.changelogTopic)", "instance": "\(instance)"])
+            "worker started",
+            metadata: [
+                "topics": "\(worker.definition.inputTopics)", "changelog": "\(worker.changelogTopic)", "instance": "\(instance)",
+                "life": "\(ledger.life)",
+            ])
         let interval = worker.configuration.wallClockInterval.wholeMilliseconds
         var pollTimeout = CommitSchedule.idlePoll
         var lastPublished: Int64 = 0
@@ -183,7 +187,11 @@ final class StreamLoop: KafkaRebalanceListener, @unchecked Sendable {
             try applyBackpressure()
             if processed > 0 { worker.record { $0.processedRecords += processed } }
             if !tableCatchUp.isEmpty { try resumeCaughtUpTasks() }
-            for task in tasks.values {
+            // A task whose tables are still catching up has no clock yet: its wall-clock timers
+            // would decide on rows not read yet (parked events quarantined as UNKNOWN_WORK_ORDER
+            // while their release waits in the work-order table behind them), and its stream
+            // time would move up while its events are held.
+            for task in tasks.values where tableCatchUp[task.partition] == nil {
                 do { try task.tick(now: now, interval: interval) } catch {
                     throw StreamsError(.processor, "processor \(worker.definition.name) failed on the clock of task \(task.partition): \(error)")
                 }

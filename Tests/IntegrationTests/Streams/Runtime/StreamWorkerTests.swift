@@ -67,9 +67,9 @@ struct StreamWorkerTests {
         return threads
     }
 
-    static func outputs(_ cluster: InProcessKafkaCluster, count: Int, topic: String = "out") async throws -> [String] {
+    static func outputs(_ cluster: InProcessKafkaCluster, count: Int, topic: String = "out", partitions: Int32 = 4) async throws -> [String] {
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
-        try consumer.assign((0..<4).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
+        try consumer.assign((0..<partitions).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
         let messages = try await TestKafka.collect(consumer, count: count, timeout: .seconds(60))
         try await consumer.close()
         return messages.compactMap(\.valueString)
