@@ -29,7 +29,7 @@ struct GlobalTableLoaderTests {
     }
 
     /// Polls `condition` every 10 ms until it holds or `timeout` passes.
-    static func eventually(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
+    static func eventually(_ timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if condition() { return true }

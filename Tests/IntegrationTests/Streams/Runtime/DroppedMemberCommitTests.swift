@@ -69,6 +69,15 @@ struct DroppedMemberCommitTests {
         #expect(markers == ["member:life:1"], "only the member in good standing wrote a commit marker")
         cluster.clearRequestErrors(.heartbeat)
         await producer.close()
+        // The consumer polled until librdkafka has handled the loss and the member is back in the
+        // group before it closes: librdkafka 2.0.2 aborts the process (rd_kafka_cgrp_terminated:
+        // assert !rd_kafka_assignment_in_progress, librdkafka issue #4027) when a consumer closes
+        // while an assignment change is still in progress — a fresh-clone CI crashed there once.
+        let settle = ContinuousClock.now.advanced(by: .seconds(60))
+        while try (consumer.assignmentLost || consumer.assignment().isEmpty) && ContinuousClock.now < settle {
+            _ = try await consumer.pollBatch(timeout: .milliseconds(100))
+        }
+        for _ in 0..<5 { _ = try await consumer.pollBatch(timeout: .milliseconds(100)) }
         try? await consumer.close()
     }
 }
