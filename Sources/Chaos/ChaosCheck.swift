@@ -30,7 +30,7 @@ public struct ChaosFindings: Sendable {
     var workOrders: Set<String> = []
     var origins: Set<ChaosRun.Origin> = []
     var unexplainedOutputs: [KafkaConsumerMessage] = []
-    /// The batches that count (a commit marker and no abort note), and those with an abort note.
+    /// The batches that count (a commit marker and no abort note before the partition's next marker), and those skipped.
     var committedBatches: Set<String> = []
     var abortedBatches: Set<String> = []
 
@@ -57,8 +57,11 @@ extension ChaosRun {
     ) -> ChaosFindings {
         let changelogs = Set(["release", "confirmation"].map { ProcessorDefinition.changelogTopic(group: group, processor: $0) })
         let changelog = messages.filter { changelogs.contains($0.topic) }
-        let aborted = Set(changelog.filter { $0.keyString == "\u{1F}abort" }.compactMap(\.valueString))
-        let batches = Set(changelog.filter { $0.keyString == "\u{1F}commit" }.compactMap(\.valueString)).subtracting(aborted)
+        // The batches the workers' restores kept: a note counts only before the next marker.
+        let byPartition = Dictionary(grouping: changelog) { "\($0.topic)\u{1F}\($0.partition)" }.values.map { records in
+            records.sorted { $0.offset < $1.offset }.compactMap { ChangelogRecord(key: $0.key, value: $0.value) }
+        }
+        let (batches, aborted) = ChangelogRecord.settledBatches(byPartition)
         let all = messages.filter { !changelogs.contains($0.topic) }
         let outputs = all.filter { m in m.headers.last("mw-batch")?.stringValue.map(batches.contains) ?? false }
         var findings = ChaosFindings()

@@ -52,6 +52,11 @@ public final class InProcessKafkaCluster: Sendable {
         try mock.setPartitionLeader(topic: topic, partition: partition, broker: broker)
     }
 
+    /// Makes a broker the transaction coordinator of a transactional id.
+    public func setTransactionCoordinator(transactionalID: String, broker: Int32) throws(KafkaError) {
+        try mock.setCoordinator(keyType: "transaction", key: transactionalID, broker: broker)
+    }
+
     /// Makes the next requests of this API fail with these errors, in order (any broker).
     public func injectRequestErrors(_ api: KafkaAPIKey, _ errors: [KafkaError.Code]) {
         mock.pushRequestErrors(apiKey: api.rawValue, errors: errors.compactMap(\.librdkafkaCode))

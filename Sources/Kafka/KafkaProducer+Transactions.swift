@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Transactions. Each call raises a ``KafkaError`` with librdkafka's classification:
 /// `isRetriable` (call again), `transactionRequiresAbort` (abort, then start over) or `isFatal`
 /// (the producer is fenced or broken; create a new one).
@@ -40,6 +42,28 @@ extension KafkaProducer {
         try await blocking.run { [self] () throws(KafkaError) in
             try sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata, timeout: timeout)
         }
+    }
+
+    /// Waits until every record sent so far is on the broker or has failed (the transaction
+    /// stays open). A record sent without a waiter that failed since `failuresBefore`
+    /// (``untrackedDeliveryFailures`` when the transaction began) raises an error that requires
+    /// an abort, as does a wait that runs out: the transaction cannot commit whole.
+    ///
+    /// A writer that marks its transactions with a record of its own calls this before sending the
+    /// mark, so that on a cluster that shows aborted records to `read_committed` readers (librdkafka's
+    /// mock cluster) a visible mark means the whole transaction is visible with it.
+    public func awaitDeliveries(failuresBefore: Int, timeout: Duration = .seconds(30)) throws(KafkaError) {
+        try requireTransactional()
+        do { try client.flush(timeout: timeout) } catch {
+            throw KafkaError(code: error.code, reason: "records of the transaction not delivered: \(error.reason)", transactionRequiresAbort: true)
+        }
+        let failures = untrackedDeliveryFailures - failuresBefore
+        guard failures > 0 else { return }
+        let last = client.context.lastDeliveryError.withLock { $0 }
+        throw KafkaError(
+            code: last?.code ?? .timedOut,
+            reason: "\(failures) record(s) of the transaction failed to deliver (last: \(last?.reason ?? "unknown"))",
+            transactionRequiresAbort: true)
     }
 
     /// Flushes the transaction's records and commits it.

@@ -83,3 +83,38 @@ public enum ChangelogRecord: Sendable, Equatable {
         }
     }
 }
+
+extension ChangelogRecord {
+    /// Which batches count, decided as a restore decides (``ChangelogRestorer``): on each
+    /// partition, in offset order, a batch with a commit marker counts unless an abort note
+    /// naming it was read by the time the next marker on that partition (or the partition's
+    /// end) settles it; a note read after that changes nothing. A batch counts when it counts on
+    /// every partition it marked; one skipped on any is aborted.
+    ///
+    /// Readers of outputs on a cluster that shows aborted transactions (the chaos check, tests)
+    /// use this, so that they keep exactly the batches the workers' restores kept.
+    /// - Parameter partitions: each changelog partition's records, in offset order.
+    public static func settledBatches(_ partitions: [[ChangelogRecord]]) -> (committed: Set<String>, aborted: Set<String>) {
+        var counted = Set<String>()
+        var skipped = Set<String>()
+        for records in partitions {
+            var notes = Set<String>()
+            var marked: String?
+            func settle() {
+                guard let batch = marked else { return }
+                if notes.contains(batch) { skipped.insert(batch) } else { counted.insert(batch) }
+            }
+            for record in records {
+                switch record {
+                case .commit(let batch):
+                    settle()
+                    marked = batch
+                case .abort(let batch): notes.insert(batch)
+                case .change, .positions: break
+                }
+            }
+            settle()
+        }
+        return (counted.subtracting(skipped), skipped)
+    }
+}

@@ -136,6 +136,22 @@ struct TransactionLedger: Sendable {
     /// The notes a transaction writes to `partition`.
     func notes(for partition: Int32) -> [String] { notes[partition] ?? [] }
 
+    /// The batches a restore of `partition` here skips before reading the changelog: those whose
+    /// note for it is not written yet (a written one is in the changelog, before this writer's
+    /// next marker, where every restore sees it).
+    func skipped(in partition: Int32) -> Set<String> { Set(notes(for: partition)) }
+
+    /// The partition left this thread with notes not written: they are dropped, not written
+    /// later. Once another writer's marker follows an aborted batch on a partition, every
+    /// restore has settled that batch as committed (``ChangelogRestorer``), and a note after it
+    /// would only make readers that honour notes anywhere disagree with them. (Whole batches
+    /// are visible with their markers: the committer sends the markers after every other
+    /// record was delivered.) Returns the dropped notes.
+    @discardableResult
+    mutating func forget(partition: Int32) -> [String] {
+        notes.removeValue(forKey: partition) ?? []
+    }
+
     /// A committed transaction wrote the first `count` notes of `partition`.
     mutating func written(_ count: Int, partition: Int32) {
         guard count > 0, var pending = notes[partition] else { return }

@@ -120,6 +120,12 @@ extension StreamLoop {
             if let file = tasks[partition]?.stateFile {
                 do { try file.flush() } catch { forgetLocalState(file, partition: partition, error: error, logger: logger) }
             }
+            let dropped = ledger.forget(partition: partition)
+            if !dropped.isEmpty {
+                logger.warning(
+                    "partition left before the abort notes of its aborted batches were written; their restores take them for committed",
+                    metadata: ["partition": "\(partition)", "batches": "\(dropped)"])
+            }
             tasks[partition] = nil
             tableCatchUp[partition] = nil
             buffers[partition] = nil

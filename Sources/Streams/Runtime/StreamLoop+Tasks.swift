@@ -218,7 +218,7 @@ extension StreamLoop {
         let began = ContinuousClock.now
         var lastLog = began
         defer { worker.updateHealth { _, restoring in restoring[partition] = nil } }
-        return try session.restore(from: start, aborted: ledger.aborted, apply: apply, settled: settled) { read, total in
+        return try session.restore(from: start, aborted: ledger.skipped(in: partition), apply: apply, settled: settled) { read, total in
             worker.progressed()
             worker.updateHealth { _, restoring in restoring[partition] = TaskRestoreProgress(partition: partition, restored: read, toRestore: total) }
             let now = ContinuousClock.now

@@ -48,6 +48,34 @@ struct CommitScheduleTests {
         #expect(turn == .init(pollTimeout: .milliseconds(20), waitForInFlight: true, handOver: true))
     }
 
+    @Test(
+        "an idle wait longer than the 50 ms poll is counted across empty polls from the last input: 99 empty polls within 5 s hand nothing over, the one at 5 s does"
+    )
+    func idleWaitSpansPolls() {
+        var s = schedule(interval: .seconds(600), idleWait: .seconds(5))
+        _ = s.polled(anything: true, at: start)
+        let busy = s.turnEnded(processed: 30, idle: false, now: start)
+        #expect(busy.pollTimeout == CommitSchedule.idlePoll, "a poll never waits longer than 50 ms")
+        for poll in 1..<100 {
+            let now = start.advanced(by: .milliseconds(50 * poll))
+            let idle = s.polled(anything: false, at: now)
+            let turn = s.turnEnded(processed: 0, idle: idle, now: now)
+            #expect(!idle && !turn.handOver, "\(50 * poll) ms without input is not yet the 5 s pause")
+        }
+        let now = start.advanced(by: .seconds(5))
+        let paused = s.polled(anything: false, at: now)
+        #expect(paused)
+        let turn = s.turnEnded(processed: 0, idle: paused, now: now)
+        #expect(turn.handOver)
+        // Input in between starts the count again.
+        _ = s.handedOver(now: now)
+        _ = s.polled(anything: true, at: now.advanced(by: .seconds(1)))
+        _ = s.turnEnded(processed: 1, idle: false, now: now.advanced(by: .seconds(1)))
+        let notYet = s.polled(anything: false, at: now.advanced(by: .milliseconds(5_999)))
+        let again = s.polled(anything: false, at: now.advanced(by: .seconds(6)))
+        #expect(!notYet && again)
+    }
+
     @Test("a pause without work hands nothing over; the commit interval hands over what there is, without waiting")
     func interval() {
         var s = schedule()
@@ -94,6 +122,36 @@ struct CommitScheduleTests {
         ledger.written(5, partition: 3)
         #expect(ledger.notes(for: 3).isEmpty)
         #expect(ledger.aborted.count == 2, "restores here keep skipping the aborted batches")
+    }
+
+    @Test(
+        "a partition that leaves with notes not written drops them: its restores here no longer skip those batches, other partitions keep theirs"
+    )
+    func forgetPartition() {
+        var ledger = TransactionLedger(instance: "i", life: "a")
+        let batch = ledger.nextBatch()
+        ledger.aborted(batch, partitions: [1, 2])
+        #expect(ledger.skipped(in: 1) == [batch] && ledger.skipped(in: 2) == [batch])
+        let dropped = ledger.forget(partition: 1)
+        #expect(dropped == [batch])
+        #expect(ledger.skipped(in: 1).isEmpty && ledger.notes(for: 1).isEmpty, "taken for committed, as every other restore takes it")
+        #expect(ledger.skipped(in: 2) == [batch] && ledger.notes(for: 2) == [batch])
+        ledger.written(1, partition: 2)
+        #expect(ledger.skipped(in: 2).isEmpty, "once written, the note in the changelog does the skipping")
+    }
+
+    @Test(
+        "batches are settled as a restore settles them: a note before the partition's next marker aborts the batch, one after it changes nothing; a batch skipped on any partition is aborted"
+    )
+    func settledBatches() {
+        let (committed, aborted) = ChangelogRecord.settledBatches([
+            [.change, .commit(batch: "a"), .abort(batch: "a"), .change, .commit(batch: "b"), .commit(batch: "c"), .abort(batch: "c")],
+            [.change, .commit(batch: "d"), .change, .commit(batch: "e"), .abort(batch: "d"), .change],
+            [.commit(batch: "f")],
+            [.commit(batch: "f"), .abort(batch: "f")],
+        ])
+        #expect(committed == ["b", "d", "e"])
+        #expect(aborted == ["a", "c", "f"])
     }
 
     @Test(
