@@ -93,7 +93,7 @@ extension ConfirmationProcessor {
         workOrders[id] = nil
         progress[id] = nil
         windowStore.restore(id, windows: [:])
-        dueSchedule.cancel(id, at: workOrder.dueDate.milliseconds)
+        dueSchedule.cancel(id)
         dirty.remove(id)
         touched.remove(id)
         newWorkOrders.remove(id)

@@ -99,7 +99,7 @@ extension ConfirmationProcessor {
         let completed = progress.values[index].isCompleted  // one flag: no copy of the whole progress
         progress.remove(at: index)
         workOrders[id] = nil
-        if completed { dueSchedule.cancel(id, at: resident.workOrder.dueDate.milliseconds) }
+        if completed { dueSchedule.cancel(id) }
     }
 
     /// Work orders held in memory (for tests and statistics).

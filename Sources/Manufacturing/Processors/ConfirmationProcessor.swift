@@ -44,7 +44,7 @@ public final class ConfirmationProcessor: StreamProcessor {
     /// Open windows per work order, closing at their end plus the grace.
     var windowStore: TumblingWindowStore<String, WindowTotals>
     /// Work orders that turn LATE once stream time passes their due date (ms) unless completed.
-    var dueSchedule = TimerSchedule<String>()
+    var dueSchedule = KeyedTimerSchedule<String>()
     /// Every work order in the store, once, at the stream time it may retire (looked at again
     /// then: an event since moves it later; its completion moves it). See
     /// ConfirmationProcessor+Retention.swift.

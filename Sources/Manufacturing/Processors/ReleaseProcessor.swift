@@ -19,7 +19,7 @@ public final class ReleaseProcessor: StreamProcessor {
     private let masterData: any MasterDataLookup
     let settings: ProcessingSettings
     /// Work orders in the ledger, at the stream time they retire.
-    var retirements = TimerSchedule<String>()
+    var retirements = KeyedTimerSchedule<String>()
     /// Ledger entries of unknown age (written by an earlier version): stamped with the next stream time.
     var unstamped: [String] = []
     var nextSweep: Int64 = .min

@@ -77,46 +77,101 @@ public struct TimerSchedule<Key: Hashable & Sendable>: Sendable {
     public var count: Int { entries.values.reduce(0) { $0 + $1.count } }
 }
 
-/// A ``TimerSchedule`` with one time per key: scheduling a key again moves it (its earlier time
-/// is cancelled). What it holds is the keys scheduled, not every time each key was ever scheduled
-/// at — a work order's retirement, first scheduled at its release and moved when it completes,
-/// stays one entry (as a plain schedule, the release's entry stayed until its time came, over 100
-/// days later: the state-growth benchmark's schedule held 66,500 entries for 8,700 live work
-/// orders).
+/// Keys due at points in time, one time per key: scheduling a key again moves it (its earlier
+/// time is cancelled). What it holds is the keys scheduled, not every time each key was ever
+/// scheduled at — a work order's retirement, first scheduled at its release and moved when it
+/// completes, stays one entry (as a plain schedule, the release's entry stayed until its time
+/// came, over 100 days later: the state-growth benchmark's schedule held 66,500 entries for 8,700
+/// live work orders).
+///
+/// Compact, as it holds an entry per work order in the stores (hundreds of thousands in a
+/// worker): one binary min-heap of (time, key) and each key's place in it, ~130 bytes an entry
+/// with a 16-character key (a ``TimerSchedule`` with a position map took ~200: a set per time).
 public struct KeyedTimerSchedule<Key: Hashable & Sendable>: Sendable {
-    private var schedule = TimerSchedule<Key>()
-    private var times: [Key: Int64] = [:]
+    private var heap: [(time: Int64, key: Key)] = []
+    /// Each key's index in `heap`.
+    private var index: [Key: Int] = [:]
 
     public init() {}
 
     /// Schedules `key` at `time`, moving it if it was scheduled at another time.
     public mutating func schedule(_ key: Key, at time: Int64) {
-        if let previous = times[key] {
-            if previous == time { return }
-            schedule.cancel(key, at: previous)
+        if let i = index[key] {
+            let previous = heap[i].time
+            guard previous != time else { return }
+            heap[i].time = time
+            if time < previous { siftUp(i) } else { siftDown(i) }
+        } else {
+            heap.append((time, key))
+            index[key] = heap.count - 1
+            siftUp(heap.count - 1)
         }
-        schedule.schedule(key, at: time)
-        times[key] = time
     }
 
     /// Unschedules `key`, wherever it is.
     public mutating func cancel(_ key: Key) {
-        if let previous = times.removeValue(forKey: key) { schedule.cancel(key, at: previous) }
+        guard let i = index.removeValue(forKey: key) else { return }
+        let last = heap.count - 1
+        if i != last {
+            heap[i] = heap[last]
+            index[heap[i].key] = i
+        }
+        heap.removeLast()
+        guard i < heap.count else { return }
+        let moved = heap[i].key
+        siftUp(i)
+        if let at = index[moved] { siftDown(at) }
     }
 
     /// The time `key` is scheduled at, if it is.
-    public func time(of key: Key) -> Int64? { times[key] }
+    public func time(of key: Key) -> Int64? { index[key].map { heap[$0].time } }
+
+    /// The earliest scheduled time; `.max` when nothing is scheduled.
+    public var next: Int64 { heap.first?.time ?? .max }
 
     /// See ``TimerSchedule/isDue(at:inclusive:)``.
-    public func isDue(at time: Int64, inclusive: Bool = true) -> Bool { schedule.isDue(at: time, inclusive: inclusive) }
+    public func isDue(at time: Int64, inclusive: Bool = true) -> Bool { inclusive ? next <= time : next < time }
 
     /// Removes and returns what is due at `time`, earliest first: each key once, at its one time.
     public mutating func takeDue(at time: Int64, inclusive: Bool = true) -> [(time: Int64, keys: Set<Key>)] {
-        let due = schedule.takeDue(at: time, inclusive: inclusive)
-        for (_, keys) in due { for key in keys { times[key] = nil } }
+        var due: [(time: Int64, keys: Set<Key>)] = []
+        while let first = heap.first, inclusive ? first.time <= time : first.time < time {
+            if due.last?.time == first.time { due[due.count - 1].keys.insert(first.key) } else { due.append((first.time, [first.key])) }
+            cancel(first.key)
+        }
         return due
     }
 
     /// Keys scheduled.
-    public var count: Int { times.count }
+    public var count: Int { heap.count }
+
+    private mutating func swapAt(_ a: Int, _ b: Int) {
+        heap.swapAt(a, b)
+        index[heap[a].key] = a
+        index[heap[b].key] = b
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].time < heap[parent].time else { return }
+            swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count, heap[left].time < heap[smallest].time { smallest = left }
+            if right < heap.count, heap[right].time < heap[smallest].time { smallest = right }
+            guard smallest != parent else { return }
+            swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
 }

@@ -56,6 +56,40 @@ struct WindowsTests {
         #expect(timers.count == 0 && timers.takeDue(at: 1_000).isEmpty)
     }
 
+    @Test(
+        "a keyed schedule against a plain model over 20,000 random schedules, moves, cancels and takes: each key at its one time, due keys taken earliest first, next the earliest time"
+    )
+    func keyedScheduleAgainstModel() {
+        var timers = KeyedTimerSchedule<Int>()
+        var model: [Int: Int64] = [:]
+        var random = SystemRandomNumberGenerator()
+        var clock: Int64 = 0
+        for _ in 0..<20_000 {
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<6:
+                let time = clock + Int64.random(in: 0..<50, using: &random)
+                let key = Int.random(in: 0..<200, using: &random)
+                timers.schedule(key, at: time)
+                model[key] = time
+            case 6..<8:
+                let key = model.keys.randomElement(using: &random) ?? -1  // -1: cancelling what is not scheduled
+                timers.cancel(key)
+                model[key] = nil
+            default:
+                clock += Int64.random(in: 0..<10, using: &random)
+                let inclusive = Bool.random(using: &random)
+                let due = timers.takeDue(at: clock, inclusive: inclusive)
+                let expected = Dictionary(grouping: model.filter { inclusive ? $0.value <= clock : $0.value < clock }, by: \.value)
+                #expect(due.map(\.time) == expected.keys.sorted())
+                #expect(due.map(\.keys) == expected.keys.sorted().map { Set(expected[$0]!.map(\.key)) })
+                for (key, time) in model where inclusive ? time <= clock : time < clock { model[key] = nil }
+            }
+            #expect(timers.count == model.count)
+            #expect(timers.next == (model.values.min() ?? .max))
+            if let key = model.keys.first { #expect(timers.time(of: key) == model[key]) }
+        }
+    }
+
     @Test("a cancelled key does not come due; the same key may wait at several times")
     func cancel() {
         var timers = TimerSchedule<String>()
