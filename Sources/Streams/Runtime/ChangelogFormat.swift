@@ -13,7 +13,9 @@ import JSON
 /// transactions, neither case is ever visible; on one that does not (librdkafka 2.0.2's mock
 /// cluster), records after the last marker are the tail of a transaction that never committed,
 /// and a transaction that aborted after its marker was delivered gets an abort note in the
-/// worker's next transaction on that partition (the worker itself skips the batch at once). The
+/// worker's next transaction on that partition while it still holds it (the worker itself skips
+/// the batch at once). Markers are sent only once the rest of the batch is delivered, so a
+/// visible marker means a whole batch. The
 /// new owner writes the committed values of skipped keys again in its first transaction, so that
 /// an aborted record is always followed by a correction — which keeps the rule true for later
 /// restores and lets compaction (which keeps only the latest record per key) converge on the

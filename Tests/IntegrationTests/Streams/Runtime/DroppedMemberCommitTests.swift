@@ -9,8 +9,8 @@ import Testing
 /// A member the group dropped while it was alive (its session timed out while a broker was down,
 /// or it starved of CPU) must not commit the transaction it has in flight: another member may
 /// have restored its tasks already. The in-process cluster does not fence such a zombie (a real
-/// broker refuses its offsets), so the worker itself checks before the commit marker and before
-/// the commit.
+/// broker refuses its offsets), so the worker itself checks before it sends anything and again
+/// before the commit markers.
 @Suite("A member dropped from its group does not commit")
 struct DroppedMemberCommitTests {
     /// One transaction of one task: an output, a store change, the commit marker.
