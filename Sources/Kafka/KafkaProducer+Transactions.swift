@@ -46,8 +46,9 @@ extension KafkaProducer {
 
     /// Waits until every record sent so far is on the broker or has failed (the transaction
     /// stays open). A record sent without a waiter that failed since `failuresBefore`
-    /// (``untrackedDeliveryFailures`` when the transaction began) raises an error that requires
-    /// an abort, as does a wait that runs out: the transaction cannot commit whole.
+    /// (``untrackedDeliveryFailuresNotPurged`` when the transaction began: the records an earlier
+    /// abort purged report their failures late, and are not this transaction's) raises an error
+    /// that requires an abort, as does a wait that runs out: the transaction cannot commit whole.
     ///
     /// A writer that marks its transactions with a record of its own calls this before sending the
     /// mark, so that on a cluster that shows aborted records to `read_committed` readers (librdkafka's
@@ -57,7 +58,7 @@ extension KafkaProducer {
         do { try client.flush(timeout: timeout) } catch {
             throw KafkaError(code: error.code, reason: "records of the transaction not delivered: \(error.reason)", transactionRequiresAbort: true)
         }
-        let failures = untrackedDeliveryFailures - failuresBefore
+        let failures = untrackedDeliveryFailuresNotPurged - failuresBefore
         guard failures > 0 else { return }
         let last = client.context.lastDeliveryError.withLock { $0 }
         throw KafkaError(

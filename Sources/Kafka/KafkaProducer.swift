@@ -87,6 +87,13 @@ public final class KafkaProducer: Sendable {
         client.context.untrackedDeliveryFailures.load(ordering: .relaxed)
     }
 
+    /// Of ``untrackedDeliveryFailures``, those not purged by an abort or a close: records that
+    /// were to be delivered and were not. (An aborted transaction's purged records report their
+    /// failures on the poll thread, possibly after the next transaction began.)
+    public var untrackedDeliveryFailuresNotPurged: Int {
+        client.context.untrackedDeliveryFailuresNotPurged.load(ordering: .relaxed)
+    }
+
     /// Records still queued or in flight.
     public var outstandingCount: Int { client.outstandingCount }
 

@@ -16,6 +16,9 @@ final class RDKafkaCallbackContext: Sendable {
     let commitHandler = Mutex<(@Sendable (Result<[KafkaTopicPartitionOffset], KafkaError>) -> Void)?>(nil)
     /// Delivery failures of records sent without a waiter (fire-and-forget).
     let untrackedDeliveryFailures = Atomic<Int>(0)
+    /// Of those, the ones not purged by an abort (or a close): failures of records that were to
+    /// be delivered.
+    let untrackedDeliveryFailuresNotPurged = Atomic<Int>(0)
     let lastDeliveryError = Mutex<KafkaError?>(nil)
     let fatalError = Mutex<KafkaError?>(nil)
     /// Since when every broker connection of the client is down (librdkafka's

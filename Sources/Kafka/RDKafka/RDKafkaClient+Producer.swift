@@ -34,6 +34,9 @@ extension RDKafkaClient {
                 Unmanaged<RDKafkaDeliveryWaiter>.fromOpaque(waiter).takeRetainedValue().complete(result)
             } else if case .failure(let error) = result, let context = RDKafkaCallbackContext.from(opaque) {
                 context.untrackedDeliveryFailures.add(1, ordering: .relaxed)
+                if m.err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m.err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT {
+                    context.untrackedDeliveryFailuresNotPurged.add(1, ordering: .relaxed)
+                }
                 context.lastDeliveryError.withLock { $0 = error }
                 context.logger.error("delivery failed", metadata: ["error": "\(error)"])
             }

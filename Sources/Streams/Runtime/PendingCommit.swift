@@ -133,7 +133,7 @@ final class PendingCommit: @unchecked Sendable {
         do throws(KafkaError) {
             try prepareTopics()
             try producer.beginTransaction()
-            let failuresBefore = producer.untrackedDeliveryFailures
+            let failuresBefore = producer.untrackedDeliveryFailuresNotPurged
             // Dropped already: not even abort notes (a visible note after another writer's
             // marker would contradict what that writer's restores decided).
             try checkMembership()

@@ -68,4 +68,43 @@ struct CommitMarkerOrderTests {
         #expect(after.filter { $0.topic == out }.compactMap(\.valueString) == ["released"])
         await producer.close()
     }
+
+    @Test(
+        "records an abort purged do not count as failed deliveries of the next transaction: their late reports (PURGE_QUEUE) are counted apart, so the next transaction still commits"
+    )
+    func purgedRecordsAreNotTheNextTransactionsFailures() async throws {
+        let cluster = try TestKafka.cluster()
+        let out = TestKafka.uniqueName("out")
+        try cluster.createTopic(out, partitions: 1)
+        try cluster.setPartitionLeader(topic: out, partition: 0, broker: 2)
+        var configuration = TestKafka.producerConfiguration(cluster)
+        let transactionalID = TestKafka.uniqueName("tx")
+        configuration.transactionalID = transactionalID
+        try cluster.setTransactionCoordinator(transactionalID: transactionalID, broker: 1)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestKafka.logger("producer"))
+        try await producer.initTransactions()
+        producer.prepareTopics([out])
+
+        // A transaction whose records cannot leave (their broker is down) is aborted: they are purged.
+        try cluster.takeBrokerDown(2)
+        try producer.beginTransaction()
+        for i in 0..<100 { try producer.send(KafkaProducerMessage(topic: out, partition: 0, key: Array("k".utf8), value: Array("\(i)".utf8))) }
+        try await Task.sleep(for: .milliseconds(200))
+        try await producer.abortTransaction()
+        try cluster.bringBrokerUp(2)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while producer.outstandingCount > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(producer.untrackedDeliveryFailures > 0, "the purged records reported failures")
+        #expect(producer.untrackedDeliveryFailuresNotPurged == 0, "none of them counts as a record that was to be delivered")
+
+        // The next transaction waits for its own records only and commits.
+        try producer.beginTransaction()
+        let before = producer.untrackedDeliveryFailuresNotPurged
+        try producer.send(KafkaProducerMessage(topic: out, partition: 0, key: Array("k".utf8), value: Array("after".utf8)))
+        try producer.awaitDeliveries(failuresBefore: before)
+        try await producer.commitTransaction()
+        let records = try await TestKafka.readToEnd(cluster, partitions: [KafkaTopicPartition(topic: out, partition: 0)])
+        #expect(records.compactMap(\.valueString).last == "after")
+        await producer.close()
+    }
 }
