@@ -143,8 +143,10 @@ struct DevCommand: AsyncParsableCommand {
         _ = try? await simulation.value
         if let failure = worker.failure { say("worker failure: \(failure)") }
         let outcome = try await runner.value
-        withExtendedLifetime(cluster) {}
-        if outcome == .deadlinePassed { Foundation.exit(1) }
+        // Exits with the cluster still up: clients already closed but not yet freed (their
+        // handles go with their last reference) would otherwise log a `Connection refused` per
+        // broker as the cluster went away — errors on a clean stop.
+        withExtendedLifetime(cluster) { Foundation.exit(outcome == .deadlinePassed ? 1 : 0) }
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -113,5 +113,8 @@ struct SimulatorTests {
         #expect(count("postings to ERP") > 0, "postings:\n\(last)")
         #expect(count("sent by the simulator") > 100)
         #expect(dev.output.contains("catalog built in"))
+        // A clean stop logs no error: no client left to find the cluster gone.
+        let afterEnd = dev.output.components(separatedBy: "(end)").dropFirst().joined()
+        #expect(!afterEnd.contains("Connection refused"), "errors after the stop:\n\(afterEnd.suffix(2000))")
     }
 }
