@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 import Synchronization
 
@@ -20,6 +21,11 @@ final class RDKafkaCallbackContext: Sendable {
     /// be delivered.
     let untrackedDeliveryFailuresNotPurged = Atomic<Int>(0)
     let lastDeliveryError = Mutex<KafkaError?>(nil)
+    /// Records handed to librdkafka whose delivery report has not been served yet (a producer's).
+    let deliveriesPending = Atomic<Int>(0)
+    /// Signalled when ``deliveriesPending`` drops to 0: what a wait for deliveries sleeps on,
+    /// instead of polling librdkafka's queue length.
+    let deliveriesDrained = NSCondition()
     let fatalError = Mutex<KafkaError?>(nil)
     /// Since when every broker connection of the client is down (librdkafka's
     /// `_ALL_BROKERS_DOWN`), until a statistics report shows a broker up or the owner says it
@@ -29,6 +35,15 @@ final class RDKafkaCallbackContext: Sendable {
     init(logger: Logger, statisticsHandler: (@Sendable (String) -> Void)?) {
         self.logger = logger
         self.statisticsHandler = statisticsHandler
+    }
+
+    /// One record's delivery report served (or its produce failed): wakes a wait for deliveries
+    /// when it was the last pending.
+    func deliveryServed() {
+        guard deliveriesPending.subtract(1, ordering: .relaxed).newValue == 0 else { return }
+        deliveriesDrained.lock()
+        deliveriesDrained.broadcast()
+        deliveriesDrained.unlock()
     }
 
     static func from(_ opaque: UnsafeMutableRawPointer?) -> RDKafkaCallbackContext? {

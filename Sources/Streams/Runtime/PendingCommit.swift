@@ -173,18 +173,29 @@ final class PendingCommit: @unchecked Sendable {
             // Each task's records to a topic keep their order; across tasks or topics a
             // transaction has none.
             for task in tasks { try producer.send(changelogRecord(task, 0)) }
-            var leading: [Set<Int>] = []
+            // A task writes to a few topics: a list compared by `==` (the same string storage
+            // for the same topic, so no bytes compared) costs less than a hashed set per output.
+            var leading: [[Int]] = []
             for task in tasks {
-                var topics: Set<String> = []
-                var indices: Set<Int> = []
-                for (index, output) in task.outputs.enumerated() where topics.insert(output.topic).inserted {
+                var topics: [String] = []
+                var indices: [Int] = []
+                for (index, output) in task.outputs.enumerated() where !topics.contains(output.topic) {
+                    topics.append(output.topic)
                     try send(output)
-                    indices.insert(index)
+                    indices.append(index)
                 }
                 leading.append(indices)
             }
             for (task, first) in zip(tasks, leading) {
-                for (index, output) in task.outputs.enumerated() where !first.contains(index) { try send(output) }
+                // `first` is in ascending order: walk it alongside instead of searching it.
+                var next = 0
+                for (index, output) in task.outputs.enumerated() {
+                    if next < first.count && first[next] == index {
+                        next += 1
+                        continue
+                    }
+                    try send(output)
+                }
             }
             for task in tasks {
                 let count = changelogCount(task)
