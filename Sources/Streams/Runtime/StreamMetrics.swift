@@ -34,6 +34,14 @@ final class StreamMetrics: @unchecked Sendable {
         var counters: [String: Counter] = [:]
         var timers: [String: Timer] = [:]
         var gauges: [String: Gauge] = [:]
+        /// Tallies' counters by name and labels as the outputs carry them: found without building
+        /// a key string per output (a posting every few input events).
+        var tallies: [TallyKey: Counter] = [:]
+    }
+
+    private struct TallyKey: Hashable {
+        var name: String
+        var labels: [OutputTally.Label]
     }
 
     init(processor: String, thread: Int) {
@@ -82,11 +90,25 @@ final class StreamMetrics: @unchecked Sendable {
         for (topic, count) in commit.produced {
             counter(&committerCache, "millwright_output_records_total", [("processor", processor), ("topic", topic)]).increment(by: count)
         }
+        // Counted per series first, then one increment each.
+        var counts: [TallyKey: Int] = [:]
+        var lagTimer: (name: String, timer: Timer)?
         for tally in commit.tallies {
-            counter(&committerCache, tally.name, tally.labels.map { ($0.name, $0.value) }).increment()
+            counts[TallyKey(name: tally.name, labels: tally.labels), default: 0] += 1
             if let eventTime = tally.eventTime, let histogram = tally.lagHistogram {
-                timer(&committerCache, histogram, []).recordMilliseconds(max(0, commit.committedAt - eventTime))
+                if lagTimer?.name != histogram { lagTimer = (histogram, timer(&committerCache, histogram, [])) }
+                lagTimer?.timer.recordMilliseconds(max(0, commit.committedAt - eventTime))
             }
+        }
+        for (key, count) in counts {
+            let counter: Counter
+            if let cached = committerCache.tallies[key] {
+                counter = cached
+            } else {
+                counter = Counter(label: key.name, dimensions: key.labels.map { ($0.name, $0.value) })
+                committerCache.tallies[key] = counter
+            }
+            counter.increment(by: count)
         }
     }
 
