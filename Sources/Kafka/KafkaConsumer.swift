@@ -27,7 +27,9 @@ public final class KafkaConsumer: Sendable {
             kind: .consumer, properties: try configuration.properties(), logger: logger,
             statisticsHandler: statisticsHandler, configure: RDKafkaClient.installConsumerCallbacks)
         blocking = BlockingQueue(label: "millwright.kafka.consumer")
-        waker = configuration.wakeFetcherAfterDrain ? FetchWaker(client: client, prefetch: configuration.maxPrefetchedMessages) : nil
+        // The prefetch librdkafka was given, whichever setting gave it: a waker that counts to half
+        // of a larger one than the queue holds never fires, and the loop waits out librdkafka's pauses.
+        waker = configuration.wakeFetcherAfterDrain ? FetchWaker(client: client, prefetch: configuration.effectivePrefetchedMessages) : nil
     }
 
     deinit {

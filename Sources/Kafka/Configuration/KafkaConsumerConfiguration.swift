@@ -1,3 +1,5 @@
+import Foundation
+
 /// Settings of a ``KafkaConsumer``.
 public struct KafkaConsumerConfiguration: Sendable {
     public enum IsolationLevel: String, Sendable {
@@ -52,6 +54,12 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// `queued.min.messages`: records prefetched into the local queue before fetching pauses.
     /// Default 100,000 (librdkafka's). Lower it to bound memory with large records.
     public var maxPrefetchedMessages: Int = 100_000
+
+    /// The `queued.min.messages` librdkafka is given: ``maxPrefetchedMessages``, or the client's
+    /// additional property of that name, which is set after it and wins.
+    public var effectivePrefetchedMessages: Int {
+        client.additionalProperties["queued.min.messages"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? maxPrefetchedMessages
+    }
     /// Wake librdkafka's fetchers when a poll comes back short after at least half of
     /// `maxPrefetchedMessages` went through: one ListOffsets round to the partition leaders, from
     /// a thread of the consumer's own. librdkafka 2.0.2 otherwise takes a partition whose local

@@ -93,9 +93,15 @@ struct ProducerConsumerTests {
         }
         await producer.close()
 
-        func consume(wake: Bool, count: Int) async throws -> (messages: [KafkaConsumerMessage], wakeups: Int) {
+        func consume(wake: Bool, count: Int, prefetchAsProperty: Bool = false) async throws -> (messages: [KafkaConsumerMessage], wakeups: Int) {
             var configuration = TestKafka.consumerConfiguration(cluster, group: nil)
-            configuration.maxPrefetchedMessages = 200
+            if prefetchAsProperty {
+                // As an operator sets it (`MILLWRIGHT_KAFKA_QUEUED_MIN_MESSAGES`): the property wins
+                // over `maxPrefetchedMessages` (left at 100,000), and the waker must count with it.
+                configuration.client.additionalProperties["queued.min.messages"] = "200"
+            } else {
+                configuration.maxPrefetchedMessages = 200
+            }
             configuration.wakeFetcherAfterDrain = wake
             // Small fetches: the records arrive a few dozen at a time, so polls come back short.
             configuration.client.additionalProperties["max.partition.fetch.bytes"] = "1024"
@@ -116,6 +122,9 @@ struct ProducerConsumerTests {
             let offsets = woken.messages.filter { $0.partition == partition }.map(\.offset)
             #expect(offsets == Array(0..<1_000), "partition \(partition): every offset once, in order")
         }
+        let property = try await consume(wake: true, count: 3_000, prefetchAsProperty: true)
+        #expect(property.messages.count == 3_000)
+        #expect(property.wakeups >= 1, "the prefetch given as librdkafka's property sets the waker's threshold too")
         let plain = try await consume(wake: false, count: 300)
         #expect(plain.messages.count >= 300)
         #expect(plain.wakeups == 0, "switched off, no round is sent")
