@@ -79,14 +79,16 @@ public struct TumblingWindowStore<Key: Hashable & Sendable, Aggregate: Sendable>
         var closed: [(key: Key, windows: [(start: Int64, aggregate: Aggregate)])] = []
         for (_, keys) in closing.takeDue(at: streamTime) {
             for key in keys {
-                guard var keyWindows = open[key] else { continue }
+                // Taken out of `open` while changed: a copy left in it would make the removals
+                // below copy the whole dictionary.
+                guard var keyWindows = open.removeValue(forKey: key) else { continue }
                 var taken: [(start: Int64, aggregate: Aggregate)] = []
                 for (start, aggregate) in keyWindows where windows.isClosed(windowStart: start, streamTime: streamTime) {
                     taken.append((start, aggregate))
                 }
-                guard !taken.isEmpty else { continue }
                 for (start, _) in taken { keyWindows[start] = nil }
-                open[key] = keyWindows.isEmpty ? nil : keyWindows
+                if !keyWindows.isEmpty { open[key] = keyWindows }
+                guard !taken.isEmpty else { continue }
                 count -= taken.count
                 if taken.count > 1 { taken.sort { $0.start < $1.start } }
                 closed.append((key, taken))
