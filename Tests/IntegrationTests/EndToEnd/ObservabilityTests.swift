@@ -45,15 +45,25 @@ struct ObservabilityTests {
         let e2e = try EndToEnd()
         let sample = SampleData()
         try await e2e.send(try sample.masterData())
+        // The group coordinator answers every JoinGroup with COORDINATOR_LOAD_IN_PROGRESS (which
+        // the client retries) until the errors are cleared below: the worker cannot have joined
+        // when it is first asked, however long the test takes to ask.
+        e2e.cluster.injectRequestErrors(.joinGroup, Array(repeating: .librdkafka(14), count: 10_000))
         let worker = try e2e.worker("observed")
         defer { worker.kill() }
         #expect(try await e2e.eventually(timeout: .seconds(30)) { worker.httpPort != nil }, "the worker logged its port:\n\(worker.output.suffix(2000))")
 
-        // The first group join takes seconds on the in-process cluster: not ready meanwhile.
         let early = try await worker.get("/readyz")
         #expect(early.status == 503, "not ready before the group is joined: \(early.body)")
-        #expect(early.body.contains("\"pending\""))
+        #expect(early.body.contains("\"pending\""), "readiness says what it waits for: \(early.body)")
         #expect(try await worker.get("/healthz").status == 200, "live while starting")
+        // Master data loaded, the processors start and wait for their groups: still not ready.
+        let joining = try await e2e.eventually(timeout: .seconds(60)) {
+            let readiness = try await worker.get("/readyz")
+            return readiness.status == 503 && readiness.body.contains("joining the consumer group")
+        }
+        #expect(joining, "503 naming the group join while it cannot complete:\n\(worker.output.suffix(2000))")
+        e2e.cluster.clearRequestErrors(.joinGroup)
         #expect(try await e2e.eventually(timeout: .seconds(60)) { try await worker.get("/readyz").status == 200 }, "ready:\n\(worker.output.suffix(3000))")
 
         try await e2e.send(try sample.orders())
