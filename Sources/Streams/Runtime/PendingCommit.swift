@@ -34,6 +34,9 @@ final class PendingCommit: @unchecked Sendable {
     /// the group dropped this member meanwhile.
     var memberID: String?
     let done = DispatchSemaphore(value: 0)
+    /// How long the committer waits for the batch's records to be delivered before it gives up
+    /// and aborts. Default 30 s.
+    var deliveryTimeout: Duration = .seconds(30)
     var error: KafkaError?
     var failedStateFiles: [Int32] = []
 
@@ -207,7 +210,7 @@ final class PendingCommit: @unchecked Sendable {
             // committed, so the whole batch must be visible with it. (Sent together, an abort
             // after a lost membership purged outputs still queued for other brokers while the
             // markers had landed: the likeliest cause of the 30-minute soak's three missing releases.)
-            try producer.awaitDeliveries(failuresBefore: failuresBefore)
+            try producer.awaitDeliveries(failuresBefore: failuresBefore, timeout: deliveryTimeout)
             sent = .now
             if let groupMetadata { try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata) }
             offsetsSent = .now

@@ -28,6 +28,9 @@ struct CommitMarkerOrderTests {
         var configuration = TestKafka.producerConfiguration(cluster)
         let transactionalID = TestKafka.uniqueName("tx")
         configuration.transactionalID = transactionalID
+        // Records are given up after the transaction timeout (librdkafka caps message.timeout.ms
+        // at it): longer than the test can take.
+        configuration.transactionTimeout = .seconds(300)
         try cluster.setTransactionCoordinator(transactionalID: transactionalID, broker: 1)
         let producer = try KafkaProducer(configuration: configuration, logger: TestKafka.logger("producer"))
         try await producer.initTransactions()
@@ -35,6 +38,9 @@ struct CommitMarkerOrderTests {
         producer.prepareTopics([out, changelog])
 
         let pending = PendingCommit(batch: "order:life:1", changelog: changelog, metrics: StreamMetrics(processor: "order", thread: 0))
+        // The committer's wait outlasts this test's steps on a loaded machine (CI saw the reads
+        // below take over 20 s, and the 30 s default ran out before the broker came back).
+        pending.deliveryTimeout = .seconds(300)
         pending.tasks.append(
             .init(
                 partition: 0, file: nil, outputs: [OutputRecord(topic: out, key: "k", value: Array("released".utf8))],
