@@ -44,6 +44,14 @@ public final class KafkaProducer: Sendable {
         try client.produce(message, waiter: nil, queueFullTimeout: configuration.messageTimeout)
     }
 
+    /// Sends one packed record (copied from its buffer) with `extraHeader` after its own headers,
+    /// as ``send(_:)`` does a message: no report awaited, a failure counted in
+    /// ``untrackedDeliveryFailures``.
+    public func send(_ record: KafkaPackedRecords.Record, extraHeader: KafkaHeader? = nil) throws(KafkaError) {
+        try checkOpen()
+        try client.produce(record, extraHeader: extraHeader, queueFullTimeout: configuration.messageTimeout)
+    }
+
     /// Sends one record and waits for its delivery report.
     @discardableResult
     public func sendAndAwait(_ message: KafkaProducerMessage) async throws(KafkaError) -> KafkaDeliveryReport {

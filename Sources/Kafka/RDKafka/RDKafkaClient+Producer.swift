@@ -50,13 +50,69 @@ extension RDKafkaClient {
     func produce(
         _ message: KafkaProducerMessage, waiter: RDKafkaDeliveryWaiter?, queueFullTimeout: Duration
     ) throws(KafkaError) {
+        try produceRetrying(topic: message.topic, waiter: waiter, queueFullTimeout: queueFullTimeout) { opaque in
+            var headers: OpaquePointer? = nil
+            if !message.headers.isEmpty {
+                headers = rd_kafka_headers_new(message.headers.count)
+                for header in message.headers {
+                    header.withValueBytes { value in
+                        // librdkafka copies the value; an empty one still needs a non-null pointer.
+                        if let value {
+                            _ = rd_kafka_header_add(headers, header.key, -1, value.baseAddress ?? UnsafeRawPointer(emptyBuffer), value.count)
+                        } else {
+                            _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
+                        }
+                    }
+                }
+            }
+            return withOptionalBytes(message.key) { key in
+                withOptionalBytes(message.value) { value in
+                    produceOnce(
+                        topic: message.topic, partition: message.partition, key: key, value: value, timestamp: message.timestamp,
+                        headers: headers, opaque: opaque)
+                }
+            }
+        }
+    }
+
+    /// Enqueues one packed record (copied from its buffer), with `extraHeader` after its own
+    /// headers; as ``produce(_:waiter:queueFullTimeout:)`` when the queue is full.
+    func produce(_ record: KafkaPackedRecords.Record, extraHeader: KafkaHeader?, queueFullTimeout: Duration) throws(KafkaError) {
+        try produceRetrying(topic: record.topic, waiter: nil, queueFullTimeout: queueFullTimeout) { opaque in
+            var headers: OpaquePointer? = nil
+            let headerCount = record.headerCount + (extraHeader == nil ? 0 : 1)
+            if headerCount > 0 {
+                let list = rd_kafka_headers_new(headerCount)
+                record.forEachHeader { name, value in
+                    let namePointer = name.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(emptyCString)
+                    _ = rd_kafka_header_add(
+                        list, namePointer, name.count, value.map { $0.baseAddress ?? UnsafeRawPointer(emptyBuffer) }, value?.count ?? 0)
+                }
+                if let extraHeader {
+                    extraHeader.withValueBytes { value in
+                        _ = rd_kafka_header_add(list, extraHeader.key, -1, value.map { $0.baseAddress ?? UnsafeRawPointer(emptyBuffer) }, value?.count ?? 0)
+                    }
+                }
+                headers = list
+            }
+            return produceOnce(
+                topic: record.topic, partition: record.partition, key: record.key, value: record.value, timestamp: record.timestamp, headers: headers,
+                opaque: opaque)
+        }
+    }
+
+    /// Runs `attempt` (one produceva, given the per-record opaque) until it is queued; when
+    /// librdkafka's queue is full, serves delivery reports and tries again up to `queueFullTimeout`.
+    private func produceRetrying(
+        topic: String, waiter: RDKafkaDeliveryWaiter?, queueFullTimeout: Duration, _ attempt: (UnsafeMutableRawPointer?) -> OpaquePointer?
+    ) throws(KafkaError) {
         try checkFatal()
         let opaque = waiter.map { Unmanaged.passRetained($0).toOpaque() }
         var deadline: ContinuousClock.Instant?  // only when the queue is full
         while true {
             // Counted before the record is queued: its report can be served before produceva returns.
             context.deliveriesPending.add(1, ordering: .relaxed)
-            let error = produceOnce(message, opaque: opaque)
+            let error = attempt(opaque)
             guard let error else { return }
             context.deliveryServed()
             let code = rd_kafka_error_code(error)
@@ -69,55 +125,42 @@ extension RDKafkaClient {
                 continue
             }
             if let opaque { Unmanaged<RDKafkaDeliveryWaiter>.fromOpaque(opaque).release() }
-            try RDKafkaResult.check(error, "produce to \(message.topic)")
+            try RDKafkaResult.check(error, "produce to \(topic)")
         }
     }
 
-    private func produceOnce(_ message: KafkaProducerMessage, opaque: UnsafeMutableRawPointer?) -> OpaquePointer? {
-        var headers: OpaquePointer? = nil
-        if !message.headers.isEmpty {
-            headers = rd_kafka_headers_new(message.headers.count)
-            for header in message.headers {
-                header.withValueBytes { value in
-                    // librdkafka copies the value; an empty one still needs a non-null pointer.
-                    if let value {
-                        _ = rd_kafka_header_add(headers, header.key, -1, value.baseAddress ?? UnsafeRawPointer(emptyBuffer), value.count)
-                    } else {
-                        _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
+    /// One `rd_kafka_produceva` (the record copied). `headers` pass to librdkafka on success; on
+    /// failure they are destroyed here.
+    private func produceOnce(
+        topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, timestamp: Int64?, headers: OpaquePointer?,
+        opaque: UnsafeMutableRawPointer?
+    ) -> OpaquePointer? {
+        let error: OpaquePointer? = topic.withCString { topic in
+            // At most 8 arguments, on the stack: no allocation per record.
+            withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { vus in
+                var count = 0
+                func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
+                    var v = rd_kafka_vu_t()
+                    v.vtype = type
+                    set(&v)
+                    vus.initializeElement(at: count, to: v)
+                    count += 1
+                }
+                func addBytes(_ type: rd_kafka_vtype_t, _ bytes: UnsafeRawBufferPointer) {
+                    add(type) {
+                        $0.u.mem.ptr = bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyBuffer
+                        $0.u.mem.size = bytes.count
                     }
                 }
-            }
-        }
-        let error: OpaquePointer? = message.topic.withCString { topic in
-            withOptionalBytes(message.key) { key in
-                withOptionalBytes(message.value) { value in
-                    // At most 8 arguments, on the stack: no allocation per record.
-                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { vus in
-                        var count = 0
-                        func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
-                            var v = rd_kafka_vu_t()
-                            v.vtype = type
-                            set(&v)
-                            vus.initializeElement(at: count, to: v)
-                            count += 1
-                        }
-                        func addBytes(_ type: rd_kafka_vtype_t, _ bytes: UnsafeRawBufferPointer) {
-                            add(type) {
-                                $0.u.mem.ptr = bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyBuffer
-                                $0.u.mem.size = bytes.count
-                            }
-                        }
-                        add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
-                        add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
-                        if let partition = message.partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
-                        if let key { addBytes(RD_KAFKA_VTYPE_KEY, key) }
-                        if let value { addBytes(RD_KAFKA_VTYPE_VALUE, value) }
-                        if let timestamp = message.timestamp { add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
-                        if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
-                        if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
-                        return withHandle { rk in rd_kafka_produceva(rk, vus.baseAddress, count) }
-                    }
-                }
+                add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                if let partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
+                if let key { addBytes(RD_KAFKA_VTYPE_KEY, key) }
+                if let value { addBytes(RD_KAFKA_VTYPE_VALUE, value) }
+                if let timestamp { add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
+                if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
+                if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
+                return withHandle { rk in rd_kafka_produceva(rk, vus.baseAddress, count) }
             }
         }
         // On success librdkafka owns the headers; on failure they are still ours.
@@ -193,6 +236,12 @@ extension RDKafkaClient {
 }
 
 nonisolated(unsafe) private let emptyBuffer = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+/// A name for a header whose name is empty (librdkafka copies `name_size` bytes of it: none).
+nonisolated(unsafe) private let emptyCString: UnsafeMutablePointer<CChar> = {
+    let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+    pointer.initialize(to: 0)
+    return pointer
+}()
 
 private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
     guard let bytes else { return body(nil) }

@@ -80,6 +80,65 @@ struct ProducerConsumerTests {
         await producer.close()
     }
 
+    @Test(
+        "a packed record reaches the broker as the same message does: key, value, headers (empty, null, unnamed, non-ASCII), partition, timestamp, and the extra header last"
+    )
+    func packedRecordsMatchMessages() async throws {
+        let cluster = try TestKafka.cluster()
+        let packedTopic = TestKafka.uniqueName("packed")
+        let messageTopic = TestKafka.uniqueName("messages")
+        try cluster.createTopic(packedTopic, partitions: 3)
+        try cluster.createTopic(messageTopic, partitions: 3)
+        let producer = try KafkaProducer(configuration: TestKafka.producerConfiguration(cluster), logger: TestKafka.logger("p"))
+        let extra = KafkaHeader(key: "mw-batch", value: "b:7")
+        var records = KafkaPackedRecords()
+        var sent: [KafkaProducerMessage] = []
+        for i in 0..<30 {
+            let headers = [
+                KafkaHeader(key: "correlation-id", value: "corr-\(i)"), KafkaHeader(key: "empty", value: [UInt8]()),
+                KafkaHeader(key: "null", value: nil as [UInt8]?), KafkaHeader(key: "", value: "unnamed"), KafkaHeader(key: "grüße", value: "✓ \(i)"),
+            ]
+            let key: [UInt8]? = i % 5 == 4 ? nil : Array("key-\(i)".utf8)
+            let value: [UInt8]? = i % 7 == 6 ? nil : Array("value-\(i)".utf8)
+            // Keyless records name their partition: the partitioner places them at random.
+            let partition: Int32? = i % 2 == 0 || key == nil ? Int32(i % 3) : nil
+            let timestamp: Int64? = i % 3 == 0 ? nil : 1_700_000_000_000 + Int64(i)
+            records.append(topic: packedTopic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp)
+            sent.append(
+                KafkaProducerMessage(topic: messageTopic, partition: partition, key: key, value: value, headers: headers + [extra], timestamp: timestamp))
+        }
+        try records.forEachRecord { (record) throws(KafkaError) in try producer.send(record, extraHeader: extra) }
+        for message in sent { try producer.send(message) }
+        try await producer.flush(timeout: .seconds(30))
+        #expect(producer.untrackedDeliveryFailures == 0)
+
+        func read(_ topic: String) async throws -> [KafkaConsumerMessage] {
+            let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(cluster, group: nil), logger: TestKafka.logger("c"))
+            try consumer.assign((0..<3).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
+            let received = try await TestKafka.collect(consumer, count: 30)
+            try await consumer.close()
+            // Both topics' records by the correlation id they carry.
+            return received.sorted { ($0.headers.first?.stringValue ?? "") < ($1.headers.first?.stringValue ?? "") }
+        }
+        let viaPacked = try await read(packedTopic)
+        let viaMessages = try await read(messageTopic)
+        #expect(viaPacked.count == 30 && viaMessages.count == 30)
+        for (packed, message) in zip(viaPacked, viaMessages) {
+            #expect(packed.key == message.key && packed.value == message.value, "key and value, absent kept absent")
+            #expect(packed.headers == message.headers, "the same headers in the same order, the extra one last")
+            #expect(packed.partition == message.partition, "the same partition, named or by key")
+            let number: Int? = packed.headers.first?.stringValue.flatMap { Int($0.dropFirst("corr-".count)) }
+            if let number, number % 3 != 0 {
+                #expect(packed.timestamp?.milliseconds == 1_700_000_000_000 + Int64(number), "the record's own timestamp")
+                #expect(packed.timestamp == message.timestamp)
+            }
+        }
+        let first = try #require(viaPacked.first { $0.headers.first?.stringValue == "corr-1" })
+        #expect(first.headers.map(\.key) == ["correlation-id", "empty", "null", "", "grüße", "mw-batch"])
+        #expect(first.headers[1].value == [] && first.headers[2].value == nil && first.headers[4].stringValue == "✓ 1")
+        await producer.close()
+    }
+
     @Test("a consumer that drains a small prefetch again and again wakes librdkafka's fetchers, and still gets every message once, in order per partition")
     func fetcherWakeups() async throws {
         let cluster = try TestKafka.cluster()
