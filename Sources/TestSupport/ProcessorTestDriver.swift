@@ -8,6 +8,9 @@ public final class ProcessorTestDriver {
     public let processor: any StreamProcessor
     private let task: StreamTaskHarness
     private var outputs: [OutputRecord] = []
+    /// Outputs taken from the task, still packed: read into `outputs` when asked for (so that
+    /// piping records costs what it costs a worker).
+    private var batches: [OutputBatch] = []
     private var nextOffset: [String: Int64] = [:]
     /// The repartition topic and key partitions, for a repartitioned processor.
     public let routing: KeyRouting?
@@ -70,13 +73,24 @@ public final class ProcessorTestDriver {
         nextOffset[record.topic] = record.offset + 1
         try task.process(record, now: task.wallClock)
         if flush { try task.flush() }
-        outputs += task.takeOutputs()
+        takeOutputs()
+    }
+
+    private func takeOutputs() {
+        let batch = task.takeOutputBatch()
+        if !batch.isEmpty { batches.append(batch) }
+    }
+
+    private func readOutputs() {
+        takeOutputs()
+        for batch in batches { outputs += batch.records }
+        batches = []
     }
 
     /// Writes the processor's state to its stores (what the runtime does before each commit).
     public func flush() throws {
         try task.flush()
-        outputs += task.takeOutputs()
+        takeOutputs()
     }
 
     /// Pipes a value with a key to a topic.
@@ -91,19 +105,19 @@ public final class ProcessorTestDriver {
     public func advanceWallClock(by milliseconds: Int64) throws {
         try task.tick(now: task.wallClock + milliseconds)
         try task.flush()
-        outputs += task.takeOutputs()
+        takeOutputs()
     }
 
     /// Everything forwarded so far, in order; clears the list.
     public func drainOutputs() -> [OutputRecord] {
-        outputs += task.takeOutputs()
+        readOutputs()
         defer { outputs = [] }
         return outputs
     }
 
     /// Forwarded records of one topic, in order; removes them from the list.
     public func drainOutputs(topic: String) -> [OutputRecord] {
-        outputs += task.takeOutputs()
+        readOutputs()
         let (matching, rest) = (outputs.filter { $0.topic == topic }, outputs.filter { $0.topic != topic })
         outputs = rest
         return matching

@@ -12,7 +12,7 @@ final class PendingCommit: @unchecked Sendable {
     struct TaskWork {
         var partition: Int32
         var file: TaskStateFile?
-        var outputs: [OutputRecord]
+        var outputs: OutputBatch
         var changes: [(store: String, key: String, value: [UInt8]?)]
         var streamTime: Int64
         var positions: [String: Int64]
@@ -55,34 +55,51 @@ final class PendingCommit: @unchecked Sendable {
         guard let preparer else { return }
         var seen = Set<String>()
         for task in tasks {
-            var last: String?
-            for output in task.outputs where output.topic != last {
-                last = output.topic
-                if seen.insert(output.topic).inserted { try preparer.prepare(output.topic) }
+            for topic in task.outputs.packed.topics where seen.insert(topic).inserted { try preparer.prepare(topic) }
+        }
+    }
+
+    /// What the transaction's outputs count for in the metrics once it commits, and the outputs
+    /// to log then: taken from the outputs before they are freed.
+    private struct OutputSummary {
+        var produced: [String: Int] = [:]
+        var tallies: [OutputTally] = []
+        var logs: [(message: String, output: OutputRecord, tally: OutputTally)] = []
+        var count = 0
+    }
+
+    /// Summarizes the outputs and frees them: once sent, librdkafka holds its own copy, and
+    /// neither a commit nor an abort needs them again (an abort rewinds the tasks, which process
+    /// the input again). So a transaction's outputs are not in memory twice while it commits.
+    private func releaseOutputs() -> OutputSummary {
+        var summary = OutputSummary()
+        for index in tasks.indices {
+            let outputs = tasks[index].outputs
+            tasks[index].outputs = OutputBatch()
+            summary.count += outputs.count
+            let topics = outputs.packed.topics
+            var counts = [Int](repeating: 0, count: topics.count)
+            outputs.packed.forEachRecord { counts[$0.topicIndex] += 1 }
+            for (topic, count) in zip(topics, counts) { summary.produced[topic, default: 0] += count }
+            for (position, tally) in outputs.tallies {
+                summary.tallies.append(tally)
+                if let message = tally.logMessage { summary.logs.append((message, outputs.record(at: position), tally)) }
             }
         }
+        return summary
     }
 
     /// Counts the committed transaction in the metrics (committer thread, before `done`), and
     /// logs the outputs whose tally asks for it, with the ids of the input they are about.
-    private func count(duration: Duration, logger: Logger) {
+    private func count(_ outputs: OutputSummary, duration: Duration, logger: Logger) {
         var commit = StreamMetrics.Committed(duration: duration, committedAt: Int64(Date().timeIntervalSince1970 * 1000))
         for task in tasks {
             commit.consumed.merge(task.consumed, uniquingKeysWith: +)
             if let oldest = task.oldestInput { commit.oldestInputs.append(oldest) }
-            var counts: [(topic: String, count: Int)] = []
-            defer { for (topic, count) in counts { commit.produced[topic, default: 0] += count } }
-            for output in task.outputs {
-                if let i = counts.firstIndex(where: { $0.topic == output.topic }) {
-                    counts[i].count += 1
-                } else {
-                    counts.append((output.topic, 1))
-                }
-                guard let tally = output.tally else { continue }
-                commit.tallies.append(tally)
-                if let message = tally.logMessage { log(message, output, tally, logger) }
-            }
         }
+        commit.produced = outputs.produced
+        commit.tallies = outputs.tallies
+        for (message, output, tally) in outputs.logs { log(message, output, tally, logger) }
         metrics.committed(commit)
     }
 
@@ -122,7 +139,7 @@ final class PendingCommit: @unchecked Sendable {
         defer {
             // The records are freed here, not on the loop thread when it drops the commit.
             for index in tasks.indices {
-                tasks[index].outputs = []
+                tasks[index].outputs = OutputBatch()
                 tasks[index].changes = []
             }
             done.signal()
@@ -133,6 +150,7 @@ final class PendingCommit: @unchecked Sendable {
         var committed = began
         var written = began
         var markers: [KafkaDeliveryTicket] = []
+        var outputs = OutputSummary()
         do throws(KafkaError) {
             try prepareTopics()
             try producer.beginTransaction()
@@ -164,8 +182,8 @@ final class PendingCommit: @unchecked Sendable {
             }
             // The batch id on outputs too: on a broker that does not hide aborted transactions,
             // a reader can keep only the batches the changelog shows committed.
-            func send(_ output: OutputRecord) throws(KafkaError) {
-                try producer.send(KafkaProducerMessage(output, extra: header))
+            func send(_ output: KafkaPackedRecords.Record) throws(KafkaError) {
+                try producer.send(output, extraHeader: header)
             }
             // The order of the sends registers the transaction's partitions with the coordinator
             // in as few AddPartitionsToTxn rounds as it can: librdkafka 2.0.2 registers what was
@@ -176,26 +194,22 @@ final class PendingCommit: @unchecked Sendable {
             // Each task's records to a topic keep their order; across tasks or topics a
             // transaction has none.
             for task in tasks { try producer.send(changelogRecord(task, 0)) }
-            // A task writes to a few topics: a list compared by `==` (the same string storage
-            // for the same topic, so no bytes compared) costs less than a hashed set per output.
-            var leading: [[Int]] = []
+            // A task's outputs name their topic by its index in the batch: the first to each is
+            // the first with a new index.
             for task in tasks {
-                var topics: [String] = []
-                var indices: [Int] = []
-                for (index, output) in task.outputs.enumerated() where !topics.contains(output.topic) {
-                    topics.append(output.topic)
+                var sent = 0
+                try task.outputs.packed.forEachRecord { (output) throws(KafkaError) in
+                    guard output.topicIndex == sent else { return }
                     try send(output)
-                    indices.append(index)
+                    sent += 1
                 }
-                leading.append(indices)
             }
-            for (task, first) in zip(tasks, leading) {
-                // `first` is in ascending order: walk it alongside instead of searching it.
-                var next = 0
-                for (index, output) in task.outputs.enumerated() {
-                    if next < first.count && first[next] == index {
-                        next += 1
-                        continue
+            for task in tasks {
+                var leading = 0
+                try task.outputs.packed.forEachRecord { (output) throws(KafkaError) in
+                    if output.topicIndex == leading {
+                        leading += 1
+                        return
                     }
                     try send(output)
                 }
@@ -204,6 +218,7 @@ final class PendingCommit: @unchecked Sendable {
                 let count = changelogCount(task)
                 for index in 1..<(count - 1) { try producer.send(changelogRecord(task, index)) }
             }
+            outputs = releaseOutputs()
             // The commit markers go only once every other record of the batch is on the broker:
             // on a cluster that shows aborted records to read_committed readers (the in-process
             // one), a restore and the chaos check take a batch with a visible marker for
@@ -224,7 +239,7 @@ final class PendingCommit: @unchecked Sendable {
             self.error = error
             return
         }
-        count(duration: committed - began, logger: logger)
+        count(outputs, duration: committed - began, logger: logger)
         // The local copy of what just committed, current to the offset after the marker.
         for (task, marker) in zip(tasks, markers) {
             guard let file = task.file else { continue }
@@ -247,7 +262,7 @@ final class PendingCommit: @unchecked Sendable {
         logger.debug(
             "transaction committed",
             metadata: [
-                "batch": "\(batch)", "outputs": "\(tasks.reduce(0) { $0 + $1.outputs.count })", "changes": "\(tasks.reduce(0) { $0 + $1.changes.count })",
+                "batch": "\(batch)", "outputs": "\(outputs.count)", "changes": "\(tasks.reduce(0) { $0 + $1.changes.count })",
                 "sendMs": "\((sent - began).wholeMilliseconds)", "sendOffsetsMs": "\((offsetsSent - sent).wholeMilliseconds)",
                 "commitMs": "\((committed - offsetsSent).wholeMilliseconds)",
                 "stateFilesMs": "\((written - committed).wholeMilliseconds)", "offsetsMs": "\((ContinuousClock.now - written).wholeMilliseconds)",

@@ -114,9 +114,10 @@ final class StreamTask: ProcessorContext {
     var clock: TaskClock
     private(set) var wallClock: Int64
     private var stores: [String: TaskStore] = [:]
-    private(set) var outputs: [OutputRecord] = []
-    /// ``OutputRecord/approximateBytes`` of `outputs`: what the transaction's output budget counts.
-    private(set) var outputBytes = 0
+    /// Outputs since the last commit, packed.
+    private(set) var outputs = OutputBatch()
+    /// Bytes of the packed outputs: what the transaction's output budget counts.
+    var outputBytes: Int { outputs.byteCount }
     /// Next offset to read per input topic, as processed (not yet committed).
     var positions: [String: Int64] = [:]
     private var pendingEventTime: Int64?
@@ -150,10 +151,7 @@ final class StreamTask: ProcessorContext {
     // MARK: ProcessorContext
 
     var streamTime: Int64 { max(clock.streamTime, pendingEventTime ?? .min) }
-    func forward(_ record: OutputRecord) {
-        outputBytes += record.approximateBytes
-        outputs.append(record)
-    }
+    func forward(_ record: OutputRecord) { outputs.append(record) }
     func store(_ name: String) -> any KeyValueStore { taskStore(name) }
     func observeEventTime(_ milliseconds: Int64) { pendingEventTime = max(pendingEventTime ?? .min, milliseconds) }
     func owner(ofKey key: String) -> Int32? { routing?.owner(ofKey: key) }
@@ -235,7 +233,7 @@ final class StreamTask: ProcessorContext {
 
     /// What one commit takes from a task.
     struct Commit {
-        var outputs: [OutputRecord]
+        var outputs: OutputBatch
         var changes: [(store: String, key: String, value: [UInt8]?)]
         var positions: [String: Int64]
         /// Input records processed per topic since the last commit.
@@ -260,8 +258,8 @@ final class StreamTask: ProcessorContext {
         let result = Commit(
             outputs: outputs, changes: changes, positions: positions, consumed: consumed,
             oldestInput: oldestInput == .max ? nil : oldestInput)
-        outputs = []
-        outputBytes = 0
+        // The next transaction's outputs take about what this one's did: room for them at once.
+        outputs = OutputBatch(capacity: result.outputs.byteCount)
         consumed = [:]
         oldestInput = .max
         dirty = false
@@ -295,11 +293,8 @@ extension StreamTask {
     }
 
     /// The outputs forwarded so far, removed from the task.
-    func takeOutputs() -> [OutputRecord] {
-        defer {
-            outputs = []
-            outputBytes = 0
-        }
+    func takeOutputs() -> OutputBatch {
+        defer { outputs = OutputBatch() }
         return outputs
     }
 }
@@ -386,7 +381,10 @@ public final class StreamTaskHarness {
     }
 
     /// Outputs forwarded so far, removed.
-    public func takeOutputs() -> [OutputRecord] { task.takeOutputs() }
+    public func takeOutputs() -> [OutputRecord] { task.outputs.isEmpty ? [] : task.takeOutputs().records }
+
+    /// Outputs forwarded so far, removed, as they are packed (``OutputBatch/records`` reads them).
+    public func takeOutputBatch() -> OutputBatch { task.takeOutputs() }
 
     /// A store of the task, live.
     public func store(_ name: String) -> any KeyValueStore { task.taskStore(name) }

@@ -68,7 +68,7 @@ extension StreamTaskHarness {
         commits = offset
         try disk.file.apply(changes: commit.changes, streamTime: streamTime, positions: commit.positions, changelogOffset: offset)
         task.committedToFile()
-        return (commit.outputs, changelog)
+        return (commit.outputs.records, changelog)
     }
 
     /// The processor's `initialize` (reading its state back), as before its first record, and its

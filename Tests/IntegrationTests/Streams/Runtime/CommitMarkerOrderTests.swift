@@ -43,7 +43,7 @@ struct CommitMarkerOrderTests {
         pending.deliveryTimeout = .seconds(300)
         pending.tasks.append(
             .init(
-                partition: 0, file: nil, outputs: [OutputRecord(topic: out, key: "k", value: Array("released".utf8))],
+                partition: 0, file: nil, outputs: OutputBatch([OutputRecord(topic: out, key: "k", value: Array("released".utf8))]),
                 changes: [(store: "s", key: "k", value: Array("released".utf8))], streamTime: 0, positions: ["in": 1], abortNotes: [],
                 consumed: [:], oldestInput: nil))
         try cluster.takeBrokerDown(2)

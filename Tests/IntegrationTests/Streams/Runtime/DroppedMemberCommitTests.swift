@@ -18,7 +18,7 @@ struct DroppedMemberCommitTests {
         let pending = PendingCommit(batch: batch, changelog: changelog, metrics: StreamMetrics(processor: "dropped", thread: 0))
         pending.tasks.append(
             .init(
-                partition: 0, file: nil, outputs: [OutputRecord(topic: "out", key: "k", value: Array(batch.utf8))],
+                partition: 0, file: nil, outputs: OutputBatch([OutputRecord(topic: "out", key: "k", value: Array(batch.utf8))]),
                 changes: [(store: "s", key: "k", value: Array(batch.utf8))], streamTime: 0, positions: ["in": 1], abortNotes: [], consumed: [:],
                 oldestInput: nil))
         pending.offsets = [KafkaTopicPartitionOffset(topic: "in", partition: 0, offset: 1)]
