@@ -284,7 +284,10 @@ struct StreamsBenchmark: AsyncParsableCommand {
             let drained = driver.drainOutputs()
             outputs = drained.count
             rates.append(Double(inputRecords.count) / seconds)
-            if round == 1 { print(OutputCount(drained.map(\.topic), inputs: inputRecords.count).report) }
+            if round == 1 {
+                print(OutputCount(drained.map(\.topic), inputs: inputRecords.count).report)
+                print(OutputSizes(drained).report)
+            }
             print(String(format: "round %d: %.0f events/s, %.2f µs of CPU per event (%d outputs)", round, rates.last!, cpu.last!, outputs))
         }
         print(
