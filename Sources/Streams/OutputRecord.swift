@@ -23,10 +23,6 @@ public struct OutputRecord: Sendable {
         self.timestamp = timestamp
     }
 
-    /// Bytes the record holds, about: key, value and ~64 per header (names, values and their
-    /// arrays). What a transaction's output budget counts (`maxOutputBytesPerTransaction`).
-    public var approximateBytes: Int { (key?.count ?? 0) + (value?.count ?? 0) + 64 * headers.count }
-
     /// Returns the record with its ``tally`` set.
     public func tallied(_ tally: OutputTally) -> OutputRecord {
         var copy = self

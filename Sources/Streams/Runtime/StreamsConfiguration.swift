@@ -26,12 +26,14 @@ public struct StreamsConfiguration: Sendable {
     /// what a burst (a table read from its start, a backlog after downtime) holds in memory at
     /// once as outputs and changelog records. Default 10,000.
     public var maxRecordsPerTransaction: Int = 10_000
-    /// Output bytes (keys, values, headers) one transaction holds at most: when the tasks'
-    /// outputs since the last hand-over reach this, the turn stops processing and the transaction
-    /// is handed over as if full. Bounds memory where input records make many or large outputs
-    /// (a posting and two status events every few events), which `maxRecordsPerTransaction`
-    /// alone does not. Default 2 MiB.
-    public var maxOutputBytesPerTransaction: Int = 2 << 20
+    /// Output bytes one transaction holds at most, as packed (``OutputBatch``: keys, values,
+    /// header names and values, ~20 bytes of framing per record): when the tasks' outputs since
+    /// the last hand-over reach this, the turn stops processing and the transaction is handed over
+    /// as if full. Bounds memory where input records make many or large outputs (a posting and two
+    /// status events every few events), which `maxRecordsPerTransaction` alone does not; larger
+    /// transactions cost less per record (fewer changelog rows, commits and flushes:
+    /// Docs/performance.md). Default 8 MiB.
+    public var maxOutputBytesPerTransaction: Int = 8 << 20
     /// Unprocessed records a task holds per event partition before that partition is paused (it
     /// resumes below a fifth of this). With `maxPrefetchedMessages` it bounds the input held in
     /// memory; smaller values cost throughput (Docs/performance.md). Default 5,000.
