@@ -153,27 +153,27 @@ struct OutputCount {
     }
 }
 
-/// The outputs' value sizes per topic: bytes written, and bytes their arrays hold (what a
-/// transaction's outputs take in memory, beyond headers and bookkeeping).
+/// The outputs' sizes per topic: mean value bytes and headers, and what they take packed in a
+/// transaction (``OutputBatch``: key, value, header names and values, framing).
 struct OutputSizes {
-    var perTopic: [String: (count: Int, bytes: Int, capacity: Int, headers: Int)] = [:]
+    var perTopic: [String: (count: Int, bytes: Int, packed: Int, headers: Int)] = [:]
 
     init(_ outputs: [OutputRecord]) {
         for output in outputs {
             var entry = perTopic[output.topic] ?? (0, 0, 0, 0)
             entry.count += 1
             entry.bytes += output.value?.count ?? 0
-            entry.capacity += output.value?.capacity ?? 0
+            entry.packed += OutputBatch([output]).byteCount
             entry.headers += output.headers.count
             perTopic[output.topic] = entry
         }
     }
 
     var report: String {
-        "output values, mean bytes (array capacity) and headers: "
+        "outputs, mean value bytes (packed bytes) and headers: "
             + perTopic.sorted { $0.key < $1.key }.map { topic, e in
                 let n = Double(max(1, e.count))
-                return String(format: "%@ %.0f B (%.0f), %.1f", topic, Double(e.bytes) / n, Double(e.capacity) / n, Double(e.headers) / n)
+                return String(format: "%@ %.0f B (%.0f), %.1f", topic, Double(e.bytes) / n, Double(e.packed) / n, Double(e.headers) / n)
             }.joined(separator: "; ")
     }
 }
