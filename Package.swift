@@ -11,6 +11,13 @@ let executable: [SwiftSetting] =
     strict + [
         .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
     ]
+/// The stream runtime and the processors (no product exports them, so `unsafeFlags` bar nobody):
+/// cross-module optimization lets the modules that use their generic stores, schedules and
+/// helpers specialize and inline them instead of calling through metadata and witness tables.
+let optimizedInternal: [SwiftSetting] =
+    strict + [
+        .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
+    ]
 
 let package = Package(
     name: "Millwright",
@@ -59,7 +66,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: strict
+            swiftSettings: optimizedInternal
         ),
         // Canonical model, topic catalog, master data and the processors. Knows nothing of Kafka.
         // The project's one JSON stack: a strict RFC 8259 parser, a writer and the value type.
@@ -72,7 +79,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict,
+            swiftSettings: optimizedInternal,
             plugins: ["EmbedCatalog"]
         ),
         // The topic catalog (topics/) inside the binary: a build tool plugin runs the embedder,
