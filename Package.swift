@@ -148,7 +148,7 @@ let package = Package(
         .executableTarget(
             name: "StreamsBenchmark",
             dependencies: [
-                "BenchmarkSupport", "TestSupport",
+                "BenchmarkSupport", "CKafkaBench", "TestSupport",
                 "Kafka", "Streams", "Manufacturing", "Ops",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

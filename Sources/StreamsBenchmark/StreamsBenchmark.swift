@@ -1,5 +1,6 @@
 import ArgumentParser
 import BenchmarkSupport
+import CKafkaBench
 import Foundation
 import Kafka
 import Logging
@@ -44,6 +45,13 @@ struct StreamsBenchmark: AsyncParsableCommand {
 
     @Option(help: "The worker's HTTP server and Prometheus metrics: on (a free port) or off (--no-http), to measure their cost.")
     var metrics: String = "on"
+    @Flag(
+        help:
+            "Also measure the floor of an exactly-once job on this machine: a plain C consume-transform-produce loop over librdkafka (no processing), on the same input, before the worker starts."
+    ) var cFloor = false
+    @Option(help: "C floor: output records per input record (the output-heavy shape writes ~1.20).") var floorOutputsPerInput: Double = 1.20
+    @Option(help: "C floor: bytes per output value (the output-heavy shape's mean: ~520).") var floorOutputSize: Int = 520
+    @Option(help: "C floor: headers per output, 40 bytes each (the worker's outputs carry 6).") var floorHeaders: Int = 6
     @Flag(help: "Only the confirmation processor's own cost: the same input through the test driver, no broker.") var processorOnly = false
     @Option(help: "Processor-only: records between flushes (the runtime flushes once per commit).") var flushEvery: Int = 5_000
     @Flag(help: "Processor-only: the processor repartitioned, one partition owning every key (the direct path's cost: a murmur2 per event).")
@@ -88,6 +96,8 @@ struct StreamsBenchmark: AsyncParsableCommand {
             String(
                 format: "Kafka layer raw consume (batch poll, 24 partitions): %.0f events/s; CPU %.1f µs/event (cluster + consumer)", raw.rate,
                 raw.cpuMicroseconds))
+
+        if cFloor { try exactlyOnceFloor(bootstrap, count: input.count) }
 
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("mw-bench-\(UUID().uuidString.prefix(8))").path
         let worker = Process()
@@ -355,6 +365,36 @@ struct StreamsBenchmark: AsyncParsableCommand {
         let end = (ContinuousClock.now, CPU(worker: nil))
         try consumer.close()
         return (Double(count) / (end.0 - start!.0).seconds, (end.1.cluster - start!.1.cluster) / Double(count) * 1e6)
+    }
+
+    /// The plain C exactly-once loop on the same input (`--c-floor`): what librdkafka and the
+    /// in-process cluster take on their own for this many inputs and outputs on these cores.
+    func exactlyOnceFloor(_ bootstrap: String, count: Int) throws {
+        let inputs = [Topics.operationCompleted, Topics.scrapReported]
+        let threads = Int32(streamThreads)
+        let start = CPU(worker: nil)
+        var produced: Int64 = 0
+        let seconds = withArrayOfCStrings(inputs) { names in
+            mwbench_c_eos_pipeline(
+                bootstrap, names, Int32(inputs.count), 12, Int64(count), threads, floorOutputsPerInput, Int32(floorOutputSize),
+                Int32(floorHeaders), 10_000, "bench-c-floor-output", &produced)
+        }
+        guard seconds > 0 else { throw BenchmarkError("the C exactly-once floor failed (its error is above)") }
+        let end = CPU(worker: nil)
+        print(
+            String(
+                format:
+                    "C exactly-once floor (%d thread(s), no processing, %.2f outputs of %d B + %d headers per input, 10,000 inputs or 100 ms a transaction): %.0f events/s, %lld outputs; CPU %.1f µs/event (cluster + C loop); machine busy %.2f of %d cores",
+                threads, floorOutputsPerInput, floorOutputSize, floorHeaders, Double(count) / seconds, produced,
+                (end.cluster - start.cluster) / Double(count) * 1e6, (end.machine - start.machine) / seconds,
+                ProcessInfo.processInfo.activeProcessorCount))
+    }
+
+    /// C strings for `strings`, alive for the duration of `body`.
+    func withArrayOfCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        let pointers = strings.map { UnsafePointer(strdup($0)) }
+        defer { for pointer in pointers { free(UnsafeMutablePointer(mutating: pointer)) } }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// CLOCK_MONOTONIC in seconds, as `perf report --time` takes it.

@@ -13,4 +13,17 @@ double mwbench_c_produce(const char *brokers, const char *topic, int64_t count, 
 /// first message), or a negative value on error or a 30 s stall.
 double mwbench_c_consume(const char *brokers, const char *topic, int32_t partitions, int64_t count, int32_t prefetch);
 
+/// The floor of an exactly-once consume-transform-produce job on this machine, no processing:
+/// `threads` threads, each assigned every `threads`-th partition of the `inputs` topics from the
+/// beginning (read_committed, its own group member's metadata) and its own transactional
+/// producer; per input record `outputs_per_input` records (on average) of `output_size` bytes
+/// with `headers` headers of 40 bytes, keyed as the input, to `output_topic`; a transaction
+/// committed (offsets sent, commit waited for) every `transaction_records` inputs or 100 ms.
+/// Stops once `count` inputs were read; returns seconds from the first input to the last
+/// commit and the records produced, or a negative value on error.
+double mwbench_c_eos_pipeline(
+    const char *brokers, const char *const *inputs, int32_t input_count, int32_t partitions, int64_t count, int32_t threads,
+    double outputs_per_input, int32_t output_size, int32_t headers, int32_t transaction_records, const char *output_topic,
+    int64_t *produced);
+
 #endif
