@@ -169,6 +169,11 @@ struct EndToEndTests {
         try await e2e.send(work.table)
         let a = try e2e.worker("a", environment: Self.underLoad)
         let b = try e2e.worker("b", environment: Self.underLoad)
+        // The feed starts once both hold tasks (a slow machine took more than the feed's few
+        // seconds to form the group), so that what the tests do to a worker meanwhile happens
+        // mid-stream.
+        let working = try await e2e.eventually { a.output.contains("task restored") && b.output.contains("task restored") }
+        #expect(working, "both workers took partitions within 60 s")
         let feed = Task {
             for chunk in stride(from: 0, to: work.events.count, by: 60) {
                 try await e2e.send(Array(work.events[chunk..<min(chunk + 60, work.events.count)]))
@@ -185,7 +190,7 @@ struct EndToEndTests {
             a.kill()
             b.kill()
         }
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(2))  // the feed takes ≥ 3.6 s (24 chunks, 150 ms apart)
         #expect(a.output.contains("task restored"), "a was working when it was killed")
         a.kill()  // mid-stream
         let restarted = try e2e.worker("a", environment: Self.underLoad)  // same state directory
@@ -203,7 +208,7 @@ struct EndToEndTests {
             a.kill()
             b.kill()
         }
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(1))  // the feed runs (≥ 3.6 s) and c's join takes seconds more
         let c = try e2e.worker("c", environment: Self.underLoad)  // joins mid-stream
         defer { c.kill() }
         try await feed.value
