@@ -346,8 +346,12 @@ struct StreamWorkerTests {
         try await Self.produce(cluster, keys: 20, perKey: 30)
         let worker = try StreamWorker(definition: definition, configuration: configuration, logger: TestKafka.logger("w"))
         try worker.start()
+        // Until every input is processed (a slow machine had committed three transactions with
+        // 54 inputs still unread) and three transactions committed; the stop commits the rest.
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-        while worker.statistics.committedTransactions < 3 && worker.failure == nil && ContinuousClock.now < deadline {
+        while (worker.statistics.committedTransactions < 3 || worker.statistics.processedRecords < 600) && worker.failure == nil
+            && ContinuousClock.now < deadline
+        {
             try await Task.sleep(for: .milliseconds(20))
         }
         let whileRunning = worker.statistics.committedTransactions
